@@ -1,0 +1,25 @@
+/**
+ * Unit tests run in node with ts-jest. JupyterLab 4 packages ship ES
+ * modules, so they are transformed too (allowJs in tsconfig.test.json).
+ */
+const esModules = [
+  '@jupyterlab/',
+  '@jupyter/',
+  'lib0',
+  'nanoid',
+  'y-protocols',
+  'yjs'
+].join('|');
+
+module.exports = {
+  testEnvironment: 'node',
+  testRegex: 'src/.*/.*\\.spec\\.ts$',
+  transform: {
+    '^.+\\.[jt]sx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esModules})).+`],
+  moduleNameMapper: {
+    '\\.(css|svg)$': '<rootDir>/src/__tests__/stub.js'
+  },
+  collectCoverageFrom: ['src/**/*.ts', '!src/**/*.d.ts', '!src/__tests__/**']
+};

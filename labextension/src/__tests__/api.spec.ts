@@ -1,0 +1,345 @@
+import {
+  buildQuery,
+  collect,
+  iteratePages,
+  SpacesApiError,
+  SpacesClient
+} from '../api';
+import { BASE_URL, FakeServer, makeSpace } from './fakeserver';
+
+describe('SpacesClient request building', () => {
+  let server: FakeServer;
+  let client: SpacesClient;
+
+  beforeEach(() => {
+    server = new FakeServer();
+    client = new SpacesClient({ serverSettings: server.settings() });
+  });
+
+  it('builds URLs under <base_url>spaces/api/', () => {
+    expect(client.url(['spaces'])).toBe(`${BASE_URL}spaces/api/spaces`);
+    expect(client.url(['spaces', 'demo', 'start'])).toBe(
+      `${BASE_URL}spaces/api/spaces/demo/start`
+    );
+    expect(client.eventsUrl('demo')).toBe(
+      `${BASE_URL}spaces/api/spaces/demo/events`
+    );
+  });
+
+  it('encodes path segments', async () => {
+    server.handler = () => ({ status: 404, body: { message: 'x' } });
+    await expect(client.getSpace('a/b?c')).rejects.toThrow(SpacesApiError);
+    expect(server.last.path).toBe('/base/spaces/api/spaces/a%2Fb%3Fc');
+  });
+
+  it('GET me', async () => {
+    const me = {
+      name: 'alice',
+      display_name: 'Alice',
+      initials: 'A',
+      color: '#123456',
+      admin: false,
+      created: '2024-01-01T00:00:00Z',
+      last_activity: null
+    };
+    server.handler = () => ({ body: me });
+    await expect(client.me()).resolves.toEqual(me);
+    expect(server.last.method).toBe('GET');
+    expect(server.last.path).toBe('/base/spaces/api/me');
+    expect(server.last.body).toBeUndefined();
+  });
+
+  it('lists spaces with filters, sort, limit and cursor in the query', async () => {
+    server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await client.listSpaces({
+      sharing: 'shared',
+      app_type: 'code-editor',
+      owner: 'bob smith',
+      status: 'running',
+      name_contains: 'a&b=c',
+      sort: '-last_activity',
+      limit: 25,
+      cursor: 'opaque/+=cursor'
+    });
+    const req = server.last;
+    expect(req.method).toBe('GET');
+    expect(req.path).toBe('/base/spaces/api/spaces');
+    expect(req.query).toEqual({
+      sharing: 'shared',
+      app_type: 'code-editor',
+      owner: 'bob smith',
+      status: 'running',
+      name_contains: 'a&b=c',
+      sort: '-last_activity',
+      limit: '25',
+      cursor: 'opaque/+=cursor'
+    });
+    // Reserved characters are percent-encoded, not left to split the query.
+    expect(req.search).toContain('name_contains=a%26b%3Dc');
+  });
+
+  it('leaves out unset query parameters', async () => {
+    server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await client.listSpaces({ owner: undefined, cursor: null, limit: 10 });
+    expect(server.last.query).toEqual({ limit: '10' });
+    await client.listSpaces();
+    expect(server.last.query).toEqual({});
+  });
+
+  it('POST spaces sends a JSON body', async () => {
+    const created = makeSpace('demo', { sharing: 'shared' });
+    server.handler = () => ({
+      status: 201,
+      body: created,
+      headers: { Location: '/base/spaces/api/spaces/demo' }
+    });
+    const body = {
+      name: 'demo',
+      sharing: 'shared' as const,
+      app_type: 'jupyterlab' as const,
+      instance_type: 'small',
+      volume_gb: 10
+    };
+    await expect(client.createSpace(body)).resolves.toEqual(created);
+    const req = server.last;
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe('/base/spaces/api/spaces');
+    expect(req.body).toEqual(body);
+    expect(req.headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('PATCH, start, stop and DELETE a space', async () => {
+    server.handler = req =>
+      req.method === 'DELETE'
+        ? { status: 204 }
+        : { status: req.method === 'POST' ? 202 : 200, body: makeSpace('s') };
+
+    await client.updateSpace('s', { instance_type: 'large', volume_gb: 20 });
+    expect(server.last.method).toBe('PATCH');
+    expect(server.last.path).toBe('/base/spaces/api/spaces/s');
+    expect(server.last.body).toEqual({ instance_type: 'large', volume_gb: 20 });
+
+    await client.startSpace('s');
+    expect(server.last.method).toBe('POST');
+    expect(server.last.path).toBe('/base/spaces/api/spaces/s/start');
+    expect(server.last.body).toBeUndefined();
+
+    await client.stopSpace('s');
+    expect(server.last.path).toBe('/base/spaces/api/spaces/s/stop');
+
+    await expect(client.deleteSpace('s')).resolves.toBeUndefined();
+    expect(server.last.method).toBe('DELETE');
+    expect(server.last.path).toBe('/base/spaces/api/spaces/s');
+  });
+
+  it('members, presence, catalogues, users, tokens and audit routes', async () => {
+    server.handler = req =>
+      req.method === 'DELETE'
+        ? { status: 204 }
+        : { body: { items: [], next_cursor: null } };
+    const calls: Array<[() => Promise<unknown>, string, string, unknown?]> = [
+      [() => client.listMembers('s'), 'GET', 'spaces/s/members'],
+      [
+        () => client.setMember('s', 'bob', 'viewer'),
+        'PUT',
+        'spaces/s/members/bob',
+        { role: 'viewer' }
+      ],
+      [() => client.removeMember('s', 'bob'), 'DELETE', 'spaces/s/members/bob'],
+      [() => client.presence('s'), 'GET', 'spaces/s/presence'],
+      [() => client.instanceTypes(), 'GET', 'instance-types'],
+      [() => client.images(), 'GET', 'images'],
+      [() => client.appTypes(), 'GET', 'app-types'],
+      [() => client.listUsers({ limit: 5 }), 'GET', 'users'],
+      [() => client.getUser('bob'), 'GET', 'users/bob'],
+      [
+        () => client.createUser({ name: 'carol', admin: true }),
+        'POST',
+        'users',
+        { name: 'carol', admin: true }
+      ],
+      [
+        () => client.updateUser('carol', { color: '#abcdef' }),
+        'PATCH',
+        'users/carol',
+        { color: '#abcdef' }
+      ],
+      [() => client.deleteUser('carol'), 'DELETE', 'users/carol'],
+      [() => client.listTokens('bob'), 'GET', 'users/bob/tokens'],
+      [
+        () => client.createToken('bob', { note: 'ci', expires_in_days: 7 }),
+        'POST',
+        'users/bob/tokens',
+        { note: 'ci', expires_in_days: 7 }
+      ],
+      [() => client.deleteToken('bob', '42'), 'DELETE', 'users/bob/tokens/42'],
+      [() => client.listAudit({ limit: 3 }), 'GET', 'audit']
+    ];
+    for (const [call, method, path, body] of calls) {
+      await call();
+      expect([server.last.method, server.last.path]).toEqual([
+        method,
+        `/base/spaces/api/${path}`
+      ]);
+      expect(server.last.body).toEqual(body);
+    }
+  });
+
+  it('sends the API token of the settings as an Authorization header', async () => {
+    const settings = server.settings({ token: 's3cret' });
+    const authed = new SpacesClient({ serverSettings: settings });
+    server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await authed.listSpaces();
+    expect(server.last.headers.get('Authorization')).toBe('token s3cret');
+  });
+});
+
+describe('SpacesApiError', () => {
+  let server: FakeServer;
+  let client: SpacesClient;
+
+  beforeEach(() => {
+    server = new FakeServer();
+    client = new SpacesClient({ serverSettings: server.settings() });
+  });
+
+  it.each([
+    [404, 'not_found', 'Space "x" not found.'],
+    [409, 'conflict', 'A space named "x" already exists.'],
+    [422, 'invalid', 'name: must match ^[a-z0-9](-?[a-z0-9]){0,62}$'],
+    [413, 'too_large', 'The request body is over 64 KiB.'],
+    [403, 'forbidden', 'Only the owner may delete this space.']
+  ])(
+    'carries the server message and status (%i)',
+    async (status, reason, message) => {
+      server.handler = () => ({ status, body: { message, reason } });
+      const error = await client.getSpace('x').catch(e => e);
+      expect(error).toBeInstanceOf(SpacesApiError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe(message);
+      expect(error.status).toBe(status);
+      expect(error.reason).toBe(reason);
+      expect(error.response).toBeInstanceOf(Response);
+    }
+  );
+
+  it('falls back on the status line for a non-JSON error body', async () => {
+    server.handler = () => ({ status: 502, text: '<html>Bad Gateway</html>' });
+    const error = await client.listSpaces().catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(error.status).toBe(502);
+    expect(error.message).toMatch(/^502/);
+    expect(error.reason).toBe('server_error');
+  });
+
+  it('derives the reason from the status when the body has none', async () => {
+    server.handler = () => ({ status: 404, body: { message: 'Not here.' } });
+    const error = await client.getSpace('x').catch(e => e);
+    expect(error.message).toBe('Not here.');
+    expect(error.reason).toBe('not_found');
+  });
+
+  it('wraps network failures with status 0', async () => {
+    server.handler = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    const error = await client.me().catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(error.status).toBe(0);
+    expect(error.reason).toBe('network_error');
+    expect(error.message).toContain('Failed to fetch');
+  });
+
+  it('reports a 2xx answer that is not JSON', async () => {
+    server.handler = () => ({ status: 200, text: 'not json' });
+    const error = await client.me().catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(error.reason).toBe('bad_response');
+  });
+});
+
+describe('paging', () => {
+  it('buildQuery encodes and skips unset values', () => {
+    expect(buildQuery({})).toBe('');
+    expect(buildQuery({ a: 1, b: undefined, c: null, d: 'x y', e: true })).toBe(
+      '?a=1&d=x%20y&e=true'
+    );
+  });
+
+  it('allSpaces follows next_cursor until null, keeping the filters', async () => {
+    const pages: Record<
+      string,
+      { items: unknown[]; next_cursor: string | null }
+    > = {
+      '': { items: [makeSpace('a'), makeSpace('b')], next_cursor: 'c1' },
+      c1: { items: [makeSpace('c')], next_cursor: 'c2' },
+      c2: { items: [makeSpace('d')], next_cursor: null }
+    };
+    const server = new FakeServer(req => ({
+      body: pages[req.query.cursor ?? '']
+    }));
+    const client = new SpacesClient({ serverSettings: server.settings() });
+    const spaces = await collect(
+      client.allSpaces({ sharing: 'shared', sort: 'name', limit: 2 })
+    );
+    expect(spaces.map(s => s.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect(server.requests.map(r => r.query)).toEqual([
+      { sharing: 'shared', sort: 'name', limit: '2' },
+      { sharing: 'shared', sort: 'name', limit: '2', cursor: 'c1' },
+      { sharing: 'shared', sort: 'name', limit: '2', cursor: 'c2' }
+    ]);
+  });
+
+  it('is lazy: stopping early fetches no further page', async () => {
+    const server = new FakeServer(() => ({
+      body: { items: [makeSpace('a'), makeSpace('b')], next_cursor: 'more' }
+    }));
+    const client = new SpacesClient({ serverSettings: server.settings() });
+    for await (const space of client.allSpaces()) {
+      expect(space.name).toBe('a');
+      break;
+    }
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('stops on a repeated cursor instead of looping forever', async () => {
+    const server = new FakeServer(() => ({
+      body: { items: [makeSpace('a')], next_cursor: 'same' }
+    }));
+    const client = new SpacesClient({ serverSettings: server.settings() });
+    const error = await collect(client.allSpaces()).catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(error.reason).toBe('bad_response');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('propagates an error from a later page', async () => {
+    const server = new FakeServer();
+    server.sequence(
+      { body: { items: [{ id: 1 }], next_cursor: 'n' } },
+      { status: 403, body: { message: 'Admins only.', reason: 'forbidden' } }
+    );
+    const client = new SpacesClient({ serverSettings: server.settings() });
+    const error = await collect(client.allAudit()).catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(error.message).toBe('Admins only.');
+    expect(error.status).toBe(403);
+  });
+
+  it('iteratePages starts from a given cursor', async () => {
+    const seen: Array<string | undefined> = [];
+    const items = await collect(
+      iteratePages(
+        async cursor => {
+          seen.push(cursor);
+          return cursor === 'start'
+            ? { items: [1, 2], next_cursor: 'end' }
+            : { items: [3], next_cursor: null };
+        },
+        { cursor: 'start' }
+      )
+    );
+    expect(items).toEqual([1, 2, 3]);
+    expect(seen).toEqual(['start', 'end']);
+  });
+});
