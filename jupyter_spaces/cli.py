@@ -1,0 +1,157 @@
+"""``jupyter spaces``: run a domain server, or manage its users and spaces.
+
+``jupyter spaces [server options]`` starts the domain server. ``jupyter spaces user ...``
+and ``jupyter spaces space ...`` work on the store in ``--data-dir`` directly, so they
+work with or without a running server (SQLite in WAL mode allows both at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import SpacesError
+
+COMMANDS = ("user", "space")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jupyter spaces", description="Manage a Jupyter Spaces domain.")
+    parser.add_argument("--data-dir", help="the domain's data directory (default: as the server's)")
+    parser.add_argument("--db-url", help="SQLAlchemy URL of the store (default: SQLite in --data-dir)")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    user = groups.add_parser("user", help="manage users").add_subparsers(dest="command", required=True)
+    add = user.add_parser("add", help="add a user; prints the new API token as the last line")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="make the user an administrator")
+    add.add_argument("--display-name", help="shown name (default: the user name)")
+    add.add_argument("--password-stdin", action="store_true", help="read a login password from stdin")
+    user.add_parser("list", help="list users")
+    rm = user.add_parser("remove", help="remove a user")
+    rm.add_argument("name")
+    tok = user.add_parser("token", help="make a new API token; prints it as the last line")
+    tok.add_argument("name")
+    tok.add_argument("--note", default="made with the CLI")
+    link = user.add_parser("login-link", help="make a one-time browser login link")
+    link.add_argument("name")
+    link.add_argument("--url", default="http://127.0.0.1:8888/", help="the domain server's URL")
+
+    space = groups.add_parser("space", help="manage spaces").add_subparsers(dest="command", required=True)
+    space.add_parser("list", help="list every space's metadata")
+    create = space.add_parser("create", help="create a (stopped) space")
+    create.add_argument("name")
+    create.add_argument("--owner", required=True)
+    create.add_argument("--sharing", choices=("private", "shared"), default="private")
+    create.add_argument("--app-type", choices=("jupyterlab", "code-editor", "rstudio"), default="jupyterlab")
+    create.add_argument("--display-name")
+    create.add_argument("--instance-type")
+    create.add_argument("--image")
+    create.add_argument("--volume-gb", type=int)
+    delete = space.add_parser("delete", help="delete a space and its volume")
+    delete.add_argument("name")
+    return parser
+
+
+def _service(args):
+    from .domain.app import DomainApp
+
+    app = DomainApp()
+    app.load_config_file()
+    if args.data_dir:
+        app.data_dir = args.data_dir
+    if args.db_url:
+        app.db_url = args.db_url
+    return app.make_service()
+
+
+def _table(rows: list[dict], keys: tuple[str, ...]) -> str:
+    cells = [[str(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.upper().ljust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _all(list_fn, query):
+    items, cursor = [], None
+    while True:
+        page = list_fn(query.model_copy(update={"cursor": cursor, "limit": 500}))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def run_command(argv: list[str]) -> int:
+    from .domain.schemas import Page, SpaceCreate, SpaceQuery, TokenCreate, UserCreate
+    from .domain.service import SYSTEM
+
+    args = _parser().parse_args(argv)
+    service = _service(args)
+    try:
+        if args.group == "user":
+            if args.command == "add":
+                password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+                user = service.create_user(
+                    SYSTEM,
+                    UserCreate(name=args.name, display_name=args.display_name, admin=args.admin, password=password),
+                )
+                print(f"Added user {user['name']}{' (admin)' if user['admin'] else ''}. API token:")
+                print(user["token"])
+            elif args.command == "list":
+                users = _all(lambda p: service.list_users(SYSTEM, p), Page())
+                print(_table(users, ("name", "display_name", "admin", "color")))
+            elif args.command == "remove":
+                service.delete_user(SYSTEM, args.name)
+                print(f"Removed user {args.name}.")
+            elif args.command == "token":
+                token = service.create_token(SYSTEM, args.name, TokenCreate(note=args.note))
+                print(f"New API token for {args.name} (id {token['id']}):")
+                print(token["token"])
+            elif args.command == "login-link":
+                url = args.url if args.url.endswith("/") else args.url + "/"
+                print(f"{url}login?token={service.login_link_token(SYSTEM, args.name)}")
+        else:
+            if args.command == "list":
+                spaces = _all(lambda q: service.list_spaces(SYSTEM, q), SpaceQuery())
+                print(_table(spaces, ("name", "owner", "sharing", "app_type", "instance_type", "status")))
+            elif args.command == "create":
+                fields = {
+                    k: v
+                    for k, v in dict(
+                        name=args.name, sharing=args.sharing, app_type=args.app_type,
+                        display_name=args.display_name, instance_type=args.instance_type,
+                        image=args.image, volume_gb=args.volume_gb,
+                    ).items()
+                    if v is not None
+                }
+                space = service.create_space(SYSTEM, SpaceCreate(**fields), owner=args.owner)
+                print(json.dumps(space, indent=2))
+            elif args.command == "delete":
+                service.delete_space(SYSTEM, args.name)
+                print(f"Deleted space {args.name}.")
+    except SpacesError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # pydantic's ValidationError is a ValueError
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        service.store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    # `jupyter spaces [--data-dir D] user|space ...` manages; anything else serves.
+    if any(a in COMMANDS for a in argv[:3]):
+        sys.exit(run_command(argv))
+    from .domain.app import DomainApp
+
+    DomainApp.launch_instance(argv)
+
+
+if __name__ == "__main__":
+    main()

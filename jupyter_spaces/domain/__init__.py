@@ -1,0 +1,1 @@
+"""The control plane: store, identity, access policy, REST API, lifecycle."""

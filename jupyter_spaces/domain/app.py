@@ -1,0 +1,212 @@
+"""The domain server: a Jupyter server whose users are the domain's users.
+
+``jupyter spaces`` launches it (``DomainApp.launch_instance``). Loaded as an
+extension into an ordinary Jupyter server it stays dormant: a domain needs its own
+identity provider, and handing the spaces API to a single-user server would be wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Enum, Int, List, Unicode, default
+
+from .. import __version__
+from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
+from .catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog
+from .handlers import default_handlers
+from .handlers.home import HomeHandler
+from .service import DomainService
+from .store import Store, sqlite_url
+
+DEMO_USERS = (
+    # name, display name, admin
+    ("ada", "Ada Lovelace", True),
+    ("grace", "Grace Hopper", False),
+    ("linus", "Linus Pauling", False),
+)
+
+
+class Domain:
+    """What handlers reach through ``settings``: the service, the catalogue, a thread pool."""
+
+    def __init__(self, service: DomainService, threads: int):
+        self.service = service
+        self.catalog = service.catalog
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
+
+    async def run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.service.store.close()
+
+
+class DomainApp(ExtensionApp):
+    name = "jupyter_spaces"
+    description = "Start a Jupyter Spaces domain server."
+    version = __version__
+    extension_url = "/spaces/home"
+    load_other_extensions = True
+
+    serverapp_config = {
+        "identity_provider_class": DomainIdentityProvider,
+        "authorizer_class": DomainAuthorizer,
+        "allow_unauthenticated_access": False,
+        "open_browser": False,
+        "default_url": "/spaces/home",
+        # The domain runs no user code; it runs as root where the launcher needs
+        # root for sandboxes, cgroups and loop-mounted volumes.
+        "allow_root": True,
+        # Only what the domain needs: no language servers, no terminals.
+        "jpserver_extensions": {"jupyterlab": True},
+        "terminals_enabled": False,
+    }
+
+    aliases = {
+        "data-dir": "DomainApp.data_dir",
+        "db-url": "DomainApp.db_url",
+    }
+    flags = {
+        "demo": (
+            {"DomainApp": {"demo": True}},
+            "Create three demo users (ada is an admin) and print a login link for each.",
+        ),
+    }
+
+    data_dir = Unicode(
+        config=True,
+        help="Directory holding all of the domain's state: database, secrets, volumes.",
+    )
+
+    @default("data_dir")
+    def _data_dir_default(self):
+        return os.path.join(jupyter_data_dir(), "spaces")
+
+    db_url = Unicode(
+        "",
+        config=True,
+        help="SQLAlchemy URL of the store, e.g. postgresql+psycopg://... "
+        "Default: an SQLite database in data_dir.",
+    )
+    demo = Bool(False, config=True, help="Create demo users and print their login links.")
+    default_role = Enum(
+        ["editor", "viewer"],
+        "editor",
+        config=True,
+        help="Role in a shared space for domain users who are not members of it.",
+    )
+    instance_types = List(
+        default_value=DEFAULT_INSTANCE_TYPES,
+        config=True,
+        help="Instance types: dicts with name, display_name, cpus, memory_gb, max_processes. "
+        "The first is the default.",
+    )
+    images = List(
+        default_value=DEFAULT_IMAGES,
+        config=True,
+        help="Images: dicts with name, display_name, description and python (the interpreter "
+        "of an environment with jupyter_spaces and jupyterlab). The first is the default.",
+    )
+    default_volume_gb = Int(5, config=True, help="Volume size of a new space, in GiB.")
+    default_idle_timeout_minutes = Int(
+        60, config=True, help="Idle timeout of a new space in minutes; 0 means never."
+    )
+    store_threads = Int(4, config=True, help="Threads that run store queries off the event loop.")
+
+    @classmethod
+    def make_serverapp(cls, **kwargs):
+        serverapp = super().make_serverapp(**kwargs)
+        # ExtensionApp passes our aliases to the server's parser, but not our flags.
+        serverapp.flags = {**serverapp.flags, **cls.flags}
+        return serverapp
+
+    @property
+    def is_domain(self) -> bool:
+        return issubclass(self.serverapp.identity_provider_class, DomainIdentityProvider)
+
+    def _jupyter_server_config(self):
+        # Called only when `jupyter spaces` starts the server (this is the starter
+        # extension), after our own config and command line are parsed.
+        config = super()._jupyter_server_config()
+        data = Path(self.data_dir)
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The domain serves no files: its root is an empty directory of its own.
+        root = data / "empty-root"
+        root.mkdir(exist_ok=True, mode=0o700)
+        config["ServerApp"].update(root_dir=str(root), cookie_secret_file=str(data / "cookie_secret"))
+        # The server's default (the working directory) was read before root_dir changed.
+        config["ContentsManager"] = {"preferred_dir": ""}
+        return config
+
+    def make_service(self, base_url: str = "/") -> DomainService:
+        """The domain's service over its (migrated) store; the CLI uses this too."""
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = Store(self.db_url or sqlite_url(Path(self.data_dir) / "spaces.sqlite"))
+        store.migrate()
+        return DomainService(
+            store,
+            Catalog(self.instance_types, self.images),
+            base_url=base_url,
+            default_role=self.default_role,
+            default_volume_gb=self.default_volume_gb,
+            default_idle_timeout_minutes=self.default_idle_timeout_minutes,
+        )
+
+    def initialize_settings(self):
+        if not self.is_domain:
+            self.log.info(
+                "jupyter_spaces: not a domain server (start one with `jupyter spaces`); "
+                "the spaces API is not served here."
+            )
+            return
+        service = self.make_service(self.serverapp.base_url)
+        self.domain = Domain(service, self.store_threads)
+        self.settings[SETTINGS_KEY] = self.domain
+        if self.demo:
+            ensure_demo_users(service)
+
+    def initialize_handlers(self):
+        if self.is_domain:
+            self.handlers.extend(default_handlers)
+            self.handlers.append((r"/spaces/home", HomeHandler))
+
+    async def _start_jupyter_server_extension(self, serverapp):
+        if self.is_domain and self.demo:
+            print_login_links(self.domain.service, serverapp.connection_url)
+
+    async def stop_extension(self):
+        domain = getattr(self, "domain", None)
+        if domain is not None:
+            domain.close()
+
+
+def ensure_demo_users(service: DomainService) -> None:
+    from .schemas import UserCreate
+    from .service import SYSTEM
+
+    for name, display_name, admin in DEMO_USERS:
+        if service.user_by_name(name) is None:
+            service.create_user(SYSTEM, UserCreate(name=name, display_name=display_name, admin=admin))
+
+
+def print_login_links(service: DomainService, connection_url: str) -> None:
+    from .service import SYSTEM
+
+    lines = ["", "Jupyter Spaces demo domain. Log in as:"]
+    for name, display_name, admin in DEMO_USERS:
+        token = service.login_link_token(SYSTEM, name)
+        role = " (admin)" if admin else ""
+        lines.append(f"  {display_name}{role}: {connection_url}login?token={token}")
+    lines.append("Each link works once, for 24 hours.")
+    print("\n".join(lines), flush=True)
+
+
+main = launch_new_instance = DomainApp.launch_instance

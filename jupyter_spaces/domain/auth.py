@@ -1,0 +1,192 @@
+"""Domain identity for jupyter_server: who is calling, and what the domain server serves.
+
+- ``DomainIdentityProvider``: API tokens (``Authorization: token ...`` or ``?token=``)
+  and the login cookie, both resolved against the domain's users; Jupyter's
+  single-token mode is off.
+- ``LoginHandler``: password form and one-time login links.
+- ``DomainAuthorizer``: the domain server runs no user code and serves no files, so
+  only its own API and Jupyter's identity/status routes are allowed — for everyone,
+  admins included (from kernels or contents here one would reach every volume).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from urllib.parse import urlparse
+
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+from tornado.escape import xhtml_escape
+from traitlets import Bool, default
+
+from .policy import Caller
+
+SETTINGS_KEY = "jupyter_spaces_domain"
+
+
+@dataclass
+class DomainUser(User):
+    """jupyter_server's user with the domain's id and admin flag."""
+
+    id: int = 0
+    admin: bool = False
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(id=self.id, name=self.username, admin=self.admin)
+
+
+def to_domain_user(user) -> DomainUser:
+    return DomainUser(
+        username=user.name,
+        name=user.display_name,
+        display_name=user.display_name,
+        initials=user.initials,
+        color=user.color,
+        id=user.id,
+        admin=user.admin,
+    )
+
+
+class DomainIdentityProvider(IdentityProvider):
+    # No shared server token: every request needs a domain user.
+    need_token = Bool(False)
+
+    @default("token")
+    def _token_default(self):
+        return ""
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+    @property
+    def login_available(self) -> bool:
+        return True
+
+    @default("login_handler_class")
+    def _login_handler_class_default(self):
+        return LoginHandler
+
+    def validate_security(self, app, ssl_options=None) -> None:
+        pass  # the base class warns about a missing token, which a domain never has
+
+    async def get_user(self, handler: web.RequestHandler) -> DomainUser | None:
+        cached = getattr(handler, "_jupyter_current_user", None)
+        if cached:
+            return cached
+        domain = handler.settings.get(SETTINGS_KEY)
+        if domain is None:
+            return None
+        token = self.get_token(handler)
+        if token:
+            user = await domain.run(domain.service.user_for_token, token)
+            if user is None:
+                return None
+            handler._token_authenticated = True
+            return to_domain_user(user)
+        name = handler.get_secure_cookie(self.get_cookie_name(handler), **self.get_secure_cookie_kwargs)
+        if not name:
+            return None
+        try:
+            name = name.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        user = await domain.run(domain.service.user_by_name, name)
+        return to_domain_user(user) if user else None
+
+    def user_to_cookie(self, user: User) -> str:
+        # Only the name: every request re-reads the user, so removal logs them out.
+        return user.username
+
+    def identity_model(self, user: User) -> dict:
+        model = asdict(user)
+        model.pop("id", None)
+        return model
+
+
+class DomainAuthorizer(Authorizer):
+    """Allow the domain's own resources only; kernels, terminals, contents ... never."""
+
+    allowed_resources = frozenset({"spaces", "api", "csp"})
+
+    def is_authorized(self, handler, user, action, resource) -> bool:
+        return user is not None and resource in self.allowed_resources
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · Jupyter Spaces</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font-family:system-ui,sans-serif;background:#f5f5f5;color:#222;display:flex;
+justify-content:center;padding-top:12vh;margin:0}}
+form{{background:#fff;padding:2rem 2.5rem;border-radius:8px;box-shadow:0 1px 4px #0002;width:20rem}}
+h1{{font-size:1.3rem;margin:0 0 1rem}} label{{display:block;margin:.8rem 0 .2rem}}
+input[type=text],input[type=password]{{width:100%;padding:.5rem;box-sizing:border-box}}
+button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#1976d2;color:#fff;border:0;
+border-radius:4px;font-size:1rem}} .error{{color:#b00020;margin:.5rem 0}}
+</style></head><body>
+<form method="post" action="{action}">
+<h1>Jupyter Spaces</h1>
+{error}
+{xsrf}
+<input type="hidden" name="next" value="{next}">
+<label for="username">User name</label><input id="username" type="text" name="username" autofocus>
+<label for="password">Password</label><input id="password" type="password" name="password">
+<button type="submit">Sign in</button>
+</form></body></html>"""
+
+
+class LoginHandler(JupyterHandler):
+    """Password form, and ``login?token=...`` one-time login links."""
+
+    @property
+    def domain(self):
+        return self.settings[SETTINGS_KEY]
+
+    def _next_url(self) -> str:
+        """Only a path on this server (no open redirect)."""
+        target = self.get_argument("next", "")
+        parsed = urlparse(target)
+        if target.startswith(self.base_url) and not parsed.scheme and not parsed.netloc and "\\" not in target:
+            return target
+        return self.base_url
+
+    def _render(self, error: str = "", status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(
+            LOGIN_PAGE.format(
+                action=xhtml_escape(self.request.path),
+                error=f'<p class="error">{xhtml_escape(error)}</p>' if error else "",
+                xsrf=self.xsrf_form_html(),
+                next=xhtml_escape(self._next_url()),
+            )
+        )
+
+    def _login(self, user) -> None:
+        self.identity_provider.set_login_cookie(self, to_domain_user(user))
+        self.redirect(self._next_url())
+
+    @allow_unauthenticated
+    async def get(self):
+        token = self.get_argument("token", "")
+        if token:
+            user = await self.domain.run(self.domain.service.consume_login_token, token)
+            if user is None:
+                return self._render("This login link is invalid, expired or already used.", 403)
+            return self._login(user)
+        if self.current_user:
+            return self.redirect(self._next_url())
+        self._render()
+
+    @allow_unauthenticated
+    async def post(self):
+        name = self.get_body_argument("username", "")
+        password = self.get_body_argument("password", "")
+        user = await self.domain.run(self.domain.service.check_password, name, password)
+        if user is None:
+            return self._render("Wrong user name or password.", 403)
+        self._login(user)

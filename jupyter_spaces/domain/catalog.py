@@ -1,0 +1,93 @@
+"""What a space can be made of: instance types, images and app types."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+DEFAULT_INSTANCE_TYPES = [
+    {"name": "small", "display_name": "Small (1 CPU, 2 GB)", "cpus": 1, "memory_gb": 2, "max_processes": 256},
+    {"name": "medium", "display_name": "Medium (2 CPU, 4 GB)", "cpus": 2, "memory_gb": 4, "max_processes": 512},
+    {"name": "large", "display_name": "Large (4 CPU, 16 GB)", "cpus": 4, "memory_gb": 16, "max_processes": 1024},
+]  # fmt: skip
+
+DEFAULT_IMAGES = [
+    {
+        "name": "default",
+        "display_name": f"Python {sys.version_info.major}.{sys.version_info.minor}",
+        "description": "The Python environment the domain runs in, with JupyterLab.",
+        "python": sys.executable,
+    }
+]
+
+APP_TYPES = {
+    "jupyterlab": "JupyterLab",
+    "code-editor": "Code Editor",
+    "rstudio": "RStudio",
+}
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    display_name: str
+    cpus: float
+    memory_gb: float
+    max_processes: int
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    display_name: str
+    description: str
+    python: str
+
+
+# (available, reason) for an app type; the launcher knows, the catalogue asks.
+Availability = Callable[[str], "tuple[bool, str]"]
+
+
+def _jupyterlab_only(app_type: str) -> tuple[bool, str]:
+    if app_type == "jupyterlab":
+        return True, ""
+    return False, f"{APP_TYPES[app_type]} is not supported by this domain's launcher yet."
+
+
+class Catalog:
+    def __init__(
+        self,
+        instance_types: list[dict],
+        images: list[dict],
+        availability: Availability = _jupyterlab_only,
+    ):
+        self.instance_types = {d["name"]: InstanceType(**d) for d in instance_types}
+        self.images = {d["name"]: Image(**d) for d in images}
+        self.availability = availability
+        if not self.instance_types or not self.images:
+            raise ValueError("A domain needs at least one instance type and one image.")
+
+    @property
+    def default_instance_type(self) -> str:
+        return next(iter(self.instance_types))
+
+    @property
+    def default_image(self) -> str:
+        return next(iter(self.images))
+
+    def instance_types_json(self) -> list[dict]:
+        return [{**asdict(t), "available": True, "reason": ""} for t in self.instance_types.values()]
+
+    def images_json(self) -> list[dict]:
+        return [
+            {"name": i.name, "display_name": i.display_name, "description": i.description}
+            for i in self.images.values()
+        ]
+
+    def app_types_json(self) -> list[dict]:
+        items = []
+        for name, display_name in APP_TYPES.items():
+            available, reason = self.availability(name)
+            items.append({"name": name, "display_name": display_name, "available": available, "reason": reason})
+        return items

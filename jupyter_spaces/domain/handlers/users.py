@@ -1,0 +1,92 @@
+"""Routes: me, users, tokens, audit."""
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..schemas import Page, TokenCreate, UserCreate, UserUpdate
+from .base import DomainHandler
+
+NAME = r"(?P<name>[^/]+)"
+
+
+class MeHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.call(self.domain.service.me, self.caller))
+
+
+class UsersHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        page = self.query(Page)
+        self.reply(await self.call(self.domain.service.list_users, self.caller, page))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        body = self.body(UserCreate)
+        user = await self.call(self.domain.service.create_user, self.caller, body)
+        self.set_header("Location", f"{self.base_url}spaces/api/users/{user['name']}")
+        self.reply(user, 201)
+
+
+class UserHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name):
+        self.reply(await self.call(self.domain.service.get_user, self.caller, name))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, name):
+        body = self.body(UserUpdate)
+        self.reply(await self.call(self.domain.service.update_user, self.caller, name, body))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name):
+        await self.call(self.domain.service.delete_user, self.caller, name)
+        self.set_status(204)
+        self.finish()
+
+
+class TokensHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name):
+        self.reply(await self.call(self.domain.service.list_tokens, self.caller, name))
+
+    @web.authenticated
+    @authorized
+    async def post(self, name):
+        body = self.body(TokenCreate)
+        self.reply(await self.call(self.domain.service.create_token, self.caller, name, body), 201)
+
+
+class TokenHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, name, token_id):
+        await self.call(self.domain.service.delete_token, self.caller, name, int(token_id))
+        self.set_status(204)
+        self.finish()
+
+
+class AuditHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        page = self.query(Page)
+        self.reply(await self.call(self.domain.service.list_audit, self.caller, page))
+
+
+handlers = [
+    (r"/spaces/api/me", MeHandler),
+    (r"/spaces/api/users", UsersHandler),
+    (rf"/spaces/api/users/{NAME}", UserHandler),
+    (rf"/spaces/api/users/{NAME}/tokens", TokensHandler),
+    (rf"/spaces/api/users/{NAME}/tokens/(?P<token_id>[0-9]{{1,12}})", TokenHandler),
+    (r"/spaces/api/audit", AuditHandler),
+]

@@ -1,0 +1,583 @@
+"""Domain operations: users, tokens, spaces, members and the audit log.
+
+Plain, synchronous Python over the ``Store``: the CLI calls it directly, the
+server from a thread pool. Every method takes the ``Caller`` and asks ``policy``
+before it acts; every change writes an audit event in the same transaction, and a
+refused change writes one of its own (in a separate transaction, so the refused
+change itself leaves nothing behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, Forbidden, Invalid, NotFound, SpacesError, space_not_found
+from . import accounts, paging, policy
+from .catalog import Catalog
+from .models import AuditEvent, Member, Space, Token, User, utcnow
+from .policy import Action, Caller
+from .schemas import (
+    MemberPut,
+    Page,
+    SpaceCreate,
+    SpaceQuery,
+    SpaceUpdate,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
+from .store import Store
+
+# The CLI acts with the domain's own authority (it has the data directory).
+SYSTEM = Caller(id=0, name="system", admin=True)
+
+LOGIN_LINK_TTL = timedelta(hours=24)
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+# Only these may change while a space is not stopped.
+LIVE_FIELDS = {"display_name", "idle_timeout_minutes"}
+STOPPED = ("stopped", "failed")
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def user_json(user: User) -> dict:
+    return {
+        "name": user.name,
+        "display_name": user.display_name,
+        "initials": user.initials,
+        "color": user.color,
+        "admin": user.admin,
+        "created": iso(user.created),
+        "last_activity": iso(user.last_activity),
+    }
+
+
+def token_json(token: Token) -> dict:
+    return {
+        "id": token.id,
+        "note": token.note,
+        "created": iso(token.created),
+        "expires": iso(token.expires),
+        "last_used": iso(token.last_used),
+    }
+
+
+def audit_json(event: AuditEvent) -> dict:
+    return {
+        "id": event.id,
+        "time": iso(event.time),
+        "actor": event.actor,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target": event.target,
+        "outcome": event.outcome,
+        "detail": event.detail,
+    }
+
+
+def caller_of(user: User) -> Caller:
+    return Caller(id=user.id, name=user.name, admin=user.admin)
+
+
+class DomainService:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        base_url: str = "/",
+        default_role: str = "editor",
+        default_volume_gb: int = 5,
+        default_idle_timeout_minutes: int = 60,
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.default_role = default_role
+        self.default_volume_gb = default_volume_gb
+        self.default_idle_timeout_minutes = default_idle_timeout_minutes
+
+    # -- audit -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _change(
+        self, caller: Caller, action: str, target_type: str, target: str, **detail
+    ) -> Iterator[tuple[Session, dict]]:
+        """A write transaction that is audited whether it succeeds or is refused.
+
+        The body may add to the yielded ``detail`` dict what the event should record.
+        """
+        try:
+            with self.store.write() as session:
+                yield session, detail
+                session.add(
+                    AuditEvent(
+                        actor=caller.name,
+                        action=action,
+                        target_type=target_type,
+                        target=target[:256],
+                        outcome="ok",
+                        detail=detail,
+                    )
+                )
+        except IntegrityError as e:
+            # A concurrent writer took the name between our check and our insert.
+            self._refused(caller, action, target_type, target, "conflict", detail)
+            raise Conflict(f"{target_type.capitalize()} {target!r} already exists.") from e
+        except SpacesError as e:
+            self._refused(caller, action, target_type, target, e.reason, detail)
+            raise
+
+    def _refused(self, caller, action, target_type, target, reason, detail) -> None:
+        with self.store.write() as session:
+            session.add(
+                AuditEvent(
+                    actor=caller.name,
+                    action=action,
+                    target_type=target_type,
+                    target=target[:256],
+                    outcome=reason,
+                    detail=detail,
+                )
+            )
+
+    def list_audit(self, caller: Caller, page: Page) -> dict:
+        if not caller.admin:
+            raise Forbidden("Only administrators may read the audit log.")
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(page.limit + 1)
+        if page.cursor:
+            _, last_id = paging.decode_cursor(page.cursor, "audit")
+            query = query.where(AuditEvent.id < int(last_id))
+        with self.store.read() as session:
+            rows = session.scalars(query).all()
+        return self._page(rows, page.limit, audit_json, lambda e: paging.encode_cursor("audit", None, e.id))
+
+    @staticmethod
+    def _page(rows, limit, to_json, cursor_of) -> dict:
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [to_json(r) for r in rows],
+            "next_cursor": cursor_of(rows[-1]) if more else None,
+        }
+
+    # -- identity ----------------------------------------------------------------
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user an API token belongs to, or None (unknown or expired)."""
+        digest = accounts.token_digest(token)
+        now = utcnow()
+        with self.store.read() as session:
+            row = session.execute(
+                select(Token, User).join(User).where(Token.digest == digest, Token.kind == "api")
+            ).first()
+        if row is None:
+            return None
+        tok, user = row
+        if tok.expires is not None and tok.expires <= now:
+            return None
+        if tok.last_used is None or now - tok.last_used > TOKEN_TOUCH_INTERVAL:
+            # Throttled: one write a minute per token, not one per request.
+            with self.store.write() as session:
+                session.get(Token, tok.id).last_used = now
+                session.get(User, user.id).last_activity = now
+        return user
+
+    def user_by_name(self, name: str) -> User | None:
+        with self.store.read() as session:
+            return session.scalar(select(User).where(User.name == name))
+
+    def consume_login_token(self, token: str) -> User | None:
+        """Exchange a one-time login-link token for its user; the token is gone after."""
+        digest = accounts.token_digest(token)
+        with self.store.write() as session:
+            tok = session.scalar(select(Token).where(Token.digest == digest, Token.kind == "login"))
+            if tok is None:
+                return None
+            user = tok.user
+            expired = tok.expires is not None and tok.expires <= utcnow()
+            session.delete(tok)
+            if expired:
+                return None
+            user.last_activity = utcnow()
+        return user
+
+    def check_password(self, name: str, password: str) -> User | None:
+        user = self.user_by_name(name)
+        if user is None or not accounts.check_password(user.password_hash, password):
+            return None
+        return user
+
+    def login_link_token(self, caller: Caller, name: str) -> str:
+        """A one-time login token for ``name`` (the demo and the CLI print links with it)."""
+        token = accounts.new_token()
+        with self._change(caller, "user.login_link", "user", name) as (session, _):
+            self._self_or_admin(caller, name)
+            user = self._user(session, name)
+            session.add(
+                Token(
+                    user_id=user.id,
+                    kind="login",
+                    digest=accounts.token_digest(token),
+                    note="login link",
+                    expires=utcnow() + LOGIN_LINK_TTL,
+                )
+            )
+        return token
+
+    # -- users -------------------------------------------------------------------
+
+    @staticmethod
+    def _user(session: Session, name: str) -> User:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"No user named {name!r}.")
+        return user
+
+    def me(self, caller: Caller) -> dict:
+        with self.store.read() as session:
+            return user_json(self._user(session, caller.name))
+
+    def list_users(self, caller: Caller, page: Page) -> dict:
+        query = select(User).order_by(User.name).limit(page.limit + 1)
+        if page.cursor:
+            _, last = paging.decode_cursor(page.cursor, "users")
+            query = query.where(User.name > str(last))
+        with self.store.read() as session:
+            rows = session.scalars(query).all()
+        return self._page(rows, page.limit, user_json, lambda u: paging.encode_cursor("users", None, u.name))
+
+    def get_user(self, caller: Caller, name: str) -> dict:
+        with self.store.read() as session:
+            return user_json(self._user(session, name))
+
+    def create_user(self, caller: Caller, body: UserCreate) -> dict:
+        token = accounts.new_token()
+        with self._change(caller, "user.create", "user", body.name, admin=body.admin) as (session, _):
+            if not caller.admin:
+                raise Forbidden("Only administrators may add users.")
+            if session.scalar(select(User.id).where(User.name == body.name)) is not None:
+                raise Conflict(f"User {body.name!r} already exists.")
+            display_name = body.display_name or body.name
+            taken = set(session.scalars(select(User.color)))
+            user = User(
+                name=body.name,
+                display_name=display_name,
+                initials=accounts.initials_for(display_name),
+                color=accounts.pick_color(body.name, taken),
+                admin=body.admin,
+                password_hash=accounts.hash_password(body.password) if body.password else None,
+            )
+            user.tokens.append(Token(digest=accounts.token_digest(token), note="created with the user"))
+            session.add(user)
+            session.flush()
+            result = user_json(user)
+        return {**result, "token": token}
+
+    def update_user(self, caller: Caller, name: str, body: UserUpdate) -> dict:
+        fields = body.model_dump(exclude_unset=True)
+        changed = sorted(k for k in fields if k != "password")
+        with self._change(caller, "user.update", "user", name, fields=changed) as (session, _):
+            if not caller.admin and (caller.name != name or "admin" in fields):
+                raise Forbidden("Only administrators may change other users or admin rights.")
+            user = self._user(session, name)
+            if fields.get("display_name") is not None:
+                user.display_name = fields["display_name"]
+                user.initials = accounts.initials_for(user.display_name)
+            if fields.get("color") is not None:
+                user.color = fields["color"]
+            if "password" in fields:
+                pw = fields["password"]
+                user.password_hash = accounts.hash_password(pw) if pw else None
+            if fields.get("admin") is not None:
+                user.admin = fields["admin"]
+                session.flush()
+                self._keep_an_admin(session)
+            return user_json(user)
+
+    @staticmethod
+    def _keep_an_admin(session: Session) -> None:
+        if not session.scalar(select(func.count()).select_from(User).where(User.admin)):
+            raise Conflict("The domain must keep at least one administrator.")
+
+    def delete_user(self, caller: Caller, name: str) -> None:
+        with self._change(caller, "user.delete", "user", name) as (session, _):
+            if not caller.admin:
+                raise Forbidden("Only administrators may remove users.")
+            user = self._user(session, name)
+            owned = session.scalar(select(func.count()).select_from(Space).where(Space.owner_id == user.id))
+            if owned:
+                raise Conflict(
+                    f"User {name!r} owns {owned} space(s); delete them before removing the user."
+                )
+            session.delete(user)
+            session.flush()
+            self._keep_an_admin(session)
+
+    # -- tokens ------------------------------------------------------------------
+
+    @staticmethod
+    def _self_or_admin(caller: Caller, name: str) -> None:
+        if not caller.admin and caller.name != name:
+            raise Forbidden("Only the user or an administrator may manage these tokens.")
+
+    def list_tokens(self, caller: Caller, name: str) -> dict:
+        self._self_or_admin(caller, name)
+        with self.store.read() as session:
+            user = self._user(session, name)
+            rows = session.scalars(
+                select(Token).where(Token.user_id == user.id, Token.kind == "api").order_by(Token.id)
+            ).all()
+            return {"items": [token_json(t) for t in rows]}
+
+    def create_token(self, caller: Caller, name: str, body: TokenCreate) -> dict:
+        token = accounts.new_token()
+        with self._change(caller, "token.create", "user", name, note=body.note) as (session, detail):
+            self._self_or_admin(caller, name)
+            user = self._user(session, name)
+            expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+            tok = Token(user_id=user.id, digest=accounts.token_digest(token), note=body.note, expires=expires)
+            session.add(tok)
+            session.flush()
+            detail["token_id"] = tok.id
+            result = token_json(tok)
+        return {**result, "token": token}
+
+    def delete_token(self, caller: Caller, name: str, token_id: int) -> None:
+        with self._change(caller, "token.delete", "user", name, token_id=token_id) as (session, _):
+            self._self_or_admin(caller, name)
+            user = self._user(session, name)
+            tok = session.scalar(
+                select(Token).where(Token.id == token_id, Token.user_id == user.id, Token.kind == "api")
+            )
+            if tok is None:
+                raise NotFound(f"User {name!r} has no token {token_id}.")
+            session.delete(tok)
+
+    # -- spaces ------------------------------------------------------------------
+
+    def _space_row(self, session: Session, caller: Caller, name: str):
+        """``(space, owner name, caller's membership role)`` or a 404 for missing *and* hidden."""
+        row = session.execute(
+            select(Space, User.name, Member.role)
+            .join(User, Space.owner_id == User.id)
+            .outerjoin(Member, (Member.space_id == Space.id) & (Member.user_id == caller.id))
+            .where(Space.name == name)
+        ).first()
+        if row is None:
+            raise space_not_found(name)
+        return row
+
+    def _authorize(self, session: Session, caller: Caller, name: str, action: Action):
+        space, owner, member_role = self._space_row(session, caller, name)
+        ref = policy.SpaceRef(name=space.name, owner_id=space.owner_id, sharing=space.sharing, member_role=member_role)
+        role = policy.check(caller, ref, action, self.default_role)
+        return space, owner, role
+
+    def space_json(self, space: Space, owner: str, role: str | None) -> dict:
+        return {
+            "name": space.name,
+            "display_name": space.display_name,
+            "owner": owner,
+            "sharing": space.sharing,
+            "app_type": space.app_type,
+            "instance_type": space.instance_type,
+            "image": space.image,
+            "volume_gb": space.volume_gb,
+            "idle_timeout_minutes": space.idle_timeout_minutes,
+            "status": space.status,
+            "failure_reason": space.failure_reason,
+            "created": iso(space.created),
+            "updated": iso(space.updated),
+            "last_activity": iso(space.last_activity),
+            "role": role,
+            "url": f"{self.base_url}spaces/{space.name}/" if role else None,
+            "volume_used_bytes": space.volume_used_bytes,
+        }
+
+    def list_spaces(self, caller: Caller, q: SpaceQuery) -> dict:
+        query = (
+            select(Space, User.name, Member.role)
+            .join(User, Space.owner_id == User.id)
+            .outerjoin(Member, (Member.space_id == Space.id) & (Member.user_id == caller.id))
+        )
+        if not caller.admin:
+            query = query.where((Space.sharing == "shared") | (Space.owner_id == caller.id))
+        if q.sharing:
+            query = query.where(Space.sharing == q.sharing)
+        if q.app_type:
+            query = query.where(Space.app_type == q.app_type)
+        if q.status:
+            query = query.where(Space.status == q.status)
+        if q.owner:
+            query = query.where(User.name == q.owner)
+        if q.name_contains:
+            query = query.where(Space.name.contains(q.name_contains, autoescape=True))
+        key = q.sort.lstrip("-")
+        descending = q.sort.startswith("-")
+        column = getattr(Space, key)
+        if q.cursor:
+            value, last = paging.decode_cursor(q.cursor, q.sort, datetime_value=key != "name")
+            query = query.where(paging.after(column, Space.name, value, str(last), descending=descending))
+        order = (column.desc(), Space.name.desc()) if descending else (column, Space.name)
+        if key == "name":
+            order = order[:1]
+        query = query.order_by(*order).limit(q.limit + 1)
+        with self.store.read() as session:
+            rows = session.execute(query).all()
+        return self._page(
+            rows,
+            q.limit,
+            lambda r: self.space_json(r[0], r[1], policy.role_of(caller, self._ref(r), self.default_role)),
+            lambda r: paging.encode_cursor(q.sort, getattr(r[0], key), r[0].name),
+        )
+
+    @staticmethod
+    def _ref(row) -> policy.SpaceRef:
+        space, _, member_role = row
+        return policy.SpaceRef(space.name, space.owner_id, space.sharing, member_role)
+
+    def get_space(self, caller: Caller, name: str) -> dict:
+        with self.store.read() as session:
+            space, owner, role = self._authorize(session, caller, name, Action.DESCRIBE)
+            return self.space_json(space, owner, role)
+
+    def _check_catalog(self, instance_type: str | None, image: str | None, app_type: str | None) -> None:
+        if instance_type is not None and instance_type not in self.catalog.instance_types:
+            choices = ", ".join(self.catalog.instance_types)
+            raise Invalid(f"Unknown instance type {instance_type!r}; choose one of: {choices}.")
+        if image is not None and image not in self.catalog.images:
+            raise Invalid(f"Unknown image {image!r}; choose one of: {', '.join(self.catalog.images)}.")
+        if app_type is not None:
+            available, reason = self.catalog.availability(app_type)
+            if not available:
+                raise Invalid(reason)
+
+    def create_space(self, caller: Caller, body: SpaceCreate, owner: str | None = None) -> dict:
+        """Create a stopped space owned by the caller (or by ``owner``, for the CLI)."""
+        with self._change(caller, "space.create", "space", body.name, sharing=body.sharing) as (session, _):
+            self._check_catalog(body.instance_type, body.image, body.app_type)
+            owner_user = self._user(session, owner or caller.name)
+            if session.scalar(select(Space.id).where(Space.name == body.name)) is not None:
+                # Same answer whether or not the caller could see the existing space:
+                # names are unique in the domain, and "taken" says nothing more.
+                raise Conflict(f"The name {body.name!r} is taken; choose another.")
+            space = Space(
+                name=body.name,
+                display_name=body.display_name or body.name,
+                owner_id=owner_user.id,
+                sharing=body.sharing,
+                app_type=body.app_type,
+                instance_type=body.instance_type or self.catalog.default_instance_type,
+                image=body.image or self.catalog.default_image,
+                volume_gb=body.volume_gb or self.default_volume_gb,
+                idle_timeout_minutes=(
+                    body.idle_timeout_minutes
+                    if body.idle_timeout_minutes is not None
+                    else self.default_idle_timeout_minutes
+                ),
+                status="stopped",
+            )
+            session.add(space)
+            session.flush()
+            role = policy.role_of(caller, self._ref((space, None, None)), self.default_role)
+            return self.space_json(space, owner_user.name, role)
+
+    def update_space(self, caller: Caller, name: str, body: SpaceUpdate) -> dict:
+        fields = body.model_dump(exclude_unset=True, exclude_none=True)
+        with self._change(caller, "space.update", "space", name, fields=sorted(fields)) as (session, _):
+            space, owner, role = self._authorize(session, caller, name, Action.UPDATE)
+            self._check_catalog(fields.get("instance_type"), fields.get("image"), None)
+            needs_stop = sorted(
+                k for k in set(fields) - LIVE_FIELDS if fields[k] != getattr(space, k)
+            )
+            if needs_stop and space.status not in STOPPED:
+                raise Conflict(
+                    f"Stop space {name!r} before changing {', '.join(needs_stop)} "
+                    f"(it is {space.status})."
+                )
+            for key, value in fields.items():
+                setattr(space, key, value)
+            space.updated = utcnow()
+            return self.space_json(space, owner, role)
+
+    def delete_space(self, caller: Caller, name: str) -> None:
+        with self._change(caller, "space.delete", "space", name) as (session, _):
+            space, _owner, _role = self._authorize(session, caller, name, Action.DELETE)
+            if space.status not in STOPPED:
+                raise Conflict(f"Stop space {name!r} before deleting it (it is {space.status}).")
+            session.delete(space)
+
+    def lifecycle(self, caller: Caller, name: str, action: Action) -> dict:
+        """Start or stop: refused honestly until a launcher is configured."""
+        verb = action.value
+        with self._change(caller, f"space.{verb}", "space", name) as (session, _):
+            self._authorize(session, caller, name, action)
+            raise Conflict(
+                f"Space {name!r} is not startable yet: this domain has no launcher.",
+                reason="not_startable",
+            )
+
+    def events(self, caller: Caller, name: str) -> None:
+        """The progress stream exists only with a launcher."""
+        with self.store.read() as session:
+            self._authorize(session, caller, name, Action.DESCRIBE)
+        raise Conflict(
+            f"Space {name!r} is not startable yet: this domain has no launcher.",
+            reason="not_startable",
+        )
+
+    def presence(self, caller: Caller, name: str) -> dict:
+        with self.store.read() as session:
+            space, _owner, _role = self._authorize(session, caller, name, Action.OPEN)
+            # A space that is not running has nobody in it.
+            return {"items": []}
+
+    # -- members -----------------------------------------------------------------
+
+    def list_members(self, caller: Caller, name: str) -> dict:
+        with self.store.read() as session:
+            space, _owner, _role = self._authorize(session, caller, name, Action.READ_MEMBERS)
+            rows = session.execute(
+                select(User, Member.role).join(Member, Member.user_id == User.id)
+                .where(Member.space_id == space.id).order_by(User.name)
+            ).all()
+            items = [{"user": user_json(space.owner), "role": "owner"}]
+            items += [{"user": user_json(u), "role": r} for u, r in rows]
+            return {"items": items}
+
+    def put_member(self, caller: Caller, name: str, user_name: str, body: MemberPut) -> dict:
+        with self._change(caller, "member.put", "space", name, user=user_name, role=body.role) as (session, _):
+            space, _owner, _role = self._authorize(session, caller, name, Action.MANAGE_MEMBERS)
+            if space.sharing != "shared":
+                raise Conflict("A private space has no members; create a shared space to collaborate.")
+            user = self._user(session, user_name)
+            if user.id == space.owner_id:
+                raise Conflict(f"{user_name!r} owns space {name!r}; an owner's role cannot change.")
+            member = session.get(Member, (space.id, user.id))
+            if member is None:
+                session.add(Member(space_id=space.id, user_id=user.id, role=body.role))
+            else:
+                member.role = body.role
+            return {"user": user_json(user), "role": body.role}
+
+    def delete_member(self, caller: Caller, name: str, user_name: str) -> None:
+        with self._change(caller, "member.delete", "space", name, user=user_name) as (session, _):
+            space, _owner, _role = self._authorize(session, caller, name, Action.MANAGE_MEMBERS)
+            if space.sharing != "shared":
+                raise Conflict("A private space has no members.")
+            user = self._user(session, user_name)
+            member = session.get(Member, (space.id, user.id))
+            if member is None:
+                raise NotFound(f"{user_name!r} is not a member of space {name!r}.")
+            session.delete(member)

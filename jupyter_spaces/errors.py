@@ -1,0 +1,64 @@
+"""The one error shape of jupyter-spaces: ``{"message": ..., "reason": ...}`` with a status.
+
+Core code (store, policy, service) raises these; HTTP handlers turn them into
+responses. They carry no tornado types so the core stays testable without a server.
+"""
+
+from __future__ import annotations
+
+
+class SpacesError(Exception):
+    status = 500
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None, detail: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.detail = detail or {}
+
+    def to_json(self) -> dict:
+        body = {"message": self.message, "reason": self.reason}
+        body.update(self.detail)
+        return body
+
+
+class BadRequest(SpacesError):
+    status = 400
+    reason = "bad_request"
+
+
+class Unauthorized(SpacesError):
+    status = 401
+    reason = "unauthorized"
+
+
+class Forbidden(SpacesError):
+    status = 403
+    reason = "forbidden"
+
+
+class NotFound(SpacesError):
+    status = 404
+    reason = "not_found"
+
+
+class Conflict(SpacesError):
+    status = 409
+    reason = "conflict"
+
+
+class TooLarge(SpacesError):
+    status = 413
+    reason = "too_large"
+
+
+class Invalid(SpacesError):
+    status = 422
+    reason = "invalid"
+
+
+def space_not_found(name: str) -> NotFound:
+    """The single refusal for a space the caller may not see, identical to a missing one."""
+    return NotFound(f"No space named {name!r}.")
