@@ -1,0 +1,232 @@
+# The "Jupyter Spaces" gadget: plain functions (tested without RStudio or a
+# browser) and a thin shiny/miniUI layer over them.
+
+# The table the gadget shows.
+gadget_spaces_table <- function(conn) {
+  s <- spaces_list(conn = conn)
+  cols <- c("name", "display_name", "status", "app_type", "sharing", "owner",
+            "role", "instance_type")
+  s <- s[, cols, drop = FALSE]
+  s$role[is.na(s$role)] <- "(metadata only)"
+  s
+}
+
+# Carry out a button: "start", "stop" or "open". Returns a message for the
+# status line.
+gadget_action <- function(action, name, conn, context) {
+  if (is.null(name) || !nzchar(name)) return("Select a space first.")
+  switch(
+    action,
+    start = {
+      sp <- space_start(name, wait = FALSE, conn = conn)
+      sprintf("Starting '%s' (status: %s).", name, sp$status)
+    },
+    stop = {
+      sp <- space_stop(name, wait = FALSE, conn = conn)
+      sprintf("Stopping '%s' (status: %s).", name, sp$status)
+    },
+    open = {
+      url <- space_browse(name, browse = context$browse, conn = conn)
+      sprintf("Opened %s", url)
+    },
+    js_abort(sprintf("Unknown action '%s'.", action), "jupyterspaces_usage_error")
+  )
+}
+
+# Who is present in a space: a data frame, or a sentence saying why not.
+gadget_presence <- function(name, conn) {
+  if (is.null(name) || !nzchar(name)) return("Select a space.")
+  sp <- space_get(name, conn = conn)
+  if (!identical(sp$sharing, "shared")) return("Presence is shown for shared spaces.")
+  if (!identical(sp$status, "running")) return(sprintf("'%s' is %s: nobody is in it.", name, sp$status))
+  p <- space_presence(name, conn = conn)
+  if (!nrow(p)) return(sprintf("Nobody is in '%s' right now.", name))
+  keep <- intersect(c("user", "display_name", "initials", "document", "path"), names(p))
+  p[, keep, drop = FALSE]
+}
+
+# Create from the form.
+gadget_create <- function(name, sharing, app_type, instance_type, conn) {
+  sp <- space_create(name, sharing = sharing, app_type = app_type,
+                     instance_type = if (nzchar(instance_type %||% "")) instance_type,
+                     conn = conn)
+  sprintf("Created %s space '%s'.", sp$sharing, sp$name)
+}
+
+# Run `expr`; on a jupyterspaces error, return its message instead.
+gadget_try <- function(expr) {
+  tryCatch(expr, jupyterspaces_error = function(e) paste("Error:", conditionMessage(e)))
+}
+
+need_gadget_packages <- function() {
+  missing <- Filter(function(p) !requireNamespace(p, quietly = TRUE), c("shiny", "miniUI"))
+  if (length(missing)) {
+    js_abort(sprintf("The gadget needs the packages %s; install them first.",
+                     paste(missing, collapse = ", ")),
+             "jupyterspaces_usage_error")
+  }
+}
+
+gadget_ui <- function() {
+  shiny::tagList(
+    miniUI::miniPage(
+      miniUI::gadgetTitleBar("Jupyter Spaces",
+                             left = miniUI::miniTitleBarButton("refresh", "Refresh")),
+      miniUI::miniTabstripPanel(
+        miniUI::miniTabPanel(
+          "Spaces", icon = shiny::icon("list"),
+          miniUI::miniContentPanel(
+            shiny::selectInput("space", "Space", choices = character()),
+            shiny::actionButton("start", "Start"),
+            shiny::actionButton("stop", "Stop"),
+            shiny::actionButton("open", "Open in browser"),
+            shiny::tags$p(shiny::textOutput("status_line")),
+            shiny::tableOutput("spaces"),
+            shiny::tags$h4("Who is here"),
+            shiny::textOutput("presence_text"),
+            shiny::tableOutput("presence_table")
+          )
+        ),
+        miniUI::miniTabPanel(
+          "New space", icon = shiny::icon("plus"),
+          miniUI::miniContentPanel(
+            shiny::textInput("new_name", "Name (a-z, 0-9, hyphens)"),
+            shiny::radioButtons("new_sharing", "Sharing", c("private", "shared")),
+            shiny::selectInput("new_app_type", "App", choices = "jupyterlab"),
+            shiny::selectInput("new_instance_type", "Instance type", choices = ""),
+            shiny::actionButton("create", "Create")
+          )
+        )
+      )
+    )
+  )
+}
+
+gadget_server <- function(conn, context) {
+  function(input, output, session) {
+    tick <- shiny::reactiveVal(0)
+    message <- shiny::reactiveVal("")
+    refresh <- function() tick(tick() + 1)
+
+    spaces <- shiny::reactive({
+      tick()
+      res <- gadget_try(gadget_spaces_table(conn))
+      if (is.character(res)) {
+        message(res)
+        return(NULL)
+      }
+      res
+    })
+
+    shiny::observe({
+      s <- spaces()
+      if (is.null(s)) return()
+      selected <- shiny::isolate(input$space)
+      shiny::updateSelectInput(
+        session, "space", choices = s$name,
+        selected = if (!is.null(selected) && selected %in% s$name) selected else s$name[1]
+      )
+    })
+
+    shiny::observe({
+      shiny::isolate({
+        apps <- gadget_try(app_types(conn = conn))
+        if (is.data.frame(apps) && nrow(apps)) {
+          shiny::updateSelectInput(session, "new_app_type",
+                                   choices = apps$name[apps$available %in% TRUE | is.na(apps$available)])
+        }
+        types <- gadget_try(instance_types(conn = conn))
+        if (is.data.frame(types) && nrow(types)) {
+          shiny::updateSelectInput(session, "new_instance_type", choices = c("", types$name))
+        }
+      })
+    })
+
+    output$spaces <- shiny::renderTable(spaces())
+    output$status_line <- shiny::renderText(message())
+    presence <- shiny::reactive({
+      tick()
+      gadget_try(gadget_presence(input$space, conn))
+    })
+    output$presence_text <- shiny::renderText({
+      p <- presence()
+      if (is.character(p)) p else ""
+    })
+    output$presence_table <- shiny::renderTable({
+      p <- presence()
+      if (is.data.frame(p)) p else NULL
+    })
+
+    act <- function(action) {
+      message(gadget_try(gadget_action(action, input$space, conn, context)))
+      refresh()
+    }
+    shiny::observeEvent(input$start, act("start"))
+    shiny::observeEvent(input$stop, act("stop"))
+    shiny::observeEvent(input$open, act("open"))
+    shiny::observeEvent(input$refresh, refresh())
+    shiny::observeEvent(input$create, {
+      message(gadget_try(gadget_create(input$new_name, input$new_sharing,
+                                       input$new_app_type, input$new_instance_type, conn)))
+      refresh()
+    })
+    shiny::observeEvent(input$done, shiny::stopApp(invisible(shiny::isolate(input$space))))
+    shiny::observeEvent(input$cancel, shiny::stopApp(invisible(NULL)))
+  }
+}
+
+#' The Jupyter Spaces gadget
+#'
+#' A small shiny app (an RStudio gadget): your spaces with their status,
+#' start, stop and open buttons, who is present in a shared space, and a form
+#' to create a space.
+#'
+#' @param conn A connection from [spaces_connect()].
+#' @param context The RStudio context, see [spaces_context()].
+#' @param viewer Where to show the gadget: a shiny viewer such as
+#'   `shiny::paneViewer()` (the default in RStudio) or `shiny::browserViewer()`.
+#' @return The name of the space selected when "Done" is pressed, invisibly.
+#' @export
+#' @examples
+#' \dontrun{
+#' spaces_gadget()
+#' }
+spaces_gadget <- function(conn = spaces_connect(), context = default_context(),
+                          viewer = NULL) {
+  need_gadget_packages()
+  force(conn)
+  app <- shiny::shinyApp(gadget_ui(), gadget_server(conn, context))
+  shiny::runGadget(app, viewer = viewer %||% shiny::paneViewer(minHeight = 500))
+}
+
+#' RStudio addins
+#'
+#' The bindings of `inst/rstudio/addins.dcf`: "Jupyter Spaces"
+#' ([spaces_gadget()]), "Send current file to space" ([send_current_file()])
+#' and "Open space in browser" ([open_space()]). Errors are shown as messages
+#' rather than stack traces.
+#'
+#' @return See the functions above.
+#' @export
+addin_spaces <- function() {
+  addin_run(spaces_gadget())
+}
+
+#' @rdname addin_spaces
+#' @export
+addin_send_file <- function() {
+  addin_run(send_current_file())
+}
+
+#' @rdname addin_spaces
+#' @export
+addin_open_space <- function() {
+  addin_run(open_space())
+}
+
+addin_run <- function(expr) {
+  tryCatch(expr, jupyterspaces_error = function(e) {
+    default_context()$inform(paste("Jupyter Spaces:", conditionMessage(e)))
+    invisible(NULL)
+  })
+}

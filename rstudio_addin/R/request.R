@@ -1,0 +1,147 @@
+#' Build a request to the domain's REST API
+#'
+#' Pure: builds an [httr2::request()] and performs no I/O. [spaces_send()]
+#' sends it.
+#'
+#' @param conn A connection from [spaces_connect()].
+#' @param method HTTP method, for example `"GET"`.
+#' @param path Path relative to `<url>spaces/api/`, for example
+#'   `"spaces/my-space"`. Segments must already be URL-escaped.
+#' @param query A named list of query parameters; `NULL` elements are dropped,
+#'   logicals are sent as `true`/`false`.
+#' @param body A list sent as the JSON body, or `NULL` for no body. `NULL`
+#'   elements are dropped.
+#' @return An `httr2_request`.
+#' @export
+#' @examples
+#' conn <- spaces_connect("http://localhost:8888/", "not-a-real-token")
+#' req <- spaces_request(conn, "GET", "spaces", query = list(limit = 10))
+#' req$url
+spaces_request <- function(conn, method, path, query = list(), body = NULL) {
+  check_conn(conn)
+  req <- httr2::request(paste0(conn$api_url, path))
+  base_request(req, conn, method, query, body)
+}
+
+# Request to the Jupyter contents API of a running space, through the domain
+# proxy: <url>spaces/<name>/api/contents/<path>.
+space_contents_request <- function(conn, name, path = "", method = "GET",
+                                   query = list(), body = NULL) {
+  check_conn(conn)
+  url <- paste0(conn$url, "spaces/", url_segment(name), "/api/contents")
+  p <- contents_path(path)
+  if (nzchar(p)) url <- paste0(url, "/", p)
+  base_request(httr2::request(url), conn, method, query, body)
+}
+
+base_request <- function(req, conn, method, query = list(), body = NULL) {
+  req <- httr2::req_method(req, toupper(method))
+  req <- httr2::req_headers(
+    req,
+    Authorization = paste("token", conn_token(conn)),
+    Accept = "application/json"
+  )
+  req <- httr2::req_user_agent(
+    req, sprintf("jupyterspaces/%s (R)", utils::packageVersion("jupyterspaces"))
+  )
+  query <- lapply(compact(as.list(query)), query_value)
+  if (length(query)) req <- do.call(httr2::req_url_query, c(list(req), query))
+  if (!is.null(body)) {
+    body <- compact(body)
+    if (!length(body)) body <- structure(list(), names = character())
+    req <- httr2::req_body_json(req, body, auto_unbox = TRUE, null = "null")
+  }
+  # Status codes are turned into classed conditions by spaces_send().
+  httr2::req_error(req, is_error = function(resp) FALSE)
+}
+
+#' Send a request and turn HTTP errors into classed conditions
+#'
+#' The one function through which every request of the package goes.
+#'
+#' Errors are conditions with the classes `jupyterspaces_http_<status>`,
+#' `jupyterspaces_http_error` and `jupyterspaces_error` and the fields
+#' `status`, `reason` and `server_message` (from the server's JSON error body
+#' `{"message", "reason"}`), `method` and `url`. A failure to reach the server
+#' is a `jupyterspaces_connection_error`.
+#'
+#' @param req A request from [spaces_request()].
+#' @return An `httr2_response` with a status below 400.
+#' @export
+spaces_send <- function(req) {
+  resp <- tryCatch(
+    httr2::req_perform(req),
+    error = function(e) {
+      js_abort(
+        sprintf("Cannot reach %s: %s", req_where(req), conditionMessage(e)),
+        "jupyterspaces_connection_error",
+        method = req_method(req), url = req$url
+      )
+    }
+  )
+  if (httr2::resp_status(resp) >= 400) stop(http_condition(resp, req))
+  resp
+}
+
+req_method <- function(req) {
+  req$method %||% (if (is.null(req$body)) "GET" else "POST")
+}
+
+# The URL without its query (which may be long).
+req_where <- function(req) sub("\\?.*$", "", req$url)
+
+#' @rdname spaces_send
+#' @param resp An `httr2_response` with an error status.
+#' @return `http_condition()`: the condition (not signalled).
+#' @export
+http_condition <- function(resp, req = NULL) {
+  status <- httr2::resp_status(resp)
+  body <- tryCatch(
+    jsonlite::fromJSON(rawToChar(resp$body), simplifyVector = FALSE),
+    error = function(e) NULL
+  )
+  if (!is.list(body)) body <- list()
+  server_message <- body$message
+  if (!is.character(server_message) || !length(server_message) || !nzchar(server_message[1])) {
+    server_message <- tryCatch(httr2::resp_status_desc(resp), error = function(e) NULL)
+    if (is.null(server_message) || is.na(server_message)) server_message <- "HTTP error"
+  }
+  server_message <- server_message[1]
+  reason <- if (is.character(body$reason)) body$reason[1] else NA_character_
+  method <- if (!is.null(req)) req_method(req) else resp$method
+  url <- if (!is.null(req)) req_where(req) else sub("\\?.*$", "", resp$url)
+  msg <- sprintf("%s [HTTP %d%s: %s %s]", server_message, status,
+                 if (is.na(reason)) "" else paste0(" ", reason), method, url)
+  js_condition(
+    msg,
+    class = c(paste0("jupyterspaces_http_", status), "jupyterspaces_http_error"),
+    status = status, reason = reason, server_message = server_message,
+    method = method, url = url
+  )
+}
+
+# Send and parse: the JSON body as lists, or NULL for an empty body.
+spaces_api <- function(conn, method, path, query = list(), body = NULL) {
+  resp <- spaces_send(spaces_request(conn, method, path, query, body))
+  resp_json(resp)
+}
+
+resp_json <- function(resp) {
+  if (httr2::resp_status(resp) == 204 || !length(resp$body)) return(NULL)
+  jsonlite::fromJSON(rawToChar(resp$body), simplifyVector = FALSE)
+}
+
+# Follow next_cursor paging of a list route; returns the items.
+spaces_paged <- function(conn, path, query = list(), max = Inf, page_size = 100) {
+  items <- list()
+  cursor <- NULL
+  repeat {
+    limit <- as.integer(min(page_size, max - length(items)))
+    page <- spaces_api(conn, "GET", path,
+                       query = c(query, list(limit = limit, cursor = cursor)))
+    items <- c(items, page$items)
+    cursor <- page$next_cursor
+    if (is.null(cursor) || !nzchar(cursor) || length(items) >= max) break
+  }
+  items
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(jupyterspaces)
+
+test_check("jupyterspaces")

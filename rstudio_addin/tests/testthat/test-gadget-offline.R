@@ -1,0 +1,107 @@
+fake_context <- function(doc = NULL) {
+  env <- new.env()
+  env$opened <- character()
+  env$messages <- character()
+  env$ctx <- spaces_context(
+    active_document = function() doc,
+    browse = function(url) env$opened <- c(env$opened, url),
+    choose = function(choices, title) choices[length(choices)],
+    inform = function(message) env$messages <- c(env$messages, message)
+  )
+  env
+}
+
+test_that("space_url builds the JupyterLab URL", {
+  conn <- fake_conn()
+  sp <- space_json("demo")
+  expect_equal(jupyterspaces:::space_url(sp, conn), "http://spaces.test:8888/base/spaces/demo/lab")
+  expect_equal(jupyterspaces:::space_url(sp, conn, "nb/a b.ipynb"),
+               "http://spaces.test:8888/base/spaces/demo/lab/tree/nb/a%20b.ipynb")
+  sp$app_type <- "rstudio"
+  expect_equal(jupyterspaces:::space_url(sp, conn), "http://spaces.test:8888/base/spaces/demo/")
+})
+
+test_that("open_space and the gadget actions go through the context seam", {
+  conn <- fake_conn()
+  fc <- fake_context()
+  m <- recording_mock(function(req) {
+    if (grepl("spaces/api/spaces\\?", req$url)) {
+      return(json_response(list(items = list(space_json("a"), space_json("b", status = "running")),
+                                next_cursor = NULL)))
+    }
+    if (grepl("/start$", req$url)) return(json_response(space_json("a", status = "starting"), 202))
+    if (grepl("/stop$", req$url)) return(json_response(space_json("b", status = "stopping"), 202))
+    name <- sub("^.*/spaces/api/spaces/", "", req$url)
+    json_response(space_json(name, status = "running"))
+  })
+  httr2::with_mock(m$mock, {
+    url <- open_space(context = fc$ctx, conn = conn)
+    expect_equal(url, "http://spaces.test:8888/base/spaces/b/lab")
+    expect_equal(fc$opened, url)
+    tab <- jupyterspaces:::gadget_spaces_table(conn)
+    expect_equal(tab$name, c("a", "b"))
+    expect_match(jupyterspaces:::gadget_action("start", "a", conn, fc$ctx), "Starting 'a'")
+    expect_match(jupyterspaces:::gadget_action("stop", "b", conn, fc$ctx), "Stopping 'b'")
+    expect_match(jupyterspaces:::gadget_action("open", "a", conn, fc$ctx), "Opened .*/spaces/a/lab")
+    expect_equal(jupyterspaces:::gadget_action("open", "", conn, fc$ctx), "Select a space first.")
+    expect_match(jupyterspaces:::gadget_presence("a", conn), "shared spaces")
+  })
+})
+
+test_that("send_current_file uploads the active document to the chosen running space", {
+  conn <- fake_conn()
+  f <- file.path(withr::local_tempdir(), "analysis.R")
+  writeLines("summary(cars)", f)
+  fc <- fake_context(doc = f)
+  m <- recording_mock(function(req) {
+    if (grepl("spaces/api/spaces\\?", req$url)) {
+      return(json_response(list(items = list(
+        space_json("run1", status = "running"),
+        space_json("view", status = "running", role = "viewer"),
+        space_json("off", status = "stopped")), next_cursor = NULL)))
+    }
+    json_response(list(name = "analysis.R"), 201)
+  })
+  remote <- httr2::with_mock(m$mock, send_current_file(context = fc$ctx, conn = conn))
+  expect_equal(remote, "analysis.R")
+  put <- m$requests[[2]]
+  expect_equal(put$url, "http://spaces.test:8888/base/spaces/run1/api/contents/analysis.R")
+  expect_equal(rawToChar(jsonlite::base64_dec(req_body_data(put)$content)), "summary(cars)\n")
+  expect_match(fc$messages, "Sent analysis.R to space 'run1'")
+})
+
+test_that("addins report errors as messages", {
+  fc <- fake_context()
+  withr::local_options(jupyterspaces.context = fc$ctx)
+  withr::local_envvar(JUPYTER_SPACES_URL = NA, JUPYTER_SPACES_TOKEN = NA)
+  expect_null(addin_open_space())
+  expect_match(fc$messages, "JUPYTER_SPACES_URL")
+})
+
+test_that("the gadget server works without RStudio", {
+  skip_if_not_installed("shiny")
+  skip_if_not_installed("miniUI")
+  conn <- fake_conn()
+  fc <- fake_context()
+  m <- recording_mock(function(req) {
+    if (grepl("spaces/api/spaces\\?", req$url)) {
+      return(json_response(list(items = list(space_json("a", sharing = "shared", status = "running")),
+                                next_cursor = NULL)))
+    }
+    if (grepl("presence$", req$url)) return(json_response(list(items = list(
+      list(user = list(name = "bob", display_name = "Bob", initials = "B", color = "#000"),
+           document = "x.ipynb")))))
+    if (grepl("(instance|app)-types$", req$url)) return(json_response(list(items = list())))
+    json_response(space_json("a", sharing = "shared", status = "running"))
+  })
+  expect_s3_class(jupyterspaces:::gadget_ui(), "shiny.tag.list")
+  httr2::with_mock(m$mock, {
+    shiny::testServer(jupyterspaces:::gadget_server(conn, fc$ctx), {
+      session$setInputs(space = "a")
+      expect_equal(spaces()$name, "a")
+      expect_equal(presence()$user, "bob")
+      session$setInputs(open = 1)
+      expect_equal(fc$opened, "http://spaces.test:8888/base/spaces/a/lab")
+    })
+  })
+})
