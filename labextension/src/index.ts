@@ -7,6 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 export * from './api';
+export * from './model';
 
 /** The command ids of this extension. */
 export namespace CommandIDs {

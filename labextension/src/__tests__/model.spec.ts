@@ -1,0 +1,258 @@
+import { SpacesApiError, SpacesClient } from '../api';
+import { IEventSourceLike, SpacesModel } from '../model';
+import { FakeServer, makeSpace } from './fakeserver';
+
+/** A fake `EventSource`: the test pushes server-sent events into it. */
+class FakeEventSource implements IEventSourceLike {
+  constructor(readonly url: string) {}
+
+  listeners = new Map<string, Array<(event: { data: string }) => void>>();
+  onerror: ((event: unknown) => void) | null = null;
+  closed = false;
+
+  addEventListener(
+    type: string,
+    listener: (event: { data: string }) => void
+  ): void {
+    const list = this.listeners.get(type) ?? [];
+    list.push(listener);
+    this.listeners.set(type, list);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  emit(type: string, data: unknown): void {
+    const raw = typeof data === 'string' ? data : JSON.stringify(data);
+    for (const listener of this.listeners.get(type) ?? []) {
+      listener({ data: raw });
+    }
+  }
+}
+
+describe('SpacesModel', () => {
+  let server: FakeServer;
+  let sources: FakeEventSource[];
+  let model: SpacesModel;
+
+  const open = (name: string) =>
+    sources.find(s => !s.closed && s.url.includes(`/spaces/${name}/events`));
+
+  beforeEach(() => {
+    server = new FakeServer();
+    sources = [];
+    model = new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      query: { sort: 'name' },
+      eventSourceFactory: url => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      }
+    });
+  });
+
+  afterEach(() => {
+    model.dispose();
+  });
+
+  it('loads every page of spaces with its query', async () => {
+    server.handler = req =>
+      req.query.cursor
+        ? { body: { items: [makeSpace('c')], next_cursor: null } }
+        : {
+            body: { items: [makeSpace('a'), makeSpace('b')], next_cursor: 'p2' }
+          };
+    let changes = 0;
+    model.changed.connect(() => changes++);
+    await model.refresh();
+    expect(model.spaces.map(s => s.name)).toEqual(['a', 'b', 'c']);
+    expect(server.requests[0].query).toEqual({ sort: 'name' });
+    expect(server.requests[1].query).toEqual({ sort: 'name', cursor: 'p2' });
+    expect(model.loading).toBe(false);
+    expect(model.error).toBeNull();
+    expect(changes).toBeGreaterThan(0);
+    // Stable statuses: no stream is opened, nothing is polled.
+    expect(sources).toHaveLength(0);
+  });
+
+  it('setQuery reloads with the new filters', async () => {
+    server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await model.setQuery({ sharing: 'shared', name_contains: 'x' });
+    expect(server.last.query).toEqual({
+      sharing: 'shared',
+      name_contains: 'x'
+    });
+    expect(model.query).toEqual({ sharing: 'shared', name_contains: 'x' });
+  });
+
+  it('keeps the server message when loading fails', async () => {
+    server.handler = () => ({
+      status: 400,
+      body: { message: 'Unknown sort key "size".', reason: 'bad_request' }
+    });
+    await expect(model.refresh()).rejects.toThrow('Unknown sort key "size".');
+    expect(model.error).toBeInstanceOf(SpacesApiError);
+    expect(model.error!.status).toBe(400);
+    expect(model.loading).toBe(false);
+  });
+
+  it('start follows progress and status from the events stream', async () => {
+    server.handler = req =>
+      req.method === 'POST'
+        ? { status: 202, body: makeSpace('s', { status: 'starting' }) }
+        : { body: { items: [makeSpace('s')], next_cursor: null } };
+    await model.refresh();
+    await model.start('s');
+    expect(server.last.method).toBe('POST');
+    expect(server.last.path).toBe('/base/spaces/api/spaces/s/start');
+    expect(model.get('s')!.status).toBe('starting');
+
+    const source = open('s');
+    expect(source).toBeDefined();
+    expect(source!.url).toBe(
+      'http://example.test/base/spaces/api/spaces/s/events'
+    );
+    expect(model.watching).toEqual(['s']);
+
+    source!.emit('progress', { percent: 40, message: 'Mounting volume' });
+    expect(model.progress('s')).toEqual({
+      percent: 40,
+      message: 'Mounting volume'
+    });
+    source!.emit('progress', { percent: 250, message: 'x' });
+    expect(model.progress('s')!.percent).toBe(100);
+
+    source!.emit('status', { status: 'running', url: '/base/spaces/s/' });
+    expect(model.get('s')!.status).toBe('running');
+    expect(model.get('s')!.url).toBe('/base/spaces/s/');
+    expect(model.progress('s')).toBeNull();
+    // Settled: the stream is closed.
+    expect(source!.closed).toBe(true);
+    expect(model.watching).toEqual([]);
+  });
+
+  it('understands typed events on the default message channel', async () => {
+    server.handler = () => ({
+      body: {
+        items: [makeSpace('s', { status: 'stopping' })],
+        next_cursor: null
+      }
+    });
+    await model.refresh();
+    const source = open('s')!;
+    source.emit('message', {
+      type: 'progress',
+      percent: 50,
+      message: 'Saving'
+    });
+    expect(model.progress('s')).toEqual({ percent: 50, message: 'Saving' });
+    source.emit('message', 'not json');
+    source.emit('message', {
+      type: 'status',
+      status: 'failed',
+      failure_reason: 'out of memory'
+    });
+    expect(model.get('s')!.status).toBe('failed');
+    expect(model.get('s')!.failure_reason).toBe('out of memory');
+    expect(source.closed).toBe(true);
+  });
+
+  it('create prepends, update replaces, remove drops and closes', async () => {
+    server.handler = req => {
+      if (req.method === 'POST') {
+        return { status: 201, body: makeSpace('new', { sharing: 'shared' }) };
+      }
+      if (req.method === 'PATCH') {
+        return { body: makeSpace('new', { volume_gb: 50 }) };
+      }
+      if (req.method === 'DELETE') {
+        return { status: 204 };
+      }
+      return { body: { items: [makeSpace('old')], next_cursor: null } };
+    };
+    await model.refresh();
+    await model.create({
+      name: 'new',
+      sharing: 'shared',
+      app_type: 'jupyterlab'
+    });
+    expect(model.spaces.map(s => s.name)).toEqual(['new', 'old']);
+    await model.update('new', { volume_gb: 50 });
+    expect(model.get('new')!.volume_gb).toBe(50);
+    await model.remove('new');
+    expect(model.spaces.map(s => s.name)).toEqual(['old']);
+    expect(server.last.method).toBe('DELETE');
+  });
+
+  it('a failed action keeps the list and exposes the server message', async () => {
+    server.handler = req =>
+      req.method === 'PATCH'
+        ? {
+            status: 409,
+            body: {
+              message: 'Stop the space before changing its instance type.',
+              reason: 'conflict'
+            }
+          }
+        : {
+            body: {
+              items: [makeSpace('s', { status: 'running' })],
+              next_cursor: null
+            }
+          };
+    await model.refresh();
+    const error = await model
+      .update('s', { instance_type: 'large' })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(SpacesApiError);
+    expect(model.error!.message).toBe(
+      'Stop the space before changing its instance type.'
+    );
+    expect(model.error!.reason).toBe('conflict');
+    expect(model.get('s')!.instance_type).toBe('small');
+  });
+
+  it('dispose closes every open stream', async () => {
+    server.handler = () => ({
+      body: {
+        items: [
+          makeSpace('a', { status: 'starting' }),
+          makeSpace('b', { status: 'deleting' }),
+          makeSpace('c', { status: 'running' })
+        ],
+        next_cursor: null
+      }
+    });
+    await model.refresh();
+    expect(sources).toHaveLength(2);
+    model.dispose();
+    expect(sources.every(s => s.closed)).toBe(true);
+    expect(model.isDisposed).toBe(true);
+  });
+
+  it('adds the token to the stream URL when the settings append it', async () => {
+    const tokenModel = new SpacesModel({
+      client: new SpacesClient({
+        serverSettings: server.settings({ token: 'abc', appendToken: true })
+      }),
+      eventSourceFactory: url => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      }
+    });
+    server.handler = () => ({
+      body: {
+        items: [makeSpace('s', { status: 'starting' })],
+        next_cursor: null
+      }
+    });
+    await tokenModel.refresh();
+    expect(sources[0].url).toBe(
+      'http://example.test/base/spaces/api/spaces/s/events?token=abc'
+    );
+    tokenModel.dispose();
+  });
+});

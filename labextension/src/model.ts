@@ -1,0 +1,362 @@
+/**
+ * The frontend model of the spaces a user sees: a list kept in step with the
+ * REST API, with lifecycle actions and live status/progress from each
+ * space's events stream (`GET spaces/{name}/events`, server-sent events).
+ *
+ * Events understood (the `event:` name, or a `type` field in the JSON data):
+ * - `progress`: `{percent, message}` while a space starts or stops;
+ * - `status`: the space JSON, or at least `{status, failure_reason?}`.
+ * Streams are open only while a space is in a transitional status; nothing
+ * is polled.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  collect,
+  ICreateSpace,
+  ISpace,
+  ISpaceQuery,
+  IUpdateSpace,
+  SpacesApiError,
+  SpaceStatus,
+  SpacesClient
+} from './api';
+
+/** Progress of a start or stop. */
+export interface IProgress {
+  /** 0..100 */
+  percent: number;
+  message: string;
+}
+
+/** The subset of `EventSource` the model uses. */
+export interface IEventSourceLike {
+  addEventListener(
+    type: string,
+    listener: (event: { data: string }) => void
+  ): void;
+  onerror: ((event: any) => void) | null;
+  close(): void;
+}
+
+/** Opens an events stream for a URL (the browser's `EventSource` by default). */
+export type EventSourceFactory = (url: string) => IEventSourceLike;
+
+/** Statuses during which a space's events stream is followed. */
+export const TRANSITIONAL_STATUSES: ReadonlyArray<SpaceStatus> = [
+  'starting',
+  'stopping',
+  'updating',
+  'deleting'
+];
+
+/** Options of {@link SpacesModel}. */
+export interface ISpacesModelOptions {
+  client: SpacesClient;
+  /** Filters and sort of the list. */
+  query?: ISpaceQuery;
+  eventSourceFactory?: EventSourceFactory;
+}
+
+/** The spaces list with lifecycle actions and live updates. */
+export class SpacesModel implements IDisposable {
+  constructor(options: ISpacesModelOptions) {
+    this.client = options.client;
+    this._query = { ...(options.query ?? {}) };
+    this._eventSourceFactory =
+      options.eventSourceFactory ?? Private.defaultEventSourceFactory;
+  }
+
+  /** The API client the model uses. */
+  readonly client: SpacesClient;
+
+  /** Emitted whenever spaces, progress, loading state or error change. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** The spaces, in the server's order. */
+  get spaces(): ReadonlyArray<ISpace> {
+    return this._order.map(name => this._spaces.get(name)!);
+  }
+
+  /** Whether a refresh is under way. */
+  get loading(): boolean {
+    return this._loading > 0;
+  }
+
+  /** The last error from the API (cleared by the next successful call). */
+  get error(): SpacesApiError | null {
+    return this._error;
+  }
+
+  /** The list's filters and sort. */
+  get query(): ISpaceQuery {
+    return { ...this._query };
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** A space by name. */
+  get(name: string): ISpace | undefined {
+    return this._spaces.get(name);
+  }
+
+  /** The progress of a starting/stopping space, if any is known. */
+  progress(name: string): IProgress | null {
+    return this._progress.get(name) ?? null;
+  }
+
+  /** Names of the spaces whose events stream is open. */
+  get watching(): ReadonlyArray<string> {
+    return [...this._sources.keys()];
+  }
+
+  /** Change the filters and sort, and reload. */
+  async setQuery(query: ISpaceQuery): Promise<void> {
+    this._query = { ...query };
+    await this.refresh();
+  }
+
+  /** Reload the whole list (every page). */
+  async refresh(): Promise<void> {
+    const generation = ++this._generation;
+    this._loading++;
+    this._changed.emit();
+    try {
+      const spaces = await collect(this.client.allSpaces(this._query));
+      if (this._isDisposed || generation !== this._generation) {
+        return; // a newer refresh owns the list
+      }
+      this._spaces.clear();
+      this._order = [];
+      for (const space of spaces) {
+        this._spaces.set(space.name, space);
+        this._order.push(space.name);
+      }
+      for (const name of [...this._progress.keys()]) {
+        if (!this._spaces.has(name)) {
+          this._progress.delete(name);
+        }
+      }
+      this._error = null;
+      this._syncWatches();
+    } catch (error) {
+      this._setError(error);
+      throw error;
+    } finally {
+      this._loading--;
+      if (!this._isDisposed) {
+        this._changed.emit();
+      }
+    }
+  }
+
+  /** Create a space and add it to the list. */
+  async create(body: ICreateSpace): Promise<ISpace> {
+    const space = await this._call(() => this.client.createSpace(body));
+    this._upsert(space, true);
+    return space;
+  }
+
+  /** Update a space's settings. */
+  async update(name: string, body: IUpdateSpace): Promise<ISpace> {
+    const space = await this._call(() => this.client.updateSpace(name, body));
+    this._upsert(space);
+    return space;
+  }
+
+  /** Start a space and follow its progress. */
+  async start(name: string): Promise<ISpace> {
+    const space = await this._call(() => this.client.startSpace(name));
+    this._progress.set(name, { percent: 0, message: '' });
+    this._upsert(space);
+    return space;
+  }
+
+  /** Stop a space and follow its progress. */
+  async stop(name: string): Promise<ISpace> {
+    const space = await this._call(() => this.client.stopSpace(name));
+    this._upsert(space);
+    return space;
+  }
+
+  /** Delete a space (and its volume) and drop it from the list. */
+  async remove(name: string): Promise<void> {
+    await this._call(() => this.client.deleteSpace(name));
+    this._unwatch(name);
+    this._spaces.delete(name);
+    this._progress.delete(name);
+    this._order = this._order.filter(n => n !== name);
+    this._changed.emit();
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    for (const name of [...this._sources.keys()]) {
+      this._unwatch(name);
+    }
+    Signal.clearData(this);
+  }
+
+  /* ---------------------------------------------------------- internals */
+
+  private async _call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      if (this._error) {
+        this._error = null;
+        this._changed.emit();
+      }
+      return result;
+    } catch (error) {
+      this._setError(error);
+      this._changed.emit();
+      throw error;
+    }
+  }
+
+  private _setError(error: unknown): void {
+    this._error =
+      error instanceof SpacesApiError
+        ? error
+        : new SpacesApiError(String(error), 0, 'error');
+  }
+
+  private _upsert(space: ISpace, prepend = false): void {
+    if (this._isDisposed) {
+      return;
+    }
+    if (!this._spaces.has(space.name)) {
+      if (prepend) {
+        this._order.unshift(space.name);
+      } else {
+        this._order.push(space.name);
+      }
+    }
+    this._spaces.set(space.name, space);
+    if (!TRANSITIONAL_STATUSES.includes(space.status)) {
+      this._progress.delete(space.name);
+    }
+    this._syncWatches();
+    this._changed.emit();
+  }
+
+  /** Open streams for transitional spaces, close the others. */
+  private _syncWatches(): void {
+    for (const [name, space] of this._spaces) {
+      const transitional = TRANSITIONAL_STATUSES.includes(space.status);
+      if (transitional && !this._sources.has(name)) {
+        this._watch(name);
+      } else if (!transitional && this._sources.has(name)) {
+        this._unwatch(name);
+      }
+    }
+    for (const name of [...this._sources.keys()]) {
+      if (!this._spaces.has(name)) {
+        this._unwatch(name);
+      }
+    }
+  }
+
+  private _watch(name: string): void {
+    const source = this._eventSourceFactory(this._eventsUrl(name));
+    this._sources.set(name, source);
+    const handle = (type: string) => (event: { data: string }) =>
+      this._onEvent(name, type, event.data);
+    source.addEventListener('progress', handle('progress'));
+    source.addEventListener('status', handle('status'));
+    source.addEventListener('message', handle('message'));
+    source.onerror = () => {
+      // EventSource reconnects on its own; a closed stream (the space is
+      // gone or hidden) is settled by the next refresh.
+    };
+  }
+
+  private _unwatch(name: string): void {
+    const source = this._sources.get(name);
+    if (source) {
+      this._sources.delete(name);
+      source.onerror = null;
+      source.close();
+    }
+  }
+
+  private _eventsUrl(name: string): string {
+    const url = this.client.eventsUrl(name);
+    const settings = this.client.serverSettings;
+    if (settings.token && settings.appendToken) {
+      return `${url}?token=${encodeURIComponent(settings.token)}`;
+    }
+    return url;
+  }
+
+  private _onEvent(name: string, type: string, raw: string): void {
+    if (this._isDisposed || !this._spaces.has(name)) {
+      return;
+    }
+    let data: any;
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      return; // not ours (keep-alive comments never reach here)
+    }
+    if (!data || typeof data !== 'object') {
+      return;
+    }
+    const kind = type === 'message' ? data.type : type;
+    if (kind === 'progress') {
+      const percent = Number(data.percent);
+      this._progress.set(name, {
+        percent: Number.isFinite(percent)
+          ? Math.max(0, Math.min(100, percent))
+          : 0,
+        message: typeof data.message === 'string' ? data.message : ''
+      });
+      this._changed.emit();
+    } else if (kind === 'status') {
+      const current = this._spaces.get(name)!;
+      const next: ISpace =
+        typeof data.space === 'object' && data.space
+          ? { ...current, ...data.space }
+          : { ...current, ...Private.statusFields(data) };
+      next.name = name;
+      this._upsert(next);
+    }
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _spaces = new Map<string, ISpace>();
+  private _order: string[] = [];
+  private _progress = new Map<string, IProgress>();
+  private _sources = new Map<string, IEventSourceLike>();
+  private _eventSourceFactory: EventSourceFactory;
+  private _query: ISpaceQuery;
+  private _error: SpacesApiError | null = null;
+  private _loading = 0;
+  private _generation = 0;
+  private _isDisposed = false;
+}
+
+namespace Private {
+  export function defaultEventSourceFactory(url: string): IEventSourceLike {
+    return new EventSource(url, { withCredentials: true });
+  }
+
+  /** The space fields a `status` event may carry. */
+  export function statusFields(data: any): Partial<ISpace> {
+    const fields: Partial<ISpace> = {};
+    for (const key of Object.keys(data)) {
+      if (key !== 'type' && key !== 'name') {
+        (fields as any)[key] = data[key];
+      }
+    }
+    return fields;
+  }
+}
