@@ -1,0 +1,44 @@
+"""Launchers: how a space gets compute and a volume.
+
+- :mod:`.base` — the :class:`Launcher` contract (read its docstring: state rules).
+- :mod:`.local` — :class:`LocalLauncher`: a bubblewrap-sandboxed, cgroup-limited
+  ``jupyter lab`` per space on this machine, volumes as loop-mounted ext4 images.
+
+The domain picks the class from config (``launcher_class``); other launchers
+(JupyterHub spawners, Kubernetes) implement the same contract.
+"""
+
+from .base import (
+    EXIT_UNKNOWN,
+    Capability,
+    Image,
+    InstanceType,
+    LaunchError,
+    Launched,
+    Launcher,
+    LaunchSpec,
+    VolumeError,
+    VolumeTooSmall,
+)
+
+__all__ = [
+    "EXIT_UNKNOWN",
+    "Capability",
+    "Image",
+    "InstanceType",
+    "LaunchError",
+    "LaunchSpec",
+    "Launched",
+    "Launcher",
+    "LocalLauncher",
+    "VolumeError",
+    "VolumeTooSmall",
+]
+
+
+def __getattr__(name):  # import the local launcher lazily (it probes nothing until used)
+    if name == "LocalLauncher":
+        from .local import LocalLauncher
+
+        return LocalLauncher
+    raise AttributeError(name)
