@@ -60,5 +60,8 @@ class Invalid(SpacesError):
 
 
 def space_not_found(name: str) -> NotFound:
-    """The single refusal for a space the caller may not see, identical to a missing one."""
-    return NotFound(f"No space named {name!r}.")
+    """The single refusal for a space the caller may not see, identical to a missing one.
+
+    It does not even echo the name back, so no response ever carries a hidden name.
+    """
+    return NotFound("There is no such space.")

@@ -1,0 +1,204 @@
+"""Bad input gets a clear JSON error with the right status, and leaves the store unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from conftest import snapshot
+
+from jupyter_spaces.domain.schemas import UserCreate
+from jupyter_spaces.domain.service import SYSTEM
+
+SPACE = {"name": "good-name", "sharing": "private", "app_type": "jupyterlab"}
+
+
+async def refused(client, service, method, route, status, *, who="owner", **kw):
+    """Call, assert the status and the error shape, and that the store did not change."""
+    before = snapshot(service)
+    r = await client.api(method, route, who=who, **kw)
+    assert r.status == status, f"{method} {route}: {r.status} {r.text}"
+    err = r.json()
+    assert set(err) >= {"message", "reason"} and err["message"], err
+    assert snapshot(service) == before, f"{method} {route} changed the store"
+    return err
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Bad", "under_score", "-lead", "trail-", "dou--ble", "a" * 64, "", "sp ace", "é", "a/b", "x.y"],
+)
+async def test_invalid_space_names(client, service, world, name):
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "name": name})
+    assert err["reason"] == "invalid" and "name" in err["message"]
+
+
+async def test_longest_valid_name_is_accepted(client, service, world):
+    r = await client.api("POST", "spaces", who="owner", body={**SPACE, "name": "a" * 63})
+    assert r.status == 201, r.text
+
+
+async def test_duplicate_name_is_409_even_for_a_hidden_space(client, service, world):
+    # otto cannot see alice's private space, but names are unique in the domain.
+    err = await refused(client, service, "POST", "spaces", 409, who="other", body={**SPACE, "name": "team-proj"})
+    assert err["reason"] == "conflict"
+    await refused(client, service, "POST", "spaces", 409, who="other", body={**SPACE, "name": "secret-alice-zq"})
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**SPACE, "colour": "red"}, "colour"),
+        ({**SPACE, "volume_gb": "5"}, "volume_gb"),
+        ({**SPACE, "volume_gb": 5.5}, "volume_gb"),
+        ({**SPACE, "volume_gb": 0}, "volume_gb"),
+        ({**SPACE, "volume_gb": True}, "volume_gb"),
+        ({**SPACE, "sharing": "public"}, "sharing"),
+        ({**SPACE, "app_type": "emacs"}, "app_type"),
+        ({**SPACE, "display_name": "x" * 257}, "display_name"),
+        ({**SPACE, "display_name": "tab\there"}, "display_name"),
+        ({**SPACE, "display_name": "nul\x00"}, "display_name"),
+        ({**SPACE, "display_name": "   "}, "display_name"),
+        ({**SPACE, "display_name": None, "idle_timeout_minutes": -1}, "idle_timeout_minutes"),
+        ({"sharing": "private", "app_type": "jupyterlab"}, "name"),
+        ({**SPACE, "name": 12}, "name"),
+    ],
+)
+async def test_invalid_space_bodies(client, service, world, body, field):
+    err = await refused(client, service, "POST", "spaces", 422, body=body)
+    assert field in err["message"]
+
+
+async def test_unknown_catalog_entries(client, service, world):
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "instance_type": "huge"})
+    assert "huge" in err["message"] and "small" in err["message"]
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "image": "nope"})
+    assert "nope" in err["message"]
+
+
+async def test_unavailable_app_type_is_explained(client, service, world):
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "app_type": "rstudio"})
+    assert "RStudio" in err["message"]
+
+
+@pytest.mark.parametrize(
+    "raw, status, words",
+    [
+        (b"\xff\xfe{}", 400, "UTF-8"),
+        (b"{not json", 400, "JSON"),
+        (b"[1, 2]", 400, "object"),
+        (b'"just a string"', 400, "object"),
+        (json.dumps({**SPACE, "display_name": "\ud800"}).encode(), 422, "display_name"),
+    ],
+)
+async def test_malformed_bodies(client, service, world, raw, status, words):
+    err = await refused(client, service, "POST", "spaces", status, raw=raw)
+    assert words in err["message"]
+
+
+async def test_oversize_body_is_413(client, service, world):
+    body = {**SPACE, "display_name": "x" * (70 * 1024)}
+    err = await refused(client, service, "POST", "spaces", 413, body=body)
+    assert err["reason"] == "too_large"
+
+
+async def test_very_long_strings_in_paths_and_queries(client, service, world):
+    await refused(client, service, "GET", "spaces/" + "a" * 5000, 404)
+    await refused(client, service, "GET", "spaces?name_contains=" + "a" * 5000, 400)
+    await refused(client, service, "PUT", "spaces/team-proj/members/" + "u" * 5000, 404, body={"role": "viewer"})
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=501", "limit=ten", "sort=size", "sharing=public", "status=sleeping",
+     "cursor=%%%", "cursor=bm9wZQ", "bogus=1", "limit=1&limit=2"],
+)
+async def test_bad_query_parameters(client, service, world, query):
+    err = await refused(client, service, "GET", f"spaces?{query}", 400)
+    assert err["reason"] == "bad_request"
+
+
+async def test_cursor_from_another_sort_is_refused(client, service, world):
+    r = await client.api("GET", "spaces?limit=1&sort=created", who="admin")
+    cursor = r.json()["next_cursor"]
+    assert cursor
+    await refused(client, service, "GET", f"spaces?limit=1&sort=name&cursor={cursor}", 400, who="admin")
+
+
+async def test_unknown_users(client, service, world):
+    await refused(client, service, "GET", "users/nobody", 404)
+    await refused(client, service, "PUT", "spaces/team-proj/members/nobody", 404, body={"role": "editor"})
+    await refused(client, service, "PATCH", "users/nobody", 404, who="admin", body={"display_name": "N"})
+    await refused(client, service, "DELETE", "users/nobody", 404, who="admin")
+    await refused(client, service, "POST", "users/nobody/tokens", 404, who="admin", body={})
+
+
+async def test_bad_member_roles(client, service, world):
+    for role in ("owner", "admin", "", None, 1):
+        await refused(client, service, "PUT", "spaces/team-proj/members/otto", 422, body={"role": role})
+    await refused(client, service, "PUT", "spaces/team-proj/members/alice", 409, body={"role": "viewer"})
+
+
+async def test_user_bodies(client, service, world):
+    for body in ({"name": "Bad Name"}, {"name": "ok", "admin": "yes"}, {"name": "ok", "password": "short"},
+                 {"name": "ok", "extra": 1}, {"name": "ok", "display_name": ""}):
+        await refused(client, service, "POST", "users", 422, who="admin", body=body)
+    await refused(client, service, "POST", "users", 409, who="admin", body={"name": "alice"})
+    await refused(client, service, "PATCH", "users/alice", 422, who="admin", body={"color": "red"})
+
+
+async def test_last_admin_cannot_be_removed(client, service, world):
+    service.create_user(SYSTEM, UserCreate(name="second", admin=True))
+    # root removes the second admin: fine, root is still an admin.
+    r = await client.api("PATCH", "users/second", who="admin", body={"admin": False})
+    assert r.status == 200, r.text
+    # Now root is the last admin: neither demoting nor deleting root is allowed.
+    err = await refused(client, service, "PATCH", "users/root", 409, who="admin", body={"admin": False})
+    assert "at least one administrator" in err["message"]
+    await refused(client, service, "DELETE", "users/root", 409, who="admin")
+
+
+async def test_two_admins_removing_each_other_at_once_leave_one(client, service, world):
+    created = service.create_user(SYSTEM, UserCreate(name="second", admin=True))
+    client.tokens["second"] = created["token"]
+    a, b = await asyncio.gather(
+        client.api("PATCH", "users/second", who="admin", body={"admin": False}),
+        client.api("PATCH", "users/root", who="second", body={"admin": False}),
+    )
+    statuses = sorted([a.status, b.status])
+    # One wins; the other either finds it is no longer an admin (403) or would remove the last one (409).
+    assert statuses[0] == 200 and statuses[1] in (403, 409), (a.text, b.text)
+    admins = [u["name"] for u in service.list_users(SYSTEM, _page())["items"] if u["admin"]]
+    assert len(admins) == 1
+
+
+def _page():
+    from jupyter_spaces.domain.schemas import Page
+
+    return Page(limit=500)
+
+
+async def test_concurrent_creates_of_one_name(client, service, world):
+    callers = ["owner", "editor", "viewer", "other", "admin"] * 2
+    results = await asyncio.gather(
+        *(client.api("POST", "spaces", who=c, body={**SPACE, "name": "race"}) for c in callers)
+    )
+    statuses = sorted(r.status for r in results)
+    assert statuses == [201] + [409] * (len(callers) - 1), [r.text for r in results]
+    assert all(r.json()["reason"] == "conflict" for r in results if r.status == 409)
+
+
+async def test_resize_while_not_stopped_is_409(client, service, world):
+    with service.store.write() as s:
+        from sqlalchemy import select
+
+        from jupyter_spaces.domain.models import Space
+
+        s.scalar(select(Space).where(Space.name == "team-proj")).status = "running"
+    err = await refused(client, service, "PATCH", "spaces/team-proj", 409, body={"volume_gb": 20})
+    assert "Stop space" in err["message"] and "volume_gb" in err["message"]
+    # What may change on a running space still does.
+    r = await client.api("PATCH", "spaces/team-proj", who="owner", body={"display_name": "Team"})
+    assert r.status == 200
+    await refused(client, service, "DELETE", "spaces/team-proj", 409)
