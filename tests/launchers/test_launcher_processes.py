@@ -86,6 +86,24 @@ async def test_start_answers_http_and_stop_leaves_nothing(require_root_sandbox, 
         with open(f"/proc/{pid}/status") as f:
             uid_line = next(line for line in f if line.startswith("Uid:"))
         assert int(uid_line.split()[1]) == state["uid"] != 0
+        # the instance type's limits are on the space's cgroup
+        dirs = (state.get("cgroup") or {}).get("dirs", {})
+        if not dirs:
+            pass  # host without cgroups: capabilities() says so (tested elsewhere)
+        elif state["cgroup"]["version"] == 1:
+            with open(os.path.join(dirs["memory"], "memory.limit_in_bytes")) as f:
+                assert int(f.read()) == 2**30
+            with open(os.path.join(dirs["cpu"], "cpu.cfs_quota_us")) as f:
+                assert int(f.read()) == 100000
+            with open(os.path.join(dirs["pids"], "pids.max")) as f:
+                assert int(f.read()) == 256
+            with open(os.path.join(dirs["memory"], "cgroup.procs")) as f:
+                assert pid in {int(x) for x in f.read().split()}
+        else:
+            with open(os.path.join(dirs["unified"], "memory.max")) as f:
+                assert int(f.read()) == 2**30
+            with open(os.path.join(dirs["unified"], "cgroup.procs")) as f:
+                assert pid in {int(x) for x in f.read().split()}
         # the volume is mounted and owned by the space while it runs
         assert mounted_at(launcher.volumes.mountpoint("web"))
     finally:
