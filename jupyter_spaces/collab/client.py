@@ -1,0 +1,213 @@
+"""A small y-websocket client speaking jupyter-collaboration's protocol, on pycrdt.
+
+It behaves like JupyterLab's provider (SyncStep1 on connect, SyncStep2 replies, updates
+on every local transaction, the same ``sessionId`` on reconnect) and is used by the
+tests and the benchmark, against this service and against jupyter-collaboration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_ydoc import ydocs
+from pycrdt import Doc
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from . import protocol as P
+
+
+class CollabClient:
+    def __init__(
+        self,
+        base_url: str,
+        path: str,
+        *,
+        type: str = "notebook",
+        format: str = "json",
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.path = path
+        self.type = type
+        self.format = format
+        self.headers = dict(headers or {})
+        if token:
+            self.headers["Authorization"] = f"token {token}"
+        self.doc = Doc()
+        self.model = ydocs[type](self.doc)
+        self.session: dict[str, Any] = {}
+        self.ws: Any = None
+        self.synced = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.raw: list[dict[str, Any]] = []
+        self.awareness: dict[int, dict[str, Any]] = {}
+        self._remote = False
+        self._step2_count = 0
+        self._step2_event = asyncio.Event()
+        self._reader: asyncio.Task | None = None
+        self.sent_updates = 0
+        self.received_updates = 0
+        self.on_update: Any = None  # callback(update_bytes) for remote updates
+        self._sub = self.doc.observe(self._on_local)
+
+    # ------------------------------------------------------------------ connection
+    async def request_session(self) -> dict[str, Any]:
+        url = self.base_url + "api/collaboration/session/" + quote(self.path, safe="")
+        req = HTTPRequest(
+            url,
+            method="PUT",
+            body=json.dumps({"format": self.format, "type": self.type}),
+            headers=self.headers,
+            request_timeout=120,
+        )
+        resp = await AsyncHTTPClient().fetch(req)
+        self.session = json.loads(resp.body)
+        return self.session
+
+    async def connect(self, *, new_session: bool = True, room: str | None = None) -> None:
+        if new_session or not self.session:
+            await self.request_session()
+        ws_base = "ws" + self.base_url[4:] if self.base_url.startswith("http") else self.base_url
+        s = self.session
+        room = room or f"{s['format']}:{s['type']}:{s['fileId']}"
+        url = f"{ws_base}api/collaboration/room/{room}?sessionId={s['sessionId']}"
+        self.synced.clear()
+        self.closed.clear()
+        self.close_code = self.close_reason = None
+        req = HTTPRequest(url, headers=self.headers, request_timeout=120)
+        self.ws = await websocket_connect(req, max_message_size=1 << 30)
+        self._reader = asyncio.ensure_future(self._read(self.ws))
+        self.send(P.sync_step1(self.doc.get_state()))
+
+    async def wait_synced(self, timeout: float = 30) -> None:
+        await asyncio.wait_for(self.synced.wait(), timeout)
+
+    async def open(self, timeout: float = 30) -> CollabClient:
+        await self.connect()
+        await self.wait_synced(timeout)
+        return self
+
+    def send(self, message: bytes) -> None:
+        if self.ws is not None and not self.closed.is_set():
+            self.ws.write_message(message, binary=True)
+
+    async def _read(self, ws: Any) -> None:
+        while True:
+            msg = await ws.read_message()
+            if msg is None:
+                break
+            if isinstance(msg, str):
+                continue
+            self._handle(msg)
+        if ws is self.ws:
+            self.close_code, self.close_reason = ws.close_code, ws.close_reason
+            self.closed.set()
+
+    def _handle(self, msg: bytes) -> None:
+        r = P._Reader(msg)
+        mtype = r.uint()
+        if mtype == P.SYNC:
+            sub = r.uint()
+            payload = r.bytes()
+            if sub == P.STEP1:
+                self.send(P.sync_step2(self.doc.get_update(payload)))
+            else:
+                if payload != b"\x00\x00":
+                    self._remote = True
+                    try:
+                        self.doc.apply_update(payload)
+                    finally:
+                        self._remote = False
+                    self.received_updates += 1
+                    if self.on_update is not None:
+                        self.on_update(payload)
+                if sub == P.STEP2:
+                    self._step2_count += 1
+                    self._step2_event.set()
+                    self.synced.set()
+        elif mtype == P.AWARENESS:
+            for client, _clock, state in P.decode_awareness(r.bytes()):
+                if state and state != "null":
+                    self.awareness[client] = json.loads(state)
+                else:
+                    self.awareness.pop(client, None)
+        elif mtype == P.RAW:
+            reply = P.parse_raw_reply(msg)
+            if reply is not None:
+                self.raw.append(reply)
+
+    def _on_local(self, event: Any) -> None:
+        if self._remote:
+            return
+        update = event.update
+        if update != b"\x00\x00" and self.ws is not None and not self.closed.is_set():
+            self.sent_updates += 1
+            self.send(P.sync_update(update))
+
+    # ------------------------------------------------------------------ helpers
+    async def ack(self, timeout: float = 30) -> None:
+        """Return once the server has answered a SyncStep1 sent after every update so far:
+        the server handles a connection's messages in order and journals each update
+        before handling the next, so all of them are durable then."""
+        target = self._step2_count + 1
+        self.send(P.sync_step1(self.doc.get_state()))
+        deadline = time.monotonic() + timeout
+        while self._step2_count < target:
+            self._step2_event.clear()
+            if self.closed.is_set():
+                raise ConnectionError(f"closed {self.close_code} {self.close_reason}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no acknowledgement")
+            try:
+                await asyncio.wait_for(self._step2_event.wait(), min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+
+    async def save(self, request_id: int = 1, timeout: float = 30) -> dict[str, Any]:
+        self.send(P.save_request(request_id))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for r in self.raw:
+                if r.get("type") == "save" and r.get("responseTo") == request_id:
+                    return r
+            await asyncio.sleep(0.02)
+        raise TimeoutError("no save reply")
+
+    def set_awareness(self, state: dict[str, Any], clock: int = 1) -> None:
+        update = P.encode_awareness([(self.doc.client_id, clock, json.dumps(state))])
+        self.send(P.awareness_message(update))
+
+    async def disconnect(self) -> None:
+        ws, self.ws = self.ws, None
+        if ws is not None:
+            ws.close()
+        if self._reader is not None:
+            try:
+                await asyncio.wait_for(self._reader, 5)
+            except (asyncio.TimeoutError, Exception):
+                self._reader.cancel()
+        self.closed.set()
+
+    async def wait_closed(self, timeout: float = 10) -> tuple[int | None, str | None]:
+        await asyncio.wait_for(self.closed.wait(), timeout)
+        return self.close_code, self.close_reason
+
+    def content(self) -> Any:
+        return self.model.get()
+
+
+async def wait_until(predicate: Any, timeout: float = 20, interval: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(interval)

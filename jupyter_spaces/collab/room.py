@@ -1,0 +1,468 @@
+"""A document room: the live CRDT document, its journal, its clients, its file.
+
+Invariants:
+* an accepted update is appended to the journal *before* it is broadcast, and a
+  connection's messages are handled in order, so the server's reply to a client's
+  SyncStep1 (a SyncStep2) acknowledges every update that client sent before it;
+* each broadcast message is encoded once and the same bytes go to every client;
+* the file is written at most ``save_delay`` seconds after the first unsaved change;
+* the journal's lineage id is the ``sessionId`` clients carry across reconnects: a
+  client from another lineage (journal lost) is never CRDT-merged into this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from typing import TYPE_CHECKING, Any, Protocol
+
+from jupyter_core.utils import ensure_async
+from jupyter_ydoc import ydocs
+from pycrdt import Doc
+
+from . import protocol as P
+from .journal import Journal
+from .merge import merge_notebook, merge_text, notebook_base, text_base
+
+if TYPE_CHECKING:
+    from .service import CollabService
+
+EMPTY_UPDATE = b"\x00\x00"
+EMPTY_STATE_VECTOR = b"\x00"
+
+
+class Conn(Protocol):
+    """What a room needs from a connection (the websocket handler implements it)."""
+
+    conn_id: int
+    identity: dict[str, Any]
+    can_write: bool
+    session_id: str | None
+    client_ids: set[int]
+    pending_adoption: bool
+
+    def send(self, message: bytes) -> None: ...
+    def close_with(self, code: int, reason: str) -> None: ...
+
+
+class AwarenessRoom:
+    """Clients + awareness relay. The global awareness room is just this; the
+    identity in each state's ``user`` field is the server's, not the client's claim."""
+
+    def __init__(self) -> None:
+        self.clients: set[Conn] = set()
+        # awareness: client id -> (clock, json state)
+        self.awareness: dict[int, tuple[int, str]] = {}
+
+    def broadcast(self, message: bytes, exclude: Conn | None = None) -> None:
+        for c in list(self.clients):
+            if c is not exclude and not c.pending_adoption:
+                c.send(message)
+
+    # ------------------------------------------------------------------ awareness
+    def apply_awareness(self, conn: Conn, payload: bytes) -> None:
+        states = P.decode_awareness(payload)
+        out = []
+        for client, clock, state in states:
+            if state and state != "null":
+                obj = json.loads(state)
+                obj["user"] = conn.identity  # identity comes from the server, not the client
+                state = json.dumps(obj, separators=(",", ":"))
+                conn.client_ids.add(client)
+                prev = self.awareness.get(client)
+                if prev is None or prev[0] <= clock:
+                    self.awareness[client] = (clock, state)
+            else:
+                state = "null"
+                self.awareness.pop(client, None)
+                conn.client_ids.discard(client)
+            out.append((client, clock, state))
+        if out:
+            self.broadcast(P.awareness_message(P.encode_awareness(out)), exclude=conn)
+
+    def awareness_snapshot(self) -> bytes | None:
+        if not self.awareness:
+            return None
+        states = [(c, clock, s) for c, (clock, s) in self.awareness.items()]
+        return P.awareness_message(P.encode_awareness(states))
+
+    # ------------------------------------------------------------------ clients
+    def add(self, conn: Conn) -> None:
+        self.clients.add(conn)
+        self._cancel_eviction()
+
+    def remove(self, conn: Conn) -> None:
+        self.clients.discard(conn)
+        gone = [(c, self.awareness[c][0] + 1, "null") for c in conn.client_ids if c in self.awareness]
+        for c, _, _ in gone:
+            del self.awareness[c]
+        if gone:
+            self.broadcast(P.awareness_message(P.encode_awareness(gone)))
+        if not self.clients:
+            self._schedule_eviction()
+
+    def _schedule_eviction(self) -> None:
+        pass
+
+    def _cancel_eviction(self) -> None:
+        pass
+
+
+class Room(AwarenessRoom):
+    def __init__(self, service: CollabService, file_id: str, path: str, fmt: str, kind: str):
+        super().__init__()
+        self.service = service
+        self.log: logging.Logger = service.log
+        self.file_id = file_id
+        self.path = path
+        self.format = fmt
+        self.type = kind
+        self.room_id = f"{fmt}:{kind}:{file_id}"
+        self.doc = Doc()
+        self.model: Any = None
+        self.lineage = ""
+        self.journal = Journal(
+            os.path.join(service.journal_dir, f"{file_id}.journal"), fsync=service.journal_fsync
+        )
+        self.base: dict[str, Any] | None = None
+        self.pending_base: dict[str, Any] | None = None
+        self.file_sig: list[int] | None = None
+        self.dirty = False
+        self.update_seq = 0
+        #: True while nobody has synced with (or written to) this freshly created lineage
+        self.adoptable = False
+        self._applying_remote = False
+        self._merging = False
+        self._save_handle: asyncio.TimerHandle | None = None
+        self._evict_handle: asyncio.TimerHandle | None = None
+        self._save_lock = asyncio.Lock()
+        self._poll_task: asyncio.Task | None = None
+        self._seen_sig: list[int] | None = None
+        self._sub: Any = None
+        self.closed = False
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def is_notebook(self) -> bool:
+        return self.type == "notebook"
+
+    def _os_path(self) -> str | None:
+        cm = self.service.contents_manager
+        getter = getattr(cm, "_get_os_path", None)
+        return getter(self.path) if getter else None
+
+    def _stat(self) -> list[int] | None:
+        p = self._os_path()
+        if p is None:
+            return None
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            return None
+        return [st.st_mtime_ns, st.st_size]
+
+    async def _read_file(self) -> Any:
+        cm = self.service.contents_manager
+        if self.is_notebook:
+            model = await ensure_async(cm.get(self.path, content=True, type="notebook"))
+            return model["content"]
+        fmt = "base64" if self.format == "base64" else "text"
+        model = await ensure_async(cm.get(self.path, content=True, type="file", format=fmt))
+        return model["content"]
+
+    def _base_of(self, content: Any) -> dict[str, Any]:
+        return notebook_base(content) if self.is_notebook else text_base(content)
+
+    def _new_model(self, doc: Doc) -> Any:
+        return ydocs[self.type](doc)
+
+    def _attach(self, doc: Doc, model: Any = None) -> None:
+        if self._sub is not None:
+            self.doc.unobserve(self._sub)
+        self.doc = doc
+        self.model = model if model is not None else self._new_model(doc)
+        self._sub = doc.observe(self._on_transaction)
+
+    async def load(self) -> None:
+        if Journal.exists(self.journal.path):
+            try:
+                await self._load_journal()
+                return
+            except Exception:
+                self.log.exception("collab: journal of %s unreadable; reloading the file", self.path)
+                self.journal.close()
+        await self._load_file()
+
+    async def _load_journal(self) -> None:
+        state = self.journal.load()
+        doc = Doc()
+        if state.snapshot:
+            doc.apply_update(state.snapshot)
+        for u in state.updates:
+            doc.apply_update(u)
+        meta = state.meta
+        self.lineage = meta["lineage"]
+        self.base = meta.get("base")
+        self.pending_base = meta.get("pending_base")
+        self.file_sig = meta.get("file_sig")
+        self._attach(doc)
+        self.dirty = state.unsaved_updates > 0
+        self.log.info(
+            "collab: %s restored from journal (%d updates, %d unsaved)",
+            self.path, len(state.updates), state.unsaved_updates,
+        )
+        await self.check_file()
+        if self.dirty:
+            self._schedule_save()
+
+    async def _load_file(self) -> None:
+        content = await self._read_file()
+        doc = Doc()
+        model = self._new_model(doc)
+        model.set(content)
+        self._attach(doc, model)
+        self.lineage = uuid.uuid4().hex
+        self.base = self._base_of(content)
+        self.file_sig = self._stat()
+        self.journal.create(
+            doc.get_update(),
+            {
+                "lineage": self.lineage,
+                "path": self.path,
+                "format": self.format,
+                "type": self.type,
+                "base": self.base,
+                "file_sig": self.file_sig,
+            },
+        )
+        self.journal.set_meta(saved=True)
+        self.adoptable = True
+
+    def start(self) -> None:
+        if self.service.file_poll_interval > 0 and self._os_path() is not None:
+            self._poll_task = asyncio.ensure_future(self._poll())
+        if not self.clients:
+            self._schedule_eviction()
+
+    # ------------------------------------------------------------------ updates
+    def _on_transaction(self, event: Any) -> None:
+        """Server-side changes (file merges, the ``dirty`` flag): journal and broadcast."""
+        if self._applying_remote or self.closed:
+            return
+        update = event.update
+        if update == EMPTY_UPDATE:
+            return
+        self._journal_and_broadcast(update, None, mark_dirty=not self._merging)
+
+    def apply_update(self, conn: Conn | None, update: bytes) -> None:
+        """Apply a client's update: validate, journal, then broadcast (once-encoded)."""
+        if update == EMPTY_UPDATE:
+            return
+        self._applying_remote = True
+        try:
+            self.doc.apply_update(update)
+        except ValueError as e:
+            raise P.ProtocolError(P.CLOSE_MALFORMED, f"invalid update: {e}") from e
+        finally:
+            self._applying_remote = False
+        self._journal_and_broadcast(update, conn, mark_dirty=True)
+
+    def _journal_and_broadcast(self, update: bytes, origin: Conn | None, mark_dirty: bool) -> None:
+        self.adoptable = False
+        self.journal.append(update)
+        self.update_seq += 1
+        self.broadcast(P.sync_update(update), exclude=origin)
+        if mark_dirty:
+            self.dirty = True
+            self._schedule_save()
+        if self.journal.needs_compaction(
+            self.service.compact_min_bytes, self.service.compact_ratio
+        ):
+            self.compact()
+
+    def compact(self) -> None:
+        self.journal.compact(self.doc.get_update(), saved=not self.dirty)
+
+    # ------------------------------------------------------------------ sync
+    def reply_step1(self, state_vector: bytes) -> bytes:
+        try:
+            update = self.doc.get_update(state_vector)
+        except ValueError as e:
+            raise P.ProtocolError(P.CLOSE_MALFORMED, f"invalid state vector: {e}") from e
+        self.adoptable = False
+        return P.sync_step2(update)
+
+    def adopt_or_merge(self, conn: Conn, client_state: bytes) -> bool:
+        """A client of another lineage sent its whole state. Returns True if adopted
+        (the client carries on normally), False if merged by content (close it)."""
+        tmp = Doc()
+        try:
+            tmp.apply_update(client_state)
+        except ValueError as e:
+            raise P.ProtocolError(P.CLOSE_MALFORMED, f"invalid update: {e}") from e
+        tmp_model = self._new_model(tmp)
+        if self.adoptable and conn.session_id:
+            # Nobody has seen this lineage yet: take the client's (it holds every
+            # accepted edit, including those the lost journal had) instead.
+            self._applying_remote = True
+            try:
+                self._attach(tmp, tmp_model)
+            finally:
+                self._applying_remote = False
+            self.lineage = conn.session_id
+            self.journal.meta["lineage"] = self.lineage
+            self.dirty = True
+            self.journal.compact(tmp.get_update(), saved=False)
+            self._schedule_save()
+            self.adoptable = False
+            self.log.info("collab: %s adopted the state of a returning client", self.path)
+            return True
+        content = tmp_model.get()
+        if self.is_notebook:
+            merge_notebook(self.model, content, self.base)
+        else:
+            merge_text(self.model, content, self.base)
+        self.log.info("collab: %s merged the content of a client of an older session", self.path)
+        return False
+
+    def _schedule_eviction(self) -> None:
+        if self._evict_handle or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._evict_handle = loop.call_later(
+            self.service.room_idle_timeout,
+            lambda: asyncio.ensure_future(self.service.evict(self)),
+        )
+
+    def _cancel_eviction(self) -> None:
+        if self._evict_handle:
+            self._evict_handle.cancel()
+            self._evict_handle = None
+
+    # ------------------------------------------------------------------ saving
+    def _schedule_save(self) -> None:
+        if self._save_handle is None and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._save_handle = loop.call_later(
+                self.service.save_delay, lambda: asyncio.ensure_future(self._debounced_save())
+            )
+
+    async def _debounced_save(self) -> None:
+        self._save_handle = None
+        try:
+            await self.save()
+        except Exception:
+            self.log.exception("collab: saving %s failed", self.path)
+
+    async def save(self) -> bool:
+        """Write the document to its file now. Returns False if there was an error."""
+        async with self._save_lock:
+            if self._save_handle:
+                self._save_handle.cancel()
+                self._save_handle = None
+            if self.closed:
+                return False
+            await self.check_file()  # never overwrite an out-of-band change unmerged
+            if not self.dirty:
+                return True
+            seq = self.update_seq
+            content = self.model.get()
+            base = self._base_of(content)
+            self.journal.set_meta(pending_base=base)
+            if self.is_notebook:
+                model = {"type": "notebook", "format": "json", "content": content}
+            else:
+                fmt = "base64" if self.format == "base64" else "text"
+                model = {"type": "file", "format": fmt, "content": content}
+            await ensure_async(self.service.contents_manager.save(model, self.path))
+            self.base = base
+            self.file_sig = self._stat()
+            clean = seq == self.update_seq
+            self.journal.set_meta(
+                base=base, file_sig=self.file_sig, pending_base=None, **({"saved": True} if clean else {})
+            )
+            if clean:
+                self.dirty = False
+                if self.model.dirty:
+                    self._merging = True  # the flag itself is not a content change
+                    try:
+                        self.model.dirty = False
+                    finally:
+                        self._merging = False
+            else:
+                self._schedule_save()
+            return True
+
+    # ------------------------------------------------------------------ file changes
+    async def _poll(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.service.file_poll_interval)
+            try:
+                async with self._save_lock:
+                    await self.check_file(settled=True)
+            except Exception:
+                self.log.exception("collab: checking %s on disk failed", self.path)
+
+    async def check_file(self, settled: bool = False) -> bool:
+        """Merge an out-of-band change of the file into the document. ``touch`` is a no-op.
+
+        With ``settled``, a change is merged only once the file's size and mtime have
+        stayed the same for one poll interval (not while another program is writing it)."""
+        sig = self._stat()
+        if sig is None or sig == self.file_sig:
+            return False
+        if settled and sig != self._seen_sig:
+            self._seen_sig = sig
+            return False
+        content = await self._read_file()
+        base = self._base_of(content)
+        if self.pending_base is not None and base == self.pending_base:
+            # our own save, interrupted before it was recorded
+            changed = False
+        else:
+            self._merging = True
+            try:
+                if self.is_notebook:
+                    changed = merge_notebook(self.model, content, self.base)
+                else:
+                    changed = merge_text(self.model, content, self.base)
+            finally:
+                self._merging = False
+        self.base = base
+        self.pending_base = None
+        self.file_sig = sig
+        extra = {} if self.dirty else {"saved": True}
+        self.journal.set_meta(base=base, file_sig=sig, pending_base=None, **extra)
+        if changed:
+            self.log.info("collab: merged an out-of-band change of %s", self.path)
+        return changed
+
+    # ------------------------------------------------------------------ closing
+    async def close(self, save: bool = True) -> None:
+        if save and self.dirty:
+            try:
+                await self.save()
+            except Exception:
+                self.log.exception("collab: saving %s on close failed", self.path)
+        self.closed = True
+        for h in (self._save_handle, self._evict_handle):
+            if h:
+                h.cancel()
+        if self._poll_task:
+            self._poll_task.cancel()
+            try:
+                await self._poll_task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if not self.dirty:
+            try:
+                self.journal.compact(self.doc.get_update(), saved=True)
+            except OSError:
+                pass
+        self.journal.close()
+        if self._sub is not None:
+            self.doc.unobserve(self._sub)
+            self._sub = None
