@@ -67,7 +67,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        self.port = free_port()
+        self.port = self.port or free_port()
         cfg = roles_config()
         cfg["CollabService"].update({"store_path": str(self.store), **self.collab})
         cfg["ServerApp"].update(
