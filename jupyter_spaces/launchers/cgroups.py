@@ -361,9 +361,13 @@ def list_children(layout: CgroupLayout) -> set[str]:
     return names
 
 
-def join_prefix(procs_files: list[str]) -> list[str]:
-    """argv prefix: a shell that moves itself into the cgroups, then execs the rest."""
-    if not procs_files:
+def join_prefix(procs_files: list[str], oom_score_adj: int | None = None) -> list[str]:
+    """argv prefix: a shell that moves itself into the cgroups (and, as root, sets
+    its ``oom_score_adj``, inherited by everything it starts), then execs the rest."""
+    if not procs_files and oom_score_adj is None:
         return []
-    script = 'for f in "$@"; do shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"'
+    script = 'for f in "$@"; do shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; '
+    if oom_score_adj is not None:
+        script += f"echo {int(oom_score_adj)} > /proc/self/oom_score_adj 2>/dev/null; "
+    script += 'exec "$@"'
     return ["/bin/sh", "-c", script, "sh", *procs_files, "--"]

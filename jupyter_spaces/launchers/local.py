@@ -18,8 +18,14 @@ A running JupyterLab space is::
 - **Limits** (``cgroups.py``): memory (swap included where accounted), CPU
   quota and a process count from the instance type. The shell at the top moves
   itself into the cgroups before it execs bubblewrap, so the whole tree is
-  limited. When the memory limit is hit the kernel's OOM killer picks the
-  largest process — normally the kernel that allocates, so the server survives.
+  limited. When the memory limit is hit, the kernel's OOM killer picks within
+  the space by size plus ``oom_score_adj``: the server runs at
+  ``server_oom_score_adj`` (-500 where the launcher has CAP_SYS_RESOURCE, else 0)
+  and every other Python process (kernels, scripts) raises itself to
+  ``kernel_oom_score_adj`` (500) through a ``sitecustomize`` on its
+  ``PYTHONPATH`` (the server ignores it: ``python -I``). So the kernel that
+  allocates is killed and the server survives, even when the server is bigger.
+  Non-Python processes (R kernels, shells) compete by size.
 - **Secret and agent config**: the per-space secret goes through an inherited
   pipe (``--SpaceAgentApp.secret_fd=N``): the launcher writes it and closes its
   end, the agent reads it to EOF and closes it; it is never in the environment,
@@ -109,6 +115,38 @@ print(json.dumps({
     "version": "%d.%d" % sys.version_info[:2],
 }))
 """
+
+_SITECUSTOMIZE = '''"""jupyter-spaces: Python processes in a space other than the server (kernels,
+scripts) make themselves likelier OOM victims than the server, then defer to
+any other sitecustomize on the path."""
+import os as _os
+import sys as _sys
+
+try:
+    with open("/proc/self/oom_score_adj", "w") as _f:
+        _f.write(_os.environ.get("JUPYTER_SPACES_OOM_SCORE_ADJ", "500"))
+except (OSError, ValueError):
+    pass
+
+
+def _chain():
+    import importlib.machinery
+    import importlib.util
+
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    path = [p for p in _sys.path if _os.path.abspath(p or ".") != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    if spec is not None and spec.loader is not None:
+        mod = importlib.util.module_from_spec(spec)
+        _sys.modules["sitecustomize"] = mod
+        spec.loader.exec_module(mod)
+
+
+try:
+    _chain()
+except Exception:  # never break a kernel start
+    pass
+'''
 
 _BOOTSTRAP = (
     "import sys; sys.path[:0] = {extra!r}; sys.argv[0] = 'jupyter-lab'; "
@@ -258,6 +296,20 @@ class LocalLauncher(Launcher):
         config=True,
         help="'image' (ext4 image, hard limit, needs root and loop devices), 'directory' "
         "(soft quota) or 'auto' (image when possible).",
+    )
+    server_oom_score_adj = Integer(
+        -500,
+        config=True,
+        help="oom_score_adj of the space server, inherited by its children. Lowering it needs "
+        "CAP_SYS_RESOURCE; without it the server stays at 0 (silently). Python processes started "
+        "in the space (kernels, scripts) raise theirs to kernel_oom_score_adj, so when a space hits "
+        "its memory limit the kernel is killed and the server survives.",
+    )
+    kernel_oom_score_adj = Integer(
+        500,
+        config=True,
+        help="oom_score_adj that Python processes in a space (kernels) set for themselves at "
+        "start (through a sitecustomize the launcher puts on their PYTHONPATH).",
     )
     extra_args = List(Unicode(), config=True, help="Extra command-line arguments for every space server.")
     unsafe_disable_agent_for_tests = Bool(
@@ -511,7 +563,13 @@ class LocalLauncher(Launcher):
             files.append((p, f"/etc/{name}"))
         etc = os.path.join(sdir, "etc")
         share = os.path.join(sdir, "share")
-        binds = [*image_binds, (etc, f"{OPT}/etc"), (share, f"{OPT}/share")]
+        pylib = os.path.join(sdir, "pylib")
+        os.makedirs(pylib, exist_ok=True)
+        with open(os.path.join(pylib, "sitecustomize.py"), "w") as f:
+            f.write(_SITECUSTOMIZE)
+        os.chmod(pylib, 0o755)
+        os.chmod(os.path.join(pylib, "sitecustomize.py"), 0o644)
+        binds = [*image_binds, (etc, f"{OPT}/etc"), (share, f"{OPT}/share"), (pylib, f"{OPT}/pylib")]
         return Sandbox(
             hostname=space,
             home=self.home_dir,
@@ -541,9 +599,15 @@ class LocalLauncher(Launcher):
             "JUPYTER_DATA_DIR": f"{OPT}/share/jupyter",
             "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
             "JUPYTER_SPACES_SPACE": space,
+            # kernels and scripts (not the server: it runs with python -I) load our sitecustomize
+            "PYTHONPATH": f"{OPT}/pylib",
+            "JUPYTER_SPACES_OOM_SCORE_ADJ": str(self.kernel_oom_score_adj),
         }
         env.update({k: str(v) for k, v in (spec_env or {}).items()})
         return env
+
+    def _oom_adj(self) -> int | None:
+        return self.server_oom_score_adj if os.geteuid() == 0 else None
 
     # --------------------------------------------------------------- start
     async def start(self, spec: LaunchSpec, progress: Progress) -> Launched:
@@ -676,7 +740,7 @@ class LocalLauncher(Launcher):
             args += list(self.extra_args)
             bootstrap = _BOOTSTRAP.format(extra=extra_path)
             command = [info["executable"], "-I", "-c", bootstrap, *args]
-            prefix = cgroups.join_prefix(cg.procs_files()) if cg else []
+            prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             if self.host.sandbox:
                 sb = self._sandbox(space, uid, home_src, image_binds, env)
                 argv = prefix + build_argv(sb, command)
@@ -934,7 +998,7 @@ class LocalLauncher(Launcher):
             )
         try:
             env = self._env({}, info, self.home_dir, space)
-            prefix = cgroups.join_prefix(cg.procs_files()) if cg else []
+            prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             if h.sandbox:
                 argv = prefix + build_argv(self._sandbox(space, uid, home_src, image_binds, env), argv)
             else:

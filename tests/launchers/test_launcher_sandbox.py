@@ -123,3 +123,36 @@ async def test_pids_limit_stops_fork_bombs(require_root_sandbox, require_cgroups
     assert r.returncode == 0, r.stderr
     ok, failed = map(int, r.stdout.split())
     assert ok < 20 and failed > 80, r.stdout
+
+
+SERVER_AND_KERNEL = textwrap.dedent(
+    """
+    import subprocess, sys
+    hold = bytearray(140 * 2**20)  # the "server": the biggest process, started with -I like the real one
+    kernel = subprocess.run(
+        [sys.executable, "-c", "b = bytearray(200 * 2**20); print('kernel survived')"]
+    )
+    print("kernel", kernel.returncode)
+    print("server alive", len(hold) // 2**20)
+    """
+)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("protected", [True, False], ids=["server-protected", "no-protection"])
+async def test_memory_limit_kills_the_kernel_not_the_server(make_launcher, protected):
+    """At the limit the OOM killer takes the kernel even when the server is bigger."""
+    kw = {} if protected else {"server_oom_score_adj": 0, "kernel_oom_score_adj": 0}
+    launcher = make_launcher(**kw)
+    if not (launcher.host.root and launcher.host.sandbox):
+        pytest.skip("needs root and bubblewrap")
+    if not launcher.host.cgroups.usable:
+        pytest.skip("no writable cgroups on this host")
+    await launcher.create_volume("oom", 1)
+    tiny = InstanceType("tiny", "Tiny", cpus=1, memory_gb=0.25, max_processes=64)
+    r = await launcher.run_in_sandbox("oom", ["python3", "-I", "-c", SERVER_AND_KERNEL], instance_type=tiny)
+    if protected:
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        assert "kernel -9" in r.stdout and "server alive 140" in r.stdout, r.stdout
+    else:  # shows what the oom_score_adj arrangement buys: the biggest process dies
+        assert "server alive" not in r.stdout
