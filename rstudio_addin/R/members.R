@@ -65,8 +65,7 @@ flatten_user_records <- function(items) {
 
 members_df <- function(items) {
   records_df(flatten_user_records(items),
-             c(user = "character", role = "character", display_name = "character",
-               initials = "character", color = "character", admin = "logical"))
+             c(user = "character", role = "character", user_columns[-1]))
 }
 
 #' Who is in a space now
@@ -89,6 +88,5 @@ space_presence <- function(name, conn = spaces_connect()) {
   res <- spaces_api(conn, "GET", api_path("spaces", name, "presence"))
   items <- if (!is.null(names(res)) && "items" %in% names(res)) res$items else res
   records_df(flatten_user_records(items %||% list()),
-             c(user = "character", display_name = "character",
-               initials = "character", color = "character"))
+             c(user = "character", user_columns[-1]))
 }

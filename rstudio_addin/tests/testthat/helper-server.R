@@ -30,18 +30,36 @@ live_cli <- function() {
   c(live_python(), "-m", "jupyter_spaces.cli")
 }
 
+# R puts its own library directories in LD_LIBRARY_PATH; a Python built
+# elsewhere (pyenv, a venv) must not load the system's libpython through them.
+live_python_ld_path <- function() {
+  orig <- Sys.getenv("JUPYTER_SPACES_ORIG_LD_LIBRARY_PATH", NA)
+  if (!is.na(orig)) return(orig)
+  parts <- strsplit(Sys.getenv("LD_LIBRARY_PATH"), ":", fixed = TRUE)[[1]]
+  r_parts <- c(strsplit(Sys.getenv("R_LD_LIBRARY_PATH"), ":", fixed = TRUE)[[1]],
+               R.home("lib"), "/usr/lib/x86_64-linux-gnu", "/usr/lib/jvm/default-java/lib/server")
+  paste(setdiff(parts[nzchar(parts)], r_parts), collapse = ":")
+}
+
+with_python_env <- function(code) {
+  ld <- live_python_ld_path()
+  withr::with_envvar(c(LD_LIBRARY_PATH = if (nzchar(ld)) ld else NA), code)
+}
+
 live_server_importable <- function() {
   py <- live_python()
-  nzchar(py) && identical(suppressWarnings(system2(
+  nzchar(py) && identical(with_python_env(suppressWarnings(system2(
     py, c("-c", shQuote("import jupyter_spaces.domain.app")),
     stdout = FALSE, stderr = FALSE
-  )), 0L)
+  ))), 0L)
 }
 
 # Run the CLI; returns stdout lines, fails with the output on error.
 live_run_cli <- function(args) {
   cli <- live_cli()
-  out <- suppressWarnings(system2(cli[1], c(cli[-1], args), stdout = TRUE, stderr = TRUE))
+  out <- with_python_env(suppressWarnings(
+    system2(cli[1], c(cli[-1], args), stdout = TRUE, stderr = TRUE)
+  ))
   status <- attr(out, "status") %||% 0L
   if (!identical(as.integer(status), 0L)) {
     stop(sprintf("`%s` failed (%s):\n%s", paste(c(cli, args), collapse = " "), status,
@@ -74,8 +92,8 @@ live_start_server <- function() {
   dir.create(data)
   tokens <- list()
   for (user in c("owner", "other", "admin")) {
-    out <- live_run_cli(c("user", "add", user, if (user == "admin") "--admin",
-                          "--data-dir", data))
+    out <- live_run_cli(c("--data-dir", data, "user", "add", user,
+                          if (user == "admin") "--admin"))
     out <- trimws(out[nzchar(trimws(out))])
     tokens[[user]] <- out[length(out)]
   }
@@ -84,10 +102,11 @@ live_start_server <- function() {
   pidfile <- file.path(dir, "server.pid")
   cli <- live_cli()
   script <- 'echo $$ > "$0"; log="$1"; shift; exec "$@" > "$log" 2>&1'
-  system2("sh", c("-c", shQuote(script), shQuote(pidfile), shQuote(log),
-                  shQuote(cli), "--data-dir", shQuote(data), "--port", port,
-                  "--no-browser"),
-          stdout = FALSE, stderr = FALSE, wait = FALSE)
+  with_python_env(system2(
+    "sh", c("-c", shQuote(script), shQuote(pidfile), shQuote(log),
+            shQuote(cli), "--data-dir", shQuote(data), "--port", port, "--no-browser"),
+    stdout = FALSE, stderr = FALSE, wait = FALSE
+  ))
   srv <- new.env()
   srv$dir <- dir
   srv$log <- log
@@ -144,7 +163,13 @@ live_server <- function() {
       stop(e)
     })
     live_state$srv <- srv
-    withr::defer(live_stop_server(srv), envir = testthat::teardown_env())
+    tryCatch(
+      withr::defer(live_stop_server(srv), envir = testthat::teardown_env()),
+      error = function(e) {
+        # Outside a testthat run (sourced by hand): stop it when R exits.
+        reg.finalizer(live_state, function(env) live_stop_server(srv), onexit = TRUE)
+      }
+    )
   }
   live_state$srv
 }
