@@ -725,6 +725,9 @@ class LocalLauncher(Launcher):
                 f"--LabApp.user_settings_dir={home_in}/.jupyter/lab/user-settings",
                 f"--LabApp.workspaces_dir={home_in}/.jupyter/lab/workspaces",
                 "--ServerApp.jpserver_extensions=jupyter_spaces=False",
+                # kernels talk over unix sockets in the private /tmp: the network namespace is
+                # shared, and a TCP iopub socket would let other spaces subscribe to outputs
+                "--KernelManager.transport=ipc",
             ]
             if self.unsafe_disable_agent_for_tests:
                 args += [
