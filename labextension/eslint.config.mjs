@@ -54,5 +54,11 @@ export default tseslint.config(
       'prefer-arrow-callback': 'error'
     }
   },
+  {
+    files: ['src/__tests__/**'],
+    rules: {
+      'jupyter/no-untranslated-string': 'off'
+    }
+  },
   prettierRecommended
 );

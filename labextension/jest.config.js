@@ -3,8 +3,11 @@
  * modules, so they are transformed too (allowJs in tsconfig.test.json).
  */
 const esModules = [
+  '@codemirror',
   '@jupyterlab/',
   '@jupyter/',
+  '@microsoft',
+  'exenv-es6',
   'lib0',
   'nanoid',
   'y-protocols',
@@ -13,6 +16,7 @@ const esModules = [
 
 module.exports = {
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/jest-shims.js'],
   testRegex: 'src/.*/.*\\.spec\\.ts$',
   transform: {
     '^.+\\.[jt]sx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]

@@ -38,12 +38,24 @@ pytestmark = [
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _jupyter(*args: str) -> str:
-    """Run a ``jupyter`` subcommand of this interpreter; return stdout + stderr."""
+#: The apps behind ``jupyter labextension`` and ``jupyter server extension``,
+#: run as modules of this interpreter so that a ``jupyter`` script of another
+#: environment earlier on PATH cannot answer for this one.
+LABEXTENSION_APP = "jupyterlab.labextensions"
+SERVEREXTENSION_APP = "jupyter_server.extension.serverextension"
+
+
+def _jupyter(module: str, *args: str, cwd: Path) -> str:
+    """Run a jupyter app of this interpreter; return stdout + stderr.
+
+    Runs outside the work tree so that the installed package is the one found.
+    """
     env = dict(os.environ)
     env.pop("JUPYTER_PLATFORM_DIRS", None)
+    env.pop("PYTHONPATH", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter", *args],
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=240,
@@ -51,12 +63,12 @@ def _jupyter(*args: str) -> str:
         check=False,
     )
     output = _ANSI.sub("", proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"jupyter {' '.join(args)} failed:\n{output}"
+    assert proc.returncode == 0, f"{module} {' '.join(args)} failed:\n{output}"
     return output
 
 
-def test_labextension_is_enabled_and_ok() -> None:
-    output = _jupyter("labextension", "list")
+def test_labextension_is_enabled_and_ok(tmp_path: Path) -> None:
+    output = _jupyter(LABEXTENSION_APP, "list", cwd=tmp_path)
     lines = [
         line.strip()
         for line in output.splitlines()
@@ -73,8 +85,8 @@ def test_labextension_is_enabled_and_ok() -> None:
     )
 
 
-def test_server_extension_is_enabled_and_ok() -> None:
-    output = _jupyter("server", "extension", "list")
+def test_server_extension_is_enabled_and_ok(tmp_path: Path) -> None:
+    output = _jupyter(SERVEREXTENSION_APP, "list", cwd=tmp_path)
     lines = [line.strip() for line in output.splitlines()]
     assert f"{SERVER_EXTENSION} enabled" in lines, (
         f"{SERVER_EXTENSION} is not enabled:\n{output}"
