@@ -136,11 +136,15 @@ def detect(parent_name: str) -> CgroupLayout:
             reasons.append(f"cgroup v2 at {mp} lacks {', '.join(sorted(set(V2_CONTROLLERS) - root_ctrls))}")
             continue
         own_dir = _host_dir(root, mp, own.get("", "/"))
-        for base in dict.fromkeys([own_dir, mp]):
-            parent = os.path.join(base, parent_name)
+        if parent_name.startswith("/"):  # an absolute cgroup path, e.g. a delegated systemd slice
+            candidates = [(os.path.dirname(mp + parent_name.rstrip("/")), mp + parent_name.rstrip("/"))]
+        else:
+            candidates = [(b, os.path.join(b, parent_name)) for b in dict.fromkeys([own_dir, mp])]
+        for base, parent in candidates:
             try:
-                if base != mp:
-                    _write(os.path.join(base, "cgroup.subtree_control"), " ".join("+" + c for c in V2_CONTROLLERS))
+                # enabling controllers for children fails (EBUSY) where processes live, except at
+                # the root; run the domain in a delegated cgroup or set an absolute cgroup_parent
+                _write(os.path.join(base, "cgroup.subtree_control"), " ".join("+" + c for c in V2_CONTROLLERS))
                 os.makedirs(parent, exist_ok=True)
                 _write(os.path.join(parent, "cgroup.subtree_control"), " ".join("+" + c for c in V2_CONTROLLERS))
             except OSError as e:
@@ -184,8 +188,10 @@ def detect(parent_name: str) -> CgroupLayout:
                 f" ({'; '.join(reasons)})" if reasons else ""
             )
             continue
-        base = _host_dir(found[0], found[1], own.get(ctrl, "/"))
-        parent = os.path.join(base, parent_name)
+        if parent_name.startswith("/"):
+            parent = found[1] + parent_name.rstrip("/")
+        else:
+            parent = os.path.join(_host_dir(found[0], found[1], own.get(ctrl, "/")), parent_name)
         why = _try_child(parent, files[ctrl])
         if why:
             missing[names[ctrl]] = why

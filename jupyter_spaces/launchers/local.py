@@ -275,9 +275,10 @@ class LocalLauncher(Launcher):
     cgroup_parent = Unicode(
         "",
         config=True,
-        help="Name of the cgroup (under the launcher's own cgroup) holding the spaces' cgroups. "
-        "Default: 'jupyter-spaces-<hash of run_dir>', so two domains on one host never touch "
-        "each other's spaces.",
+        help="Cgroup holding the spaces' cgroups: a name (created under the launcher's own cgroup) "
+        "or an absolute cgroup path such as '/jupyter-spaces.slice/domain' (on cgroup v2 use a "
+        "delegated, process-free cgroup). Default: 'jupyter-spaces-<hash of run_dir>' under our "
+        "own cgroup, so two domains on one host never touch each other's spaces.",
     )
     protected_paths = List(
         Unicode(),
@@ -619,6 +620,11 @@ class LocalLauncher(Launcher):
         h = self.host
         if not h.sandbox and not self.allow_unsandboxed:
             raise LaunchError(f"Spaces cannot be sandboxed on this host ({h.bwrap_reason}).")
+        saved = self._read_state_file(space)
+        if _alive(saved.get("pid"), saved.get("pid_start")):
+            # a server of this space is still around (e.g. from before a domain crash): replace it
+            self.log.warning("Space %s still had a server (pid %s); stopping it first", space, saved["pid"])
+            await self.stop(space, saved)
         progress(5, "Checking the image")
         info = await self._probe_image(spec.image.python)
         image_binds, extra_path = self._image_binds(info) if h.sandbox else ([], [])
