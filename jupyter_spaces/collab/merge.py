@@ -16,8 +16,46 @@ import json
 from typing import Any
 
 from jupyter_ydoc import YNotebook
-from jupyter_ydoc.yunicode import _set_text
+from difflib import SequenceMatcher
+
 from pycrdt import Array, Map, Text
+
+
+def set_text(ytext: Text, new: str) -> bool:
+    """Turn ``ytext`` into ``new`` with character-level inserts/deletes (Y text offsets
+    are UTF-8 bytes): common prefix and suffix are kept, the middle is diffed, so
+    untouched text -- and cursors anchored in it -- stay put."""
+    old = str(ytext)
+    if old == new:
+        return False
+    p = 0
+    n = min(len(old), len(new))
+    while p < n and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < n - p and old[-1 - q] == new[-1 - q]:
+        q += 1
+    a, b = old[p : len(old) - q], new[p : len(new) - q]
+    base = len(old[:p].encode())
+    doc = ytext.doc
+    with doc.transaction():
+        if not a or not b or len(a) * len(b) > 4_000_000:
+            if a:
+                del ytext[base : base + len(a.encode())]
+            if b:
+                ytext.insert(base, b)
+            return True
+        # apply opcodes back to front so earlier offsets stay valid
+        ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        for tag, i1, i2, j1, j2 in reversed(ops):
+            if tag == "equal":
+                continue
+            start = base + len(a[:i1].encode())
+            if i2 > i1:
+                del ytext[start : start + len(a[i1:i2].encode())]
+            if j2 > j1:
+                ytext.insert(start, b[j1:j2])
+    return True
 
 
 def digest(value: Any) -> str:
@@ -55,7 +93,7 @@ def _update_cell(model: YNotebook, ycell: Map, old: dict[str, Any], new: dict[st
         if key not in new:
             del ycell[key]
         elif key == "source" and isinstance(ycell.get("source"), Text):
-            _set_text(model.ydoc, ycell["source"], new["source"])
+            set_text(ycell["source"], new["source"])
         elif key == "outputs":
             model._set_ycell_outputs(ycell, new["outputs"])
         elif key == "metadata":
@@ -123,5 +161,4 @@ def merge_text(model: Any, text: str, base: dict[str, Any] | None) -> bool:
         return False
     if model.get() == text:
         return False
-    _set_text(model.ydoc, model._ysource, text)
-    return True
+    return set_text(model._ysource, text)

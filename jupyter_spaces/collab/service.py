@@ -151,6 +151,8 @@ class CollabService(ExtensionApp):
                 self.log.exception("collab: recovering journal %s failed", name)
 
     async def stop_extension(self) -> None:
+        if not hasattr(self, "rooms"):  # refused to load
+            return
         if self._recovery is not None and not self._recovery.done():
             self._recovery.cancel()
             try:
