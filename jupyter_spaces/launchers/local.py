@@ -395,7 +395,8 @@ class LocalLauncher(Launcher):
                 "ext4 image per space, loop-mounted: writes past the size fail with 'no space left'"
                 if mode == "image"
                 else f"{why or 'volume_mode is directory'}; volumes are directories with a soft "
-                "quota enforced by the space agent",
+                "quota: the space agent is told the size (JUPYTER_SPACES_VOLUME_LIMIT_BYTES) and "
+                "must refuse saves past it",
             )
         )
         caps.append(

@@ -181,6 +181,7 @@ class Volumes:
             path = self.mountpoint(space)
             if not mounted_at(path):
                 os.makedirs(path, mode=0o700, exist_ok=True)
+                os.chmod(self.mounts_dir, 0o711)  # traversable (unsandboxed fallback), not listable
                 await asyncio.to_thread(_ensure_free_loop_node)
                 cp = await run(["mount", "-t", "ext4", "-o", "loop,nosuid,nodev,noatime",
                                 self.image_path(space), path])  # fmt: skip
