@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from jupyter_core.application import JupyterApp
+
 from .errors import SpacesError
 
 COMMANDS = ("user", "space")
@@ -54,21 +56,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _service(args):
-    from .domain.app import DomainApp
+class _ConfigFiles(JupyterApp):
+    """Reads the domain server's config files (jupyter_spaces_config.py/.json)."""
 
-    app = DomainApp()
-    app.load_config_file()
+    name = "jupyter_spaces"
+
+
+def _service(args):
+    from .domain.config import DomainConfig
+
+    files = _ConfigFiles()
+    files.load_config_file()
+    config = files.config
+    config.DomainConfig.merge(config.DomainApp)
+    settings = DomainConfig(config=config)
     if args.data_dir:
-        app.data_dir = args.data_dir
+        settings.data_dir = args.data_dir
     if args.db_url:
-        app.db_url = args.db_url
-    return app.make_service()
+        settings.db_url = args.db_url
+    return settings.make_service()
 
 
 def _table(rows: list[dict], keys: tuple[str, ...]) -> str:
     cells = [[str(r[k]) for k in keys] for r in rows]
-    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    widths = [max([len(k)] + [len(c[i]) for c in cells]) for i, k in enumerate(keys)]
     lines = ["  ".join(k.upper().ljust(w) for k, w in zip(keys, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)

@@ -8,22 +8,19 @@ identity provider, and handing the spaces API to a single-user server would be w
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Int, List, Unicode, default
+from traitlets import Bool
 
 from .. import __version__
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
-from .catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog
+from .config import DomainConfig
 from .handlers import default_handlers
 from .handlers.home import HomeHandler
 from .service import DomainService
-from .store import Store, sqlite_url
 
 DEMO_USERS = (
     # name, display name, admin
@@ -49,7 +46,8 @@ class Domain:
         self.service.store.close()
 
 
-class DomainApp(ExtensionApp):
+# DomainConfig first: its data_dir (the domain's state) overrides JupyterApp's.
+class DomainApp(DomainConfig, ExtensionApp):
     name = "jupyter_spaces"
     description = "Start a Jupyter Spaces domain server."
     version = __version__
@@ -61,6 +59,7 @@ class DomainApp(ExtensionApp):
         "authorizer_class": DomainAuthorizer,
         "allow_unauthenticated_access": False,
         "open_browser": False,
+        "ip": "127.0.0.1",
         "default_url": "/spaces/home",
         # The domain runs no user code; it runs as root where the launcher needs
         # root for sandboxes, cgroups and loop-mounted volumes.
@@ -69,6 +68,8 @@ class DomainApp(ExtensionApp):
         "jpserver_extensions": {"jupyterlab": True},
         "terminals_enabled": False,
     }
+
+    demo = Bool(False, config=True, help="Create demo users and print their login links.")
 
     aliases = {
         "data-dir": "DomainApp.data_dir",
@@ -80,46 +81,6 @@ class DomainApp(ExtensionApp):
             "Create three demo users (ada is an admin) and print a login link for each.",
         ),
     }
-
-    data_dir = Unicode(
-        config=True,
-        help="Directory holding all of the domain's state: database, secrets, volumes.",
-    )
-
-    @default("data_dir")
-    def _data_dir_default(self):
-        return os.path.join(jupyter_data_dir(), "spaces")
-
-    db_url = Unicode(
-        "",
-        config=True,
-        help="SQLAlchemy URL of the store, e.g. postgresql+psycopg://... "
-        "Default: an SQLite database in data_dir.",
-    )
-    demo = Bool(False, config=True, help="Create demo users and print their login links.")
-    default_role = Enum(
-        ["editor", "viewer"],
-        "editor",
-        config=True,
-        help="Role in a shared space for domain users who are not members of it.",
-    )
-    instance_types = List(
-        default_value=DEFAULT_INSTANCE_TYPES,
-        config=True,
-        help="Instance types: dicts with name, display_name, cpus, memory_gb, max_processes. "
-        "The first is the default.",
-    )
-    images = List(
-        default_value=DEFAULT_IMAGES,
-        config=True,
-        help="Images: dicts with name, display_name, description and python (the interpreter "
-        "of an environment with jupyter_spaces and jupyterlab). The first is the default.",
-    )
-    default_volume_gb = Int(5, config=True, help="Volume size of a new space, in GiB.")
-    default_idle_timeout_minutes = Int(
-        60, config=True, help="Idle timeout of a new space in minutes; 0 means never."
-    )
-    store_threads = Int(4, config=True, help="Threads that run store queries off the event loop.")
 
     @classmethod
     def make_serverapp(cls, **kwargs):
@@ -145,20 +106,6 @@ class DomainApp(ExtensionApp):
         # The server's default (the working directory) was read before root_dir changed.
         config["ContentsManager"] = {"preferred_dir": ""}
         return config
-
-    def make_service(self, base_url: str = "/") -> DomainService:
-        """The domain's service over its (migrated) store; the CLI uses this too."""
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = Store(self.db_url or sqlite_url(Path(self.data_dir) / "spaces.sqlite"))
-        store.migrate()
-        return DomainService(
-            store,
-            Catalog(self.instance_types, self.images),
-            base_url=base_url,
-            default_role=self.default_role,
-            default_volume_gb=self.default_volume_gb,
-            default_idle_timeout_minutes=self.default_idle_timeout_minutes,
-        )
 
     def initialize_settings(self):
         if not self.is_domain:

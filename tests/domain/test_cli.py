@@ -1,0 +1,99 @@
+"""`jupyter spaces user|space ...` on a data directory, with and without a running server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def cli(data_dir, *args, check=True, stdin=None):
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True, text=True, input=stdin, timeout=60,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def last_line(proc) -> str:
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cli_without_a_server(tmp_path):
+    token = last_line(cli(tmp_path, "user", "add", "ada", "--admin", "--display-name", "Ada Lovelace"))
+    assert len(token) >= 40
+    cli(tmp_path, "user", "add", "bob", "--password-stdin", stdin="a long enough password\n")
+    listing = cli(tmp_path, "user", "list").stdout
+    assert "ada" in listing and "Ada Lovelace" in listing and "bob" in listing
+    second = last_line(cli(tmp_path, "user", "token", "bob"))
+    assert second != token and len(second) >= 40
+    space = json.loads(cli(tmp_path, "space", "create", "bobs-space", "--owner", "bob", "--sharing", "shared").stdout)
+    assert space["owner"] == "bob" and space["status"] == "stopped"
+    assert "bobs-space" in cli(tmp_path, "space", "list").stdout
+    # Errors are one clear line on stderr with a non-zero exit.
+    dup = cli(tmp_path, "space", "create", "bobs-space", "--owner", "bob", check=False)
+    assert dup.returncode == 1 and "taken" in dup.stderr
+    bad = cli(tmp_path, "user", "add", "Not Valid", check=False)
+    assert bad.returncode == 2 and "name" in bad.stderr
+    owns = cli(tmp_path, "user", "remove", "bob", check=False)
+    assert owns.returncode == 1 and "owns 1 space" in owns.stderr
+    cli(tmp_path, "space", "delete", "bobs-space")
+    cli(tmp_path, "user", "remove", "bob")
+    last_admin = cli(tmp_path, "user", "remove", "ada", check=False)
+    assert last_admin.returncode == 1 and "administrator" in last_admin.stderr
+    assert "bob" not in cli(tmp_path, "user", "list").stdout
+
+
+@pytest.mark.slow
+def test_cli_beside_a_running_server(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(tmp_path), "--port", str(port),
+         "--ip", "127.0.0.1", "--no-browser", "--demo"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/spaces/api/me", timeout=1).status_code == 403:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the domain server did not start")
+        token = last_line(cli(tmp_path, "user", "add", "carol"))
+        headers = {"Authorization": f"token {token}"}
+        me = httpx.get(f"{base}/spaces/api/me", headers=headers)
+        assert me.status_code == 200 and me.json()["name"] == "carol"
+        r = httpx.post(f"{base}/spaces/api/spaces", headers=headers,
+                       json={"name": "carols", "sharing": "private", "app_type": "jupyterlab"})
+        assert r.status_code == 201
+        assert "carols" in cli(tmp_path, "space", "list").stdout
+        cli(tmp_path, "space", "delete", "carols")
+        assert httpx.get(f"{base}/spaces/api/spaces/carols", headers=headers).status_code == 404
+        cli(tmp_path, "user", "remove", "carol")
+        assert httpx.get(f"{base}/spaces/api/me", headers=headers).status_code == 403
+        # --demo printed working one-time login links for its three users.
+        link = cli(tmp_path, "user", "login-link", "grace", "--url", base).stdout.strip()
+        r = httpx.get(link, follow_redirects=False)
+        assert r.status_code == 302 and "Set-Cookie" in r.headers
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert "Ada Lovelace (admin): http://" in out and "/login?token=" in out
+    assert "Grace Hopper:" in out and "Linus Pauling:" in out

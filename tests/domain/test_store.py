@@ -1,0 +1,83 @@
+"""The store and the policy as plain Python: no server."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from jupyter_spaces.domain import policy
+from jupyter_spaces.domain.accounts import check_password, hash_password, initials_for
+from jupyter_spaces.domain.models import Base
+from jupyter_spaces.domain.store import Store, sqlite_url
+from jupyter_spaces.errors import Forbidden, NotFound
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(sqlite_url(tmp_path / "s.sqlite"))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def test_migrations_create_exactly_the_models(store):
+    with store.write_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_migrate_is_idempotent_and_wal(store):
+    store.migrate()
+    with store.read() as s:
+        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_passwords_and_initials():
+    h = hash_password("s3cret password")
+    assert h.startswith("$argon2") and check_password(h, "s3cret password")
+    assert not check_password(h, "wrong") and not check_password(None, "x") and not check_password("junk", "x")
+    assert initials_for("Ada Lovelace") == "AL"
+    assert initials_for("grace") == "GR"
+    assert initials_for("Jean-Luc Picard") == "JP"
+    assert initials_for("  ") == "?"
+
+
+ALICE = policy.Caller(1, "alice", False)
+BOB = policy.Caller(2, "bob", False)
+ADMIN = policy.Caller(3, "root", True)
+PRIVATE = policy.SpaceRef("p", owner_id=1, sharing="private")
+SHARED = policy.SpaceRef("s", owner_id=1, sharing="shared")
+
+
+def test_policy_private_space_exists_only_for_its_owner():
+    A = policy.Action
+    assert policy.check(ALICE, PRIVATE, A.OPEN, "editor") == "owner"
+    for action in A:
+        with pytest.raises(NotFound):
+            policy.check(BOB, PRIVATE, action, "editor")
+    # Admins: metadata, stop, delete, update — never inside.
+    assert policy.check(ADMIN, PRIVATE, A.DESCRIBE, "editor") is None
+    for action in (A.STOP, A.DELETE, A.UPDATE):
+        policy.check(ADMIN, PRIVATE, action, "editor")
+    for action in (A.OPEN, A.READ_MEMBERS, A.MANAGE_MEMBERS):
+        with pytest.raises(NotFound):
+            policy.check(ADMIN, PRIVATE, action, "editor")
+    with pytest.raises(Forbidden):
+        policy.check(ADMIN, PRIVATE, A.START, "editor")
+
+
+def test_policy_shared_space_roles():
+    A = policy.Action
+    viewer = policy.SpaceRef("s", 1, "shared", member_role="viewer")
+    assert policy.check(BOB, viewer, A.OPEN, "editor") == "viewer"
+    with pytest.raises(Forbidden):
+        policy.check(BOB, viewer, A.START, "editor")
+    assert policy.check(BOB, SHARED, A.START, "editor") == "editor"
+    assert policy.check(BOB, SHARED, A.OPEN, "viewer") == "viewer"
+    with pytest.raises(Forbidden):
+        policy.check(BOB, SHARED, A.MANAGE_MEMBERS, "editor")
+    policy.check(ADMIN, SHARED, A.MANAGE_MEMBERS, "editor")
