@@ -1,0 +1,29 @@
+# Two entry points (see README): `make demo` and `make test`.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+PORT ?= 8888
+
+.PHONY: demo test install install-test-deps test-python test-frontend test-r bench
+
+demo: install
+	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT)
+
+install:
+	$(PIP) install .
+
+test: install-test-deps test-python test-frontend test-r
+
+install-test-deps:
+	bash scripts/install-test-deps.sh
+
+test-python:
+	$(PYTHON) -m pytest
+
+test-frontend:
+	cd labextension && jlpm test && jlpm lint:check
+
+test-r:
+	bash rstudio_addin/check.sh
+
+bench:
+	$(PYTHON) bench/bench_domain_list.py
