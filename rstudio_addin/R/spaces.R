@@ -150,7 +150,8 @@ space_stop <- function(name, wait = FALSE, timeout = 300, progress = TRUE,
 
 # Wait for `target` ("running" or "stopped"), fed by the events stream, then
 # by polling if the stream ends early or is not available.
-space_wait <- function(name, target, space, timeout, progress, conn) {
+space_wait <- function(name, target, space, timeout, progress, conn,
+                       events = space_events) {
   deadline <- Sys.time() + timeout
   tracker <- status_tracker(target, space$status)
   if (tracker$done(space$status)) return(wait_result(name, target, tracker, space))
@@ -174,8 +175,13 @@ space_wait <- function(name, target, space, timeout, progress, conn) {
     } else if (identical(ev$event, "status") && is.character(data$status)) {
       tracker$see(data$status, data$failure_reason)
       if (!is.null(bar)) {
-        cli::cli_progress_update(id = bar, status = data$status, force = TRUE,
-                                 .envir = environment())
+        if (identical(data$status, target)) {
+          cli::cli_progress_update(id = bar, set = 100, status = data$status,
+                                   force = TRUE, .envir = environment())
+        } else {
+          cli::cli_progress_update(id = bar, inc = 0, status = data$status,
+                                   force = TRUE, .envir = environment())
+        }
       }
       if (tracker$done(data$status)) return(FALSE)
     }
@@ -184,7 +190,7 @@ space_wait <- function(name, target, space, timeout, progress, conn) {
   remaining <- as.numeric(difftime(deadline, Sys.time(), units = "secs"))
   if (remaining > 0) {
     tryCatch(
-      space_events(name, on_event, timeout = remaining, conn = conn),
+      events(name, on_event, timeout = remaining, conn = conn),
       jupyterspaces_http_error = function(e) NULL,
       jupyterspaces_connection_error = function(e) NULL
     )

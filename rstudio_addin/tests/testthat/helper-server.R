@@ -113,7 +113,7 @@ live_start_server <- function() {
   srv$url <- sprintf("http://127.0.0.1:%d/", port)
   srv$tokens <- tokens
   srv$pid <- NA_integer_
-  deadline <- Sys.time() + as.numeric(Sys.getenv("JUPYTER_SPACES_LIVE_START_TIMEOUT", "120"))
+  deadline <- Sys.time() + as.numeric(Sys.getenv("JUPYTER_SPACES_LIVE_START_TIMEOUT", "300"))
   repeat {
     if (is.na(srv$pid) && file.exists(pidfile)) {
       srv$pid <- suppressWarnings(as.integer(readLines(pidfile, warn = FALSE)[1]))
@@ -124,9 +124,11 @@ live_start_server <- function() {
     }, jupyterspaces_error = function(e) FALSE)
     if (ready) break
     if ((!is.na(srv$pid) && !live_pid_alive(srv$pid)) || Sys.time() > deadline) {
+      alive <- !is.na(srv$pid) && live_pid_alive(srv$pid)
+      log_text <- paste(tryCatch(readLines(log), error = function(e) ""), collapse = "\n")
       live_stop_server(srv)
-      stop(sprintf("The domain server did not come up at %s. Its log:\n%s", srv$url,
-                   paste(tryCatch(readLines(log), error = function(e) ""), collapse = "\n")),
+      stop(sprintf("The domain server %s at %s. Its log:\n%s",
+                   if (alive) "did not answer in time" else "exited", srv$url, log_text),
            call. = FALSE)
     }
     Sys.sleep(0.5)

@@ -36,3 +36,44 @@ test_that("the status tracker knows when a wait ends", {
   t <- jupyterspaces:::status_tracker("stopped", "stopping")
   expect_true(t$done("stopped"))
 })
+
+test_that("sse_stream reads a stream and stops when the callback says so", {
+  f <- withr::local_tempfile(fileext = ".txt")
+  writeLines(c("event: progress", 'data: {"percent": 40, "message": "half"}', "",
+               ": ping", "",
+               "event: status", 'data: {"status": "running"}', "",
+               "event: status", 'data: {"status": "never read"}', ""), f)
+  req <- httr2::request(paste0("file://", normalizePath(f)))
+  seen <- list()
+  n <- jupyterspaces:::sse_stream(req, function(ev) {
+    seen[[length(seen) + 1]] <<- ev
+    !grepl("running", ev$data)
+  }, timeout = 10)
+  expect_equal(n, 2L)
+  expect_equal(vapply(seen, `[[`, "", "event"), c("progress", "status"))
+})
+
+test_that("space_wait follows status events to running, with progress", {
+  conn <- fake_conn()
+  f <- withr::local_tempfile(fileext = ".txt")
+  writeLines(c("event: status", 'data: {"status": "starting", "failure_reason": null}', "",
+               "event: progress", 'data: {"percent": 50, "message": "launching"}', "",
+               "event: status", 'data: {"status": "running", "failure_reason": null}', ""), f)
+  file_events <- function(name, callback, timeout, conn) {
+    jupyterspaces:::sse_stream(httr2::request(paste0("file://", normalizePath(f))), callback, timeout)
+  }
+  m <- recording_mock(function(req) json_response(space_json("demo", status = "running")))
+  sp <- httr2::with_mock(m$mock, jupyterspaces:::space_wait(
+    "demo", "running", space_json("demo", status = "starting"), timeout = 10,
+    progress = TRUE, conn = conn, events = file_events))
+  expect_equal(sp$status, "running")
+  expect_length(m$requests, 1) # one confirming GET, no polling
+
+  writeLines(c("event: status", 'data: {"status": "failed", "failure_reason": "no memory"}', ""), f)
+  m <- recording_mock(function(req) json_response(space_json("demo", status = "failed", failure_reason = "no memory")))
+  err <- httr2::with_mock(m$mock, tryCatch(jupyterspaces:::space_wait(
+    "demo", "running", space_json("demo", status = "starting"), timeout = 10,
+    progress = FALSE, conn = conn, events = file_events), error = function(e) e))
+  expect_s3_class(err, "jupyterspaces_start_failed")
+  expect_equal(err$failure_reason, "no memory")
+})
