@@ -109,6 +109,11 @@ class Space(Base):
     volume_used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     # What the launcher needs to find a running space again after a domain restart.
     launcher_state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Where the proxy reaches the running space server, and the HMAC secret the
+    # domain signs identities with (handed to the space agent at launch; never
+    # stored inside the sandbox).
+    server_url: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     owner: Mapped[User] = relationship()
     members: Mapped[list[Member]] = relationship(

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SPACE_NAME = r"^[a-z0-9](-?[a-z0-9]){0,62}$"
+# Space names share the URL namespace <base_url>spaces/<name>/ with the domain's own pages.
+RESERVED_SPACE_NAMES = frozenset({"api", "home", "static"})
 USER_NAME = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 MAX_BODY_BYTES = 64 * 1024
 
@@ -67,8 +69,14 @@ class TokenCreate(Body):
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_SPACE_NAMES:
+        raise ValueError(f"{name!r} is reserved; choose another name")
+    return name
+
+
 class SpaceCreate(Body):
-    name: Annotated[str, Field(pattern=SPACE_NAME, max_length=63)]
+    name: Annotated[str, Field(pattern=SPACE_NAME, max_length=63), AfterValidator(_not_reserved)]
     sharing: Sharing
     app_type: AppType
     display_name: DisplayName | None = None

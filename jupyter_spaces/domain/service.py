@@ -528,6 +528,30 @@ class DomainService:
                 reason="not_startable",
             )
 
+    def open_target(self, caller: Caller, name: str) -> dict:
+        """What the proxy needs to forward ``caller`` into space ``name``, once the policy says yes.
+
+        ``identity`` is what the domain signs for the space agent; ``secret`` and
+        ``server_url`` are None unless the space runs.
+        """
+        with self.store.read() as session:
+            space, _owner, role = self._authorize(session, caller, name, Action.OPEN)
+            user = self._user(session, caller.name)
+            return {
+                "name": space.name,
+                "status": space.status,
+                "role": role,
+                "server_url": space.server_url,
+                "secret": space.secret,
+                "identity": {
+                    "name": user.name,
+                    "display_name": user.display_name,
+                    "initials": user.initials,
+                    "color": user.color,
+                    "role": role,
+                },
+            }
+
     def events(self, caller: Caller, name: str) -> None:
         """The progress stream exists only with a launcher."""
         with self.store.read() as session:

@@ -27,7 +27,8 @@ async def refused(client, service, method, route, status, *, who="owner", **kw):
 
 @pytest.mark.parametrize(
     "name",
-    ["Bad", "under_score", "-lead", "trail-", "dou--ble", "a" * 64, "", "sp ace", "é", "a/b", "x.y"],
+    ["Bad", "under_score", "-lead", "trail-", "dou--ble", "a" * 64, "", "sp ace", "é", "a/b", "x.y",
+     "api", "home", "static"],
 )
 async def test_invalid_space_names(client, service, world, name):
     err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "name": name})
