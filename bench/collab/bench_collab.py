@@ -1,0 +1,306 @@
+"""Benchmark: our collaboration service vs jupyter-collaboration, same client harness.
+
+    python bench/collab/bench_collab.py
+
+Runs both servers as subprocesses on this machine (ours from this Python; the anchor
+from ``bench/.venv-anchor``, created on first run with ``pip install jupyter-collaboration
+jupyterlab``) and drives them with the same pycrdt websocket clients
+(``jupyter_spaces.collab.client``). Sizes come from the environment:
+
+    BENCH_COLLAB_MB=20 BENCH_COLLAB_CELLS=2000   big notebook for cold/warm open
+    BENCH_COLLAB_CLIENTS=1,10,50                  receivers for propagation
+    BENCH_COLLAB_EDITS=100                        edits per propagation run
+    BENCH_COLLAB_TYPERS=50 BENCH_COLLAB_CHARS=20  clients typing at once
+    BENCH_COLLAB_ROOMS=5 BENCH_COLLAB_ROOM_MB=1   rooms opened for memory per room
+    BENCH_COLLAB_ONLY=ours|anchor                 run one side only
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO))
+
+from jupyter_spaces.collab.client import CollabClient, wait_until  # noqa: E402
+
+VENV = REPO / "bench" / ".venv-anchor"
+TOKEN = "bench-token"
+ENV = os.environ.get
+MB = float(ENV("BENCH_COLLAB_MB", "20"))
+CELLS = int(ENV("BENCH_COLLAB_CELLS", "2000"))
+CLIENTS = [int(x) for x in ENV("BENCH_COLLAB_CLIENTS", "1,10,50").split(",")]
+EDITS = int(ENV("BENCH_COLLAB_EDITS", "100"))
+TYPERS = int(ENV("BENCH_COLLAB_TYPERS", "50"))
+CHARS = int(ENV("BENCH_COLLAB_CHARS", "20"))
+ROOMS = int(ENV("BENCH_COLLAB_ROOMS", "5"))
+ROOM_MB = float(ENV("BENCH_COLLAB_ROOM_MB", "1"))
+
+
+def ensure_anchor() -> Path:
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        print("creating", VENV, "(jupyter-collaboration + jupyterlab) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "jupyter-collaboration", "jupyterlab"], check=True
+        )
+    return py
+
+
+def notebook(n_cells: int, mb: float) -> dict:
+    per = max(1, int(mb * 1_000_000 / max(n_cells, 1)) - 200)
+    line = "x" * 99 + "\n"
+    text = (line * (per // 100 + 1))[:per]
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": uuid.uuid4().hex[:8],
+                "metadata": {},
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+                "source": f"print({i})\n",
+            }
+            for i in range(n_cells)
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, python: str, root: Path, work: Path) -> None:
+        self.name, self.python, self.root, self.work = name, python, root, work
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        exts = {"jupyterlab": False, "jupyter_lsp": False, "notebook_shim": False, "jupyter_server_terminals": False}
+        if self.name == "ours":
+            exts["jupyter_spaces.collab"] = True
+        else:
+            exts |= {"jupyter_server_ydoc": True, "jupyter_server_fileid": True, "jupyter_collaboration": True}
+        cfg = {
+            "ServerApp": {
+                "port": self.port, "ip": "127.0.0.1", "open_browser": False, "allow_root": True,
+                "root_dir": str(self.root), "jpserver_extensions": exts,
+            },
+            "IdentityProvider": {"token": TOKEN},
+            "CollabService": {"store_path": str(self.work / "store")},
+            "YDocExtension": {"db_path": str(self.work / "ystore.db")},
+        }
+        for d in ("cfg", "data", "rt"):
+            (self.work / d).mkdir(exist_ok=True)
+        cfg_file = self.work / "config.json"
+        cfg_file.write_text(json.dumps(cfg))
+        env = dict(os.environ, PYTHONPATH=str(REPO), JUPYTER_PLATFORM_DIRS="1",
+                   JUPYTER_CONFIG_DIR=str(self.work / "cfg"), JUPYTER_DATA_DIR=str(self.work / "data"),
+                   JUPYTER_RUNTIME_DIR=str(self.work / "rt"))
+        self.logf = open(self.work / "server.log", "w")
+        self.proc = subprocess.Popen([self.python, "-m", "jupyter_server", f"--config={cfg_file}"],
+                                     env=env, stdout=self.logf, stderr=subprocess.STDOUT, cwd=str(self.root))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.work / "server.log").read_text())
+            try:
+                req = urllib.request.Request(self.url + "api/status", headers={"Authorization": f"token {TOKEN}"})
+                urllib.request.urlopen(req, timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(self.name)
+
+    def rss(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.logf.close()
+
+
+def client(srv: Server, path: str) -> CollabClient:
+    return CollabClient(srv.url, path, token=TOKEN)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+async def propagation(srv: Server, n: int) -> tuple[float, float]:
+    path = f"prop{n}.ipynb"
+    writer = await client(srv, path).open()
+    readers = [await client(srv, path).open() for _ in range(n)]
+    lat: list[float] = []
+    got = [0] * n
+    for i, r in enumerate(readers):
+        r.on_update = (lambda i: lambda u: got.__setitem__(i, got[i] + 1))(i)
+    await asyncio.sleep(0.3)
+    base = list(got)
+    for k in range(EDITS):
+        t0 = time.perf_counter()
+        text = writer.model._ycells[0]["source"]
+        text += "a"
+        times: dict[int, float] = {}
+        while len(times) < n:
+            for i in range(n):
+                if i not in times and got[i] > base[i]:
+                    times[i] = time.perf_counter() - t0
+            if len(times) < n:
+                await asyncio.sleep(0)
+            if time.perf_counter() - t0 > 10:
+                raise TimeoutError("propagation")
+        lat.extend(times.values())
+        base = list(got)
+    for c in [writer, *readers]:
+        await c.disconnect()
+    return pct(lat, 50) * 1000, pct(lat, 99) * 1000
+
+
+async def open_times(srv: Server) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    c1 = await client(srv, "big.ipynb").open(timeout=300)
+    cold = time.perf_counter() - t0
+    assert len(c1.model._ycells) == CELLS, len(c1.model._ycells)
+    t0 = time.perf_counter()
+    c2 = await client(srv, "big.ipynb").open(timeout=300)
+    warm = time.perf_counter() - t0
+    assert len(c2.model._ycells) == CELLS
+    await c1.disconnect()
+    await c2.disconnect()
+    return cold, warm
+
+
+async def typing_converge(srv: Server) -> float:
+    clients = [await client(srv, "typing.ipynb").open() for _ in range(TYPERS)]
+    await asyncio.sleep(0.3)
+    initial = sum(len(str(cell["source"])) for cell in clients[0].model._ycells)
+    t0 = time.perf_counter()
+
+    async def typist(i: int, c: CollabClient) -> None:
+        for k in range(CHARS):
+            text = c.model._ycells[i % len(c.model._ycells)]["source"]
+            text += chr(97 + k % 26)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(typist(i, c) for i, c in enumerate(clients)))
+    expected = TYPERS * CHARS
+
+    def total(c: CollabClient) -> int:
+        return sum(len(str(cell["source"])) for cell in c.model._ycells)
+
+    def converged() -> bool:
+        return all(total(c) == initial + expected for c in clients)
+
+    await wait_until(converged, timeout=120, interval=0.005)
+    dt = time.perf_counter() - t0
+    for c in clients:
+        await c.disconnect()
+    return dt
+
+
+async def memory_per_room(srv: Server) -> float:
+    await asyncio.sleep(1)
+    before = srv.rss()
+    clients = []
+    for i in range(ROOMS):
+        clients.append(await client(srv, f"room{i}.ipynb").open(timeout=120))
+    await asyncio.sleep(1)
+    after = srv.rss()
+    for c in clients:
+        await c.disconnect()
+    return (after - before) / ROOMS / 1e6
+
+
+async def run_side(name: str, python: str, work: Path) -> dict:
+    root = work / "root"
+    root.mkdir(parents=True)
+    (root / "big.ipynb").write_text(json.dumps(notebook(CELLS, MB)))
+    for n in CLIENTS:
+        (root / f"prop{n}.ipynb").write_text(json.dumps(notebook(10, 0.01)))
+    (root / "typing.ipynb").write_text(json.dumps(notebook(TYPERS, 0.01)))
+    for i in range(ROOMS):
+        (root / f"room{i}.ipynb").write_text(json.dumps(notebook(100, ROOM_MB)))
+    srv = Server(name, python, root, work)
+    srv.start()
+    res: dict = {}
+    try:
+        res["cold"], res["warm"] = await open_times(srv)
+        for n in CLIENTS:
+            res[f"p50_{n}"], res[f"p99_{n}"] = await propagation(srv, n)
+        res["typing"] = await typing_converge(srv)
+        res["mem"] = await memory_per_room(srv)
+    except Exception:
+        srv.stop()
+        print((work / "server.log").read_text()[-4000:])
+        raise
+    srv.stop()
+    return res
+
+
+def main() -> None:
+    only = ENV("BENCH_COLLAB_ONLY")
+    sides = []
+    if only != "anchor":
+        sides.append(("ours", sys.executable))
+    if only != "ours":
+        sides.append(("anchor", str(ensure_anchor())))
+    results = {}
+    t_start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-collab-") as tmp:
+        for name, py in sides:
+            print(f"running {name} ...", flush=True)
+            try:
+                results[name] = asyncio.run(run_side(name, py, Path(tmp) / name))
+            except Exception as e:
+                print(f"{name} failed: {type(e).__name__}: {e}", flush=True)
+                results[name] = {}
+            print(name, json.dumps(results[name]), flush=True)
+    rows = [("cold open %g MB / %d cells (s)" % (MB, CELLS), "cold"), ("warm open (s)", "warm")]
+    for n in CLIENTS:
+        rows += [(f"propagation p50, {n} clients (ms)", f"p50_{n}"), (f"propagation p99, {n} clients (ms)", f"p99_{n}")]
+    rows += [(f"{TYPERS} clients x {CHARS} chars converge (s)", "typing"),
+             (f"memory per open room, {ROOM_MB:g} MB nb (MB)", "mem")]
+    ours, anchor = results.get("ours", {}), results.get("anchor", {})
+    print()
+    print(f"{'figure':45} {'ours':>10} {'anchor':>10} {'anchor/ours':>12}")
+    for label, key in rows:
+        o, a = ours.get(key, float("nan")), anchor.get(key, float("nan"))
+        ratio = a / o if o and o == o and a == a else float("nan")
+        print(f"{label:45} {o:10.3f} {a:10.3f} {ratio:12.2f}")
+    print(f"\n(total {time.monotonic() - t_start:.0f} s; ratio > 1 means we are faster/smaller)")
+
+
+if __name__ == "__main__":
+    main()
