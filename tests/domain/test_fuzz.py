@@ -40,6 +40,17 @@ CHECKS = (
 FUZZ_ADMIN = "fuzz-admin-7q"  # not a name the document's examples use: its token must survive
 
 
+def isolated_env(data_dir: Path) -> dict:
+    """The server's Jupyter dirs inside ``data_dir``: nothing read from or left in ~/.jupyter."""
+    jupyter = data_dir / "jupyter-home"
+    return {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
+        "JUPYTER_DATA_DIR": str(jupyter / "data"),
+        "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,7 +60,7 @@ def free_port() -> int:
 def cli(data_dir: Path, *args: str) -> str:
     out = subprocess.run(
         [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True, env=isolated_env(data_dir),
     )
     return out.stdout
 
@@ -67,7 +78,7 @@ def domain_server(data_dir: Path, *, port: int | None = None, log_name: str = "s
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir),
          "--port", str(port), "--ip", "127.0.0.1", "--no-browser"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=isolated_env(data_dir),
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -84,6 +95,8 @@ def domain_server(data_dir: Path, *, port: int | None = None, log_name: str = "s
             if time.monotonic() > deadline:
                 raise RuntimeError(f"domain server did not start:\n{_tail(data_dir / log_name)}")
             time.sleep(0.3)
+        if not (data_dir / "cookie_secret").exists():
+            raise RuntimeError(f"the server ignored --data-dir {data_dir}:\n{_tail(data_dir / log_name)}")
         yield url
     finally:
         proc.terminate()
