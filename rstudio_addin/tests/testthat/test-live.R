@@ -145,6 +145,10 @@ test_that("live: space_browse and the gadget's functions", {
   ctx <- spaces_context(browse = function(u) opened <<- c(opened, u),
                         choose = function(choices, title) choices[1],
                         inform = function(m) NULL)
+  expect_equal(open_space("r-live-browse", context = ctx, conn = owner), url)
+  expect_equal(opened[length(opened)], url)
+  withr::with_options(list(jupyterspaces.space = "r-live-browse"),
+                      expect_equal(open_space(context = ctx, conn = owner), url))
   tab <- jupyterspaces:::gadget_spaces_table(owner)
   expect_true("r-live-browse" %in% tab$name)
   # (expect_match() evaluates its object twice: call first.)
