@@ -355,7 +355,9 @@ class Room(AwarenessRoom):
         try:
             await self.save()
         except Exception:
-            self.log.exception("collab: saving %s failed", self.path)
+            self.log.exception("collab: saving %s failed; retrying later", self.path)
+            if self.dirty and not self.closed:
+                self._schedule_save()
 
     async def save(self) -> bool:
         """Write the document to its file now. Returns False if there was an error."""
