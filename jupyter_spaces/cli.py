@@ -8,6 +8,7 @@ work with or without a running server (SQLite in WAL mode allows both at once).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 
@@ -62,7 +63,7 @@ class _ConfigFiles(JupyterApp):
     name = "jupyter_spaces"
 
 
-def _service(args):
+def _settings(args):
     from .domain.config import DomainConfig
 
     files = _ConfigFiles()
@@ -74,7 +75,7 @@ def _service(args):
         settings.data_dir = args.data_dir
     if args.db_url:
         settings.db_url = args.db_url
-    return settings.make_service()
+    return settings
 
 
 def _table(rows: list[dict], keys: tuple[str, ...]) -> str:
@@ -100,7 +101,8 @@ def run_command(argv: list[str]) -> int:
     from .domain.service import SYSTEM
 
     args = _parser().parse_args(argv)
-    service = _service(args)
+    settings = _settings(args)
+    service = settings.make_service()
     try:
         if args.group == "user":
             if args.command == "add":
@@ -141,8 +143,11 @@ def run_command(argv: list[str]) -> int:
                 space = service.create_space(SYSTEM, SpaceCreate(**fields), owner=args.owner)
                 print(json.dumps(space, indent=2))
             elif args.command == "delete":
-                service.delete_space(SYSTEM, args.name)
-                print(f"Deleted space {args.name}.")
+                from .domain.lifecycle import Lifecycle
+
+                lifecycle = Lifecycle(service, settings.make_launcher(), asyncio.to_thread, base_url="/")
+                asyncio.run(lifecycle.delete_space(SYSTEM, args.name))
+                print(f"Deleted space {args.name} and its volume.")
     except SpacesError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1

@@ -24,9 +24,10 @@ def initials_for(display_name: str) -> str:
     words = [w for w in display_name.replace("_", " ").replace("-", " ").split() if w]
     if not words:
         return "?"
+    # Upper-casing can lengthen a letter (ﬃ → FFI): cut after it.
     if len(words) == 1:
-        return words[0][:2].upper()
-    return (words[0][0] + words[-1][0]).upper()
+        return words[0][:2].upper()[:2]
+    return (words[0][0].upper()[:1] + words[-1][0].upper()[:1])
 
 
 def pick_color(name: str, taken: set[str]) -> str:

@@ -20,6 +20,7 @@ from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
 from .handlers.home import HomeHandler
+from .lifecycle import Lifecycle
 from .service import DomainService
 
 DEMO_USERS = (
@@ -31,17 +32,22 @@ DEMO_USERS = (
 
 
 class Domain:
-    """What handlers reach through ``settings``: the service, the catalogue, a thread pool."""
+    """What handlers reach through ``settings``: service, catalogue, lifecycle, a thread pool."""
 
-    def __init__(self, service: DomainService, threads: int):
+    def __init__(self, service: DomainService, launcher, threads: int, **lifecycle_options):
         self.service = service
         self.catalog = service.catalog
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
+        self.lifecycle = Lifecycle(service, launcher, self.run, **lifecycle_options)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
 
-    def close(self) -> None:
+    def note_activity(self, name: str) -> None:
+        self.lifecycle.note_activity(name)
+
+    async def close(self) -> None:
+        await self.lifecycle.stop()
         self._executor.shutdown(wait=True)
         self.service.store.close()
 
@@ -114,8 +120,20 @@ class DomainApp(DomainConfig, ExtensionApp):
                 "the spaces API is not served here."
             )
             return
-        service = self.make_service(self.serverapp.base_url)
-        self.domain = Domain(service, self.store_threads)
+        launcher = self.make_launcher()
+        for capability in launcher.capabilities():
+            if not capability.available:
+                self.log.warning("Launcher: no %s here: %s", capability.name, capability.reason)
+        service = self.make_service(self.serverapp.base_url, launcher)
+        self.domain = Domain(
+            service,
+            launcher,
+            self.store_threads,
+            base_url=self.serverapp.base_url,
+            poll_interval=self.poll_interval,
+            idle_check_interval=self.idle_check_interval,
+            agent_config=self.space_agent_config,
+        )
         self.settings[SETTINGS_KEY] = self.domain
         if self.demo:
             ensure_demo_users(service)
@@ -126,13 +144,16 @@ class DomainApp(DomainConfig, ExtensionApp):
             self.handlers.append((r"/spaces/home", HomeHandler))
 
     async def _start_jupyter_server_extension(self, serverapp):
-        if self.is_domain and self.demo:
-            print_login_links(self.domain.service, serverapp.connection_url)
+        if not self.is_domain:
+            return
+        await self.domain.lifecycle.start()
+        if self.demo:
+            await self.domain.run(print_login_links, self.domain.service, serverapp.connection_url)
 
     async def stop_extension(self):
         domain = getattr(self, "domain", None)
         if domain is not None:
-            domain.close()
+            await domain.close()
 
 
 def ensure_demo_users(service: DomainService) -> None:

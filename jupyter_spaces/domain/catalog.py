@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+
+from ..launchers.base import Capability, Image, InstanceType
 
 DEFAULT_INSTANCE_TYPES = [
     {"name": "small", "display_name": "Small (1 CPU, 2 GB)", "cpus": 1, "memory_gb": 2, "max_processes": 256},
@@ -28,23 +30,6 @@ APP_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class InstanceType:
-    name: str
-    display_name: str
-    cpus: float
-    memory_gb: float
-    max_processes: int
-
-
-@dataclass(frozen=True)
-class Image:
-    name: str
-    display_name: str
-    description: str
-    python: str
-
-
 # (available, reason) for an app type; the launcher knows, the catalogue asks.
 Availability = Callable[[str], "tuple[bool, str]"]
 
@@ -61,10 +46,13 @@ class Catalog:
         instance_types: list[dict],
         images: list[dict],
         availability: Availability = _jupyterlab_only,
+        capabilities: list[Capability] = (),
     ):
         self.instance_types = {d["name"]: InstanceType(**d) for d in instance_types}
         self.images = {d["name"]: Image(**d) for d in images}
         self.availability = availability
+        # What the launcher cannot enforce on this host, said next to every instance type.
+        self.missing = [c for c in capabilities if not c.available]
         if not self.instance_types or not self.images:
             raise ValueError("A domain needs at least one instance type and one image.")
 
@@ -77,7 +65,9 @@ class Catalog:
         return next(iter(self.images))
 
     def instance_types_json(self) -> list[dict]:
-        return [{**asdict(t), "available": True, "reason": ""} for t in self.instance_types.values()]
+        limits = [c for c in self.missing if c.name in ("memory limit", "cpu limit", "process limit")]
+        reason = "; ".join(f"{c.name} not enforced: {c.reason}" for c in limits)
+        return [{**asdict(t), "available": True, "reason": reason} for t in self.instance_types.values()]
 
     def images_json(self) -> list[dict]:
         return [
@@ -89,5 +79,7 @@ class Catalog:
         items = []
         for name, display_name in APP_TYPES.items():
             available, reason = self.availability(name)
+            if available and self.missing:
+                reason = "; ".join(f"no {c.name}: {c.reason}" for c in self.missing if c.name != "network isolation")
             items.append({"name": name, "display_name": display_name, "available": available, "reason": reason})
         return items

@@ -6,12 +6,15 @@ Kept apart from the server so the CLI starts without importing jupyter_server.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Enum, Int, List, Unicode, default
-from traitlets.config import Configurable
+from traitlets import Dict, Enum, Float, Int, List, Type, Unicode, default
+from traitlets.config import Config, Configurable
+
+from ..launchers.base import Launcher
 
 from .catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog
 from .service import DomainService
@@ -58,14 +61,53 @@ class DomainConfig(Configurable):
     )
     store_threads = Int(4, config=True, help="Threads that run store queries off the event loop.")
 
-    def make_service(self, base_url: str = "/") -> DomainService:
+    launcher_class = Type(
+        "jupyter_spaces.launchers.local.LocalLauncher",
+        klass=Launcher,
+        config=True,
+        help="The Launcher that gives spaces compute and volumes (see jupyter_spaces.launchers.base).",
+    )
+    poll_interval = Float(
+        1.0, config=True, help="Seconds between checks that running space servers are alive."
+    )
+    idle_check_interval = Float(
+        30.0, config=True, help="Seconds between checks for spaces idle past their timeout."
+    )
+    space_agent_config = Dict(
+        config=True,
+        help="Extra traitlets config given to every space server (the space agent and JupyterLab).",
+    )
+
+    def make_launcher(self) -> Launcher:
+        """The configured launcher; its files default to live under data_dir."""
+        data = Path(self.data_dir).resolve()
+        defaults = Config()
+        defaults[self.launcher_class.__name__] = Config(
+            volumes_dir=str(data / "volumes"),
+            run_dir=str(data / "run"),
+        )
+        defaults.merge(self.config)
+        # DomainApp has an application log; the CLI's plain settings object does not.
+        log = getattr(self, "log", None) or logging.getLogger("jupyter_spaces")
+        launcher = self.launcher_class(config=defaults, log=log)
+        if hasattr(launcher, "protected_paths"):
+            # Never visible inside a space: the store, the cookie secret, the volumes.
+            launcher.protected_paths = [*launcher.protected_paths, str(data)]
+        return launcher
+
+    def make_service(self, base_url: str = "/", launcher: Launcher | None = None) -> DomainService:
         """The domain's service over its (migrated) store; the CLI uses this too."""
         Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         store = Store(self.db_url or sqlite_url(Path(self.data_dir) / "spaces.sqlite"))
         store.migrate()
+        catalog = (
+            Catalog(self.instance_types, self.images, launcher.app_type_availability, launcher.capabilities())
+            if launcher
+            else Catalog(self.instance_types, self.images)
+        )
         return DomainService(
             store,
-            Catalog(self.instance_types, self.images),
+            catalog,
             base_url=base_url,
             default_role=self.default_role,
             default_volume_gb=self.default_volume_gb,

@@ -19,16 +19,26 @@ def encode_cursor(sort: str, value, name: str | int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str, *, datetime_value: bool = False):
-    """Return ``(value, name)`` of the last row of the previous page."""
+def decode_cursor(cursor: str, sort: str, *, value: type | None = str, key: type = str):
+    """Return ``(value, key)`` of the last row of the previous page.
+
+    ``value`` is the sort column's type (``datetime``, ``str``, or None when the
+    listing sorts by its key alone); anything else in the cursor is refused.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        got_sort, value, name = json.loads(raw)
-        if got_sort != sort:
-            raise ValueError("sort changed")
-        if datetime_value:
-            value = datetime.fromisoformat(value)
-        return value, name
+        got_sort, got_value, got_key = json.loads(raw)
+        if got_sort != sort or type(got_key) is not key:
+            raise ValueError("not this listing's cursor")
+        if key is int and not 0 <= got_key < 2**63:
+            raise ValueError("id out of range")
+        if value is None:
+            got_value = None
+        elif value is datetime:
+            got_value = datetime.fromisoformat(got_value)
+        elif type(got_value) is not value:
+            raise ValueError("wrong value type")
+        return got_value, got_key
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as e:
         raise BadRequest("The cursor is not one this server gave for this listing.") from e
 

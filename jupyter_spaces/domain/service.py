@@ -10,6 +10,7 @@ change itself leaves nothing behind).
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -42,6 +43,11 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 # Only these may change while a space is not stopped.
 LIVE_FIELDS = {"display_name", "idle_timeout_minutes"}
 STOPPED = ("stopped", "failed")
+
+
+def printable(text: str) -> str:
+    """Names from URLs as the audit log may keep them (no NUL or other control characters)."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -85,6 +91,17 @@ def audit_json(event: AuditEvent) -> dict:
     }
 
 
+def status_json(space: Space) -> dict:
+    """What the events stream says about a space's state (the same for every caller)."""
+    return {
+        "name": space.name,
+        "status": space.status,
+        "failure_reason": space.failure_reason,
+        "volume_used_bytes": space.volume_used_bytes,
+        "last_activity": iso(space.last_activity),
+    }
+
+
 def caller_of(user: User) -> Caller:
     return Caller(id=user.id, name=user.name, admin=user.admin)
 
@@ -125,28 +142,29 @@ class DomainService:
                         actor=caller.name,
                         action=action,
                         target_type=target_type,
-                        target=target[:256],
+                        target=printable(target)[:256],
                         outcome="ok",
                         detail=detail,
                     )
                 )
         except IntegrityError as e:
             # A concurrent writer took the name between our check and our insert.
-            self._refused(caller, action, target_type, target, "conflict", detail)
+            self._audit_alone(caller, action, target_type, target, "conflict", detail)
             raise Conflict(f"{target_type.capitalize()} {target!r} already exists.") from e
         except SpacesError as e:
-            self._refused(caller, action, target_type, target, e.reason, detail)
+            self._audit_alone(caller, action, target_type, target, e.reason, detail)
             raise
 
-    def _refused(self, caller, action, target_type, target, reason, detail) -> None:
+    def _audit_alone(self, caller, action, target_type, target, outcome, detail) -> None:
+        """An audit event in a transaction of its own (refusals, what the domain did itself)."""
         with self.store.write() as session:
             session.add(
                 AuditEvent(
                     actor=caller.name,
                     action=action,
                     target_type=target_type,
-                    target=target[:256],
-                    outcome=reason,
+                    target=printable(target)[:256],
+                    outcome=outcome,
                     detail=detail,
                 )
             )
@@ -156,8 +174,8 @@ class DomainService:
             raise Forbidden("Only administrators may read the audit log.")
         query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(page.limit + 1)
         if page.cursor:
-            _, last_id = paging.decode_cursor(page.cursor, "audit")
-            query = query.where(AuditEvent.id < int(last_id))
+            _, last_id = paging.decode_cursor(page.cursor, "audit", value=None, key=int)
+            query = query.where(AuditEvent.id < last_id)
         with self.store.read() as session:
             rows = session.scalars(query).all()
         return self._page(rows, page.limit, audit_json, lambda e: paging.encode_cursor("audit", None, e.id))
@@ -251,8 +269,8 @@ class DomainService:
     def list_users(self, caller: Caller, page: Page) -> dict:
         query = select(User).order_by(User.name).limit(page.limit + 1)
         if page.cursor:
-            _, last = paging.decode_cursor(page.cursor, "users")
-            query = query.where(User.name > str(last))
+            _, last = paging.decode_cursor(page.cursor, "users", value=None)
+            query = query.where(User.name > last)
         with self.store.read() as session:
             rows = session.scalars(query).all()
         return self._page(rows, page.limit, user_json, lambda u: paging.encode_cursor("users", None, u.name))
@@ -427,8 +445,8 @@ class DomainService:
         descending = q.sort.startswith("-")
         column = getattr(Space, key)
         if q.cursor:
-            value, last = paging.decode_cursor(q.cursor, q.sort, datetime_value=key != "name")
-            query = query.where(paging.after(column, Space.name, value, str(last), descending=descending))
+            value, last = paging.decode_cursor(q.cursor, q.sort, value=str if key == "name" else datetime)
+            query = query.where(paging.after(column, Space.name, value, last, descending=descending))
         order = (column.desc(), Space.name.desc()) if descending else (column, Space.name)
         if key == "name":
             order = order[:1]
@@ -493,40 +511,143 @@ class DomainService:
             role = policy.role_of(caller, self._ref((space, None, None)), self.default_role)
             return self.space_json(space, owner_user.name, role)
 
-    def update_space(self, caller: Caller, name: str, body: SpaceUpdate) -> dict:
+    def update_space(
+        self, caller: Caller, name: str, body: SpaceUpdate, *, resized_from: str | None = None
+    ) -> dict:
+        """Apply settings. ``resized_from``: the space is ``updating`` after ``begin_resize``
+        and goes back to that status."""
         fields = body.model_dump(exclude_unset=True, exclude_none=True)
         with self._change(caller, "space.update", "space", name, fields=sorted(fields)) as (session, _):
             space, owner, role = self._authorize(session, caller, name, Action.UPDATE)
-            self._check_catalog(fields.get("instance_type"), fields.get("image"), None)
-            needs_stop = sorted(
-                k for k in set(fields) - LIVE_FIELDS if fields[k] != getattr(space, k)
-            )
-            if needs_stop and space.status not in STOPPED:
-                raise Conflict(
-                    f"Stop space {name!r} before changing {', '.join(needs_stop)} "
-                    f"(it is {space.status})."
-                )
+            self._check_settings(space, fields, allowed=("updating",) if resized_from else STOPPED)
             for key, value in fields.items():
                 setattr(space, key, value)
+            if resized_from:
+                space.status = resized_from
             space.updated = utcnow()
             return self.space_json(space, owner, role)
 
-    def delete_space(self, caller: Caller, name: str) -> None:
+    def _check_settings(self, space: Space, fields: dict, allowed: tuple[str, ...]) -> None:
+        self._check_catalog(fields.get("instance_type"), fields.get("image"), None)
+        needs_stop = sorted(k for k in set(fields) - LIVE_FIELDS if fields[k] != getattr(space, k))
+        if needs_stop and space.status not in allowed:
+            raise Conflict(
+                f"Stop space {space.name!r} before changing {', '.join(needs_stop)} "
+                f"(it is {space.status})."
+            )
+
+    def begin_resize(self, caller: Caller, name: str, body: SpaceUpdate) -> str:
+        """Check a settings change that resizes the volume and hold the space in
+        ``updating`` while the launcher resizes; returns the status to go back to."""
+        fields = body.model_dump(exclude_unset=True, exclude_none=True)
+        with self._change(caller, "space.resize", "space", name, volume_gb=body.volume_gb) as (session, _):
+            space, _owner, _role = self._authorize(session, caller, name, Action.UPDATE)
+            self._check_settings(space, fields, allowed=STOPPED)
+            prior, space.status = space.status, "updating"
+            return prior
+
+    def begin_delete(self, caller: Caller, name: str) -> None:
+        """Mark a stopped space ``deleting``; ``finish_delete`` removes it once its volume is gone."""
         with self._change(caller, "space.delete", "space", name) as (session, _):
             space, _owner, _role = self._authorize(session, caller, name, Action.DELETE)
             if space.status not in STOPPED:
                 raise Conflict(f"Stop space {name!r} before deleting it (it is {space.status}).")
-            session.delete(space)
+            space.status = "deleting"
 
-    def lifecycle(self, caller: Caller, name: str, action: Action) -> dict:
-        """Start or stop: refused honestly until a launcher is configured."""
-        verb = action.value
-        with self._change(caller, f"space.{verb}", "space", name) as (session, _):
-            self._authorize(session, caller, name, action)
-            raise Conflict(
-                f"Space {name!r} is not startable yet: this domain has no launcher.",
-                reason="not_startable",
-            )
+    def finish_delete(self, name: str) -> None:
+        with self.store.write() as session:
+            space = session.scalar(select(Space).where(Space.name == name))
+            if space is not None:
+                session.delete(space)
+
+    # -- lifecycle bookkeeping (the Lifecycle manager drives the launcher) --------
+
+    def begin_start(self, caller: Caller, name: str) -> tuple[dict, dict | None]:
+        """Authorize a start and move the space to ``starting``.
+
+        Returns the space and what the launcher needs, or None when it is already
+        starting or running (a start is idempotent).
+        """
+        with self._change(caller, "space.start", "space", name) as (session, _):
+            space, owner, role = self._authorize(session, caller, name, Action.START)
+            if space.status in ("starting", "running"):
+                return self.space_json(space, owner, role), None
+            if space.status not in STOPPED:
+                raise Conflict(f"Space {name!r} is {space.status}; start it once that is done.")
+            available, reason = self.catalog.availability(space.app_type)
+            if not available:
+                raise Conflict(reason)
+            instance_type = self.catalog.instance_types.get(space.instance_type)
+            image = self.catalog.images.get(space.image)
+            if instance_type is None or image is None:
+                raise Conflict(
+                    f"Space {name!r} uses an instance type or image this domain no longer offers; "
+                    "choose another in its settings."
+                )
+            space.status = "starting"
+            space.failure_reason = None
+            space.secret = secrets.token_urlsafe(32)
+            space.updated = utcnow()
+            launch = {
+                "name": space.name,
+                "app_type": space.app_type,
+                "instance_type": instance_type,
+                "image": image,
+                "volume_gb": space.volume_gb,
+                "secret": space.secret,
+            }
+            return self.space_json(space, owner, role), launch
+
+    def begin_stop(self, caller: Caller, name: str) -> tuple[dict, dict | None]:
+        """Authorize a stop and move a running space to ``stopping``.
+
+        Returns the space and its launcher state, or None when it is already stopped.
+        """
+        with self._change(caller, "space.stop", "space", name) as (session, _):
+            space, owner, role = self._authorize(session, caller, name, Action.STOP)
+            if space.status in STOPPED:
+                return self.space_json(space, owner, role), None
+            if space.status != "running":
+                raise Conflict(f"Space {name!r} is {space.status}; stop it once that is done.")
+            space.status = "stopping"
+            return self.space_json(space, owner, role), {"launcher_state": space.launcher_state or {}}
+
+    def transition(self, name: str, *, expect: tuple[str, ...] | None = None, **fields) -> dict | None:
+        """Set a space's lifecycle fields (status, failure_reason, server_url, ...).
+
+        With ``expect``, only when its status is one of those. Returns the public
+        status fields (for the events stream), or None when nothing changed.
+        """
+        with self.store.write() as session:
+            space = session.scalar(select(Space).where(Space.name == name))
+            if space is None or (expect and space.status not in expect):
+                return None
+            for key, value in fields.items():
+                setattr(space, key, value)
+            if "status" in fields:
+                space.updated = utcnow()
+            return status_json(space)
+
+    def record(self, action: str, name: str, outcome: str = "ok", **detail) -> None:
+        """An audit event for what the domain itself did to a space (idle stop, crash)."""
+        self._audit_alone(SYSTEM, action, "space", name, outcome, detail)
+
+    def active_spaces(self) -> list[dict]:
+        """Spaces the domain believes have (or are getting) a server."""
+        with self.store.read() as session:
+            rows = session.scalars(select(Space).where(Space.status.not_in(STOPPED))).all()
+            return [
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "server_url": s.server_url,
+                    "secret": s.secret,
+                    "launcher_state": s.launcher_state,
+                    "idle_timeout_minutes": s.idle_timeout_minutes,
+                    "last_activity": s.last_activity,
+                }
+                for s in rows
+            ]
 
     def open_target(self, caller: Caller, name: str) -> dict:
         """What the proxy needs to forward ``caller`` into space ``name``, once the policy says yes.
@@ -551,15 +672,6 @@ class DomainService:
                     "role": role,
                 },
             }
-
-    def events(self, caller: Caller, name: str) -> None:
-        """The progress stream exists only with a launcher."""
-        with self.store.read() as session:
-            self._authorize(session, caller, name, Action.DESCRIBE)
-        raise Conflict(
-            f"Space {name!r} is not startable yet: this domain has no launcher.",
-            reason="not_startable",
-        )
 
     def presence(self, caller: Caller, name: str) -> dict:
         with self.store.read() as session:

@@ -32,7 +32,13 @@ def jp_server_config(tmp_path):
             "authorizer_class": DomainAuthorizer,
             "allow_unauthenticated_access": False,
         },
-        "DomainApp": {"data_dir": str(tmp_path / "domain")},
+        "DomainApp": {
+            "data_dir": str(tmp_path / "domain"),
+            # These tests are about the API, not about running spaces: starts are
+            # accepted (202) and then fail fast on this image, leaving no process.
+            "images": [{"name": "default", "display_name": "Unlaunchable", "description": "",
+                        "python": "/nonexistent/bin/python3"}],
+        },
     }
 
 

@@ -15,6 +15,10 @@ from ..policy import Caller
 from ..schemas import MAX_BODY_BYTES
 
 
+# Query parameters that belong to Jupyter's authentication, not to the route.
+AUTH_PARAMETERS = frozenset({"token", "_xsrf"})
+
+
 def _first_error(error: ValidationError) -> str:
     err = error.errors(include_url=False)[0]
     where = ".".join(str(p) for p in err["loc"]) or "body"
@@ -52,6 +56,8 @@ class DomainHandler(APIHandler):
             raise BadRequest("The request body is not UTF-8.") from e
         except json.JSONDecodeError as e:
             raise BadRequest(f"The request body is not JSON: {e.msg}.") from e
+        except RecursionError as e:
+            raise BadRequest("The request body is nested too deeply.") from e
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.")
         try:
@@ -62,6 +68,8 @@ class DomainHandler(APIHandler):
     def query(self, model: type[BaseModel]) -> BaseModel:
         args = {}
         for key in self.request.arguments:
+            if key in AUTH_PARAMETERS:
+                continue
             values = self.get_arguments(key, strip=False)
             if len(values) != 1:
                 raise BadRequest(f"Query parameter {key!r} must be given once.")

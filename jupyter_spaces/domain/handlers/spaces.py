@@ -1,13 +1,17 @@
 """Routes: spaces, their lifecycle, members and presence."""
 
+import asyncio
+import json
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
+from tornado.iostream import StreamClosedError
 
-from ..policy import Action
 from ..schemas import MemberPut, SpaceCreate, SpaceQuery, SpaceUpdate
 from .base import DomainHandler
 
 NAME = r"(?P<name>[^/]+)"
+STATUS_FIELDS = ("name", "status", "failure_reason", "volume_used_bytes", "last_activity")
 
 
 class SpacesHandler(DomainHandler):
@@ -36,12 +40,12 @@ class SpaceHandler(DomainHandler):
     @authorized
     async def patch(self, name):
         body = self.body(SpaceUpdate)
-        self.reply(await self.call(self.domain.service.update_space, self.caller, name, body))
+        self.reply(await self.domain.lifecycle.update_space(self.caller, name, body))
 
     @web.authenticated
     @authorized
     async def delete(self, name):
-        await self.call(self.domain.service.delete_space, self.caller, name)
+        await self.domain.lifecycle.delete_space(self.caller, name)
         self.set_status(204)
         self.finish()
 
@@ -50,16 +54,43 @@ class LifecycleHandler(DomainHandler):
     @web.authenticated
     @authorized
     async def post(self, name, verb):
-        action = Action.START if verb == "start" else Action.STOP
-        space = await self.call(self.domain.service.lifecycle, self.caller, name, action)
-        self.reply(space, 202)
+        lifecycle = self.domain.lifecycle
+        action = lifecycle.start_space if verb == "start" else lifecycle.stop_space
+        self.reply(await action(self.caller, name), 202)
 
 
 class EventsHandler(DomainHandler):
+    """Server-sent events: ``status`` (the space's state) and ``progress`` ({percent, message})."""
+
+    keepalive_seconds = 15
+
     @web.authenticated
     @authorized
     async def get(self, name):
-        await self.call(self.domain.service.events, self.caller, name)
+        space = await self.call(self.domain.service.get_space, self.caller, name)
+        hub = self.domain.lifecycle.hub
+        queue = hub.subscribe(name)
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        try:
+            self._send("status", {k: space[k] for k in STATUS_FIELDS})
+            await self.flush()
+            while True:
+                try:
+                    event, data = await asyncio.wait_for(queue.get(), self.keepalive_seconds)
+                except asyncio.TimeoutError:
+                    self.write(": keep-alive\n\n")
+                else:
+                    self._send(event, data)
+                await self.flush()
+        except StreamClosedError:
+            pass
+        finally:
+            hub.unsubscribe(name, queue)
+
+    def _send(self, event: str, data: dict) -> None:
+        self.write(f"event: {event}\ndata: {json.dumps(data)}\n\n")
 
 
 class PresenceHandler(DomainHandler):

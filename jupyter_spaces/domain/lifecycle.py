@@ -1,0 +1,340 @@
+"""Spaces that run: the domain side of start, stop, resize, delete, idle shutdown and crashes.
+
+``Lifecycle`` drives the launcher and keeps each space's ``status`` true:
+``stopped → starting → running → stopping → stopped``, ``updating`` while a volume
+is resized, ``deleting``, and ``failed`` with a ``failure_reason`` a user can act on.
+The store is the record (a restarted domain re-adopts what still runs); progress and
+status changes go out to the ``events`` stream subscribers through ``EventHub``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from .. import signing
+from ..errors import Conflict
+from ..launchers.base import Launcher, LaunchError, LaunchSpec, VolumeTooSmall
+from .schemas import SpaceUpdate
+
+log = logging.getLogger("jupyter_spaces.lifecycle")
+
+# How the domain appears to a space server when it asks about activity.
+DOMAIN_IDENTITY = {
+    "name": "jupyter-spaces-domain",
+    "display_name": "Jupyter Spaces",
+    "initials": "JS",
+    "color": "#616161",
+    "role": "viewer",
+}
+
+
+def human_bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+class EventHub:
+    """Per-space fan-out of ``(event, data)`` to the open events streams."""
+
+    def __init__(self):
+        self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
+
+    def subscribe(self, name: str) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=256)
+        self._queues[name].add(queue)
+        return queue
+
+    def unsubscribe(self, name: str, queue: asyncio.Queue) -> None:
+        self._queues[name].discard(queue)
+        if not self._queues[name]:
+            del self._queues[name]
+
+    def publish(self, name: str, event: str, data: dict) -> None:
+        for queue in list(self._queues.get(name, ())):
+            if queue.full():  # a stalled reader loses old progress, never the newest state
+                queue.get_nowait()
+            queue.put_nowait((event, data))
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        service,
+        launcher: Launcher,
+        run,
+        *,
+        base_url: str,
+        poll_interval: float = 1.0,
+        idle_check_interval: float = 30.0,
+        agent_config: dict | None = None,
+    ):
+        self.service = service
+        self._call = run  # runs a blocking service call off the event loop
+        self.launcher = launcher
+        self.base_url = base_url
+        self.poll_interval = poll_interval
+        self.idle_check_interval = idle_check_interval
+        self.agent_config = agent_config or {}
+        self.hub = EventHub()
+        self._running: dict[str, dict] = {}  # name -> launcher state, polled for crashes
+        self._started_at: dict[str, float] = {}
+        self._activity: dict[str, float] = {}  # name -> last proxied request (time.time())
+        self._tasks: dict[str, asyncio.Task] = {}  # the one start/stop task per space
+        self._loops: list[asyncio.Task] = []
+
+    async def _run(self, fn, *args, **kwargs):
+        return await self._call(functools.partial(fn, *args, **kwargs))
+
+    # -- the background -----------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.adopt()
+        self._loops = [
+            asyncio.create_task(self._every(self.poll_interval, self.check_servers)),
+            asyncio.create_task(self._every(self.idle_check_interval, self.check_idle)),
+        ]
+
+    async def stop(self) -> None:
+        """Stop watching. Running spaces keep running; the next domain re-adopts them."""
+        for task in [*self._loops, *self._tasks.values()]:
+            task.cancel()
+        await asyncio.gather(*self._loops, *self._tasks.values(), return_exceptions=True)
+        await self.flush_activity()
+
+    async def _every(self, seconds: float, fn) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except Exception:
+                log.exception("%s failed", fn.__name__)
+
+    async def adopt(self) -> None:
+        """After a (re)start: keep what still runs, mark the rest stopped, leave no orphan."""
+        for row in await self._run(self.service.active_spaces):
+            name, state = row["name"], row["launcher_state"] or {}
+            alive = (
+                row["status"] in ("running", "stopping")
+                and row["server_url"]
+                and await self.launcher.poll(name, state) is None
+            )
+            if alive:
+                self._running[name] = state
+                self._started_at[name] = time.time()
+                await self._set(name, status="running")
+                log.info("Re-adopted running space %s", name)
+                continue
+            if state:
+                await self.launcher.stop(name, state)
+            await self._set(name, status="stopped", server_url=None, secret=None, launcher_state=None)
+            log.info("Space %s was %s when the domain stopped; it is stopped now", name, row["status"])
+        await self.launcher.cleanup_orphans(dict(self._running))
+
+    # -- actions ------------------------------------------------------------------
+
+    async def start_space(self, caller, name: str) -> dict:
+        space, launch = await self._run(self.service.begin_start, caller, name)
+        if launch is not None:
+            self.hub.publish(name, "status", _status_of(space))
+            self._spawn(name, self._do_start(launch))
+        return space
+
+    async def stop_space(self, caller, name: str) -> dict:
+        space, info = await self._run(self.service.begin_stop, caller, name)
+        if info is not None:
+            self.hub.publish(name, "status", _status_of(space))
+            self._spawn(name, self._do_stop(name, info["launcher_state"]))
+        return space
+
+    async def update_space(self, caller, name: str, body: SpaceUpdate) -> dict:
+        if body.volume_gb is None:
+            return await self._run(self.service.update_space, caller, name, body)
+        prior = await self._run(self.service.begin_resize, caller, name, body)
+        try:
+            # Creates the volume at the new size if the space never ran, else resizes it.
+            await self.launcher.create_volume(name, body.volume_gb)
+        except VolumeTooSmall as e:
+            await self._set(name, status=prior)
+            await self._run(self.service.record, "space.resize", name, "conflict", volume_gb=body.volume_gb)
+            raise Conflict(
+                f"The space's files take {human_bytes(e.used_bytes)}; they do not fit in "
+                f"{body.volume_gb} GiB. Delete files or choose a larger size.",
+                detail={"volume_used_bytes": e.used_bytes},
+            ) from e
+        except LaunchError as e:
+            await self._set(name, status=prior)
+            raise Conflict(f"The volume could not be resized: {e.message}") from e
+        used = await self._used_bytes(name)
+        space = await self._run(self.service.update_space, caller, name, body, resized_from=prior)
+        if used is not None:
+            await self._set(name, volume_used_bytes=used)
+            space["volume_used_bytes"] = used
+        return space
+
+    async def delete_space(self, caller, name: str) -> None:
+        await self._run(self.service.begin_delete, caller, name)
+        try:
+            await self.launcher.delete_volume(name)
+        except LaunchError as e:
+            await self._set(name, status="failed", failure_reason=f"Deleting the volume failed: {e.message}")
+            raise Conflict(f"Space {name!r} could not be deleted: {e.message}") from e
+        await self._run(self.service.finish_delete, name)
+        self.hub.publish(name, "status", {"name": name, "status": "deleted"})
+
+    async def settle(self) -> None:
+        """Wait until no start or stop is in progress."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    def note_activity(self, name: str) -> None:
+        """Proxied traffic: cheap, in memory; written to the store now and then."""
+        self._activity[name] = time.time()
+
+    # -- the work -----------------------------------------------------------------
+
+    def _spawn(self, name: str, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks[name] = task
+        task.add_done_callback(lambda t: self._tasks.pop(name, None) if self._tasks.get(name) is t else None)
+
+    def _progress(self, name: str):
+        def progress(percent: int, message: str) -> None:
+            self.hub.publish(name, "progress", {"percent": int(percent), "message": message})
+
+        return progress
+
+    async def _set(self, name: str, **fields) -> dict | None:
+        status = await self._run(self.service.transition, name, **fields)
+        if status is not None and "status" in fields:
+            self.hub.publish(name, "status", status)
+        return status
+
+    async def _do_start(self, launch: dict) -> None:
+        name = launch["name"]
+        progress = self._progress(name)
+        try:
+            progress(1, "Preparing the volume")
+            await self.launcher.create_volume(name, launch["volume_gb"])
+            spec = LaunchSpec(
+                space=name,
+                app_type=launch["app_type"],
+                instance_type=launch["instance_type"],
+                image=launch["image"],
+                volume_gb=launch["volume_gb"],
+                base_url=f"{self.base_url}spaces/{name}/",
+                secret=launch["secret"],
+                agent_config=self.agent_config,
+                env={},
+            )
+            launched = await self.launcher.start(spec, progress)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            reason = e.message if isinstance(e, LaunchError) else f"Unexpected error while starting: {e}"
+            if not isinstance(e, LaunchError):
+                log.exception("Starting space %s failed", name)
+            await self._set(name, status="failed", failure_reason=reason, secret=None, server_url=None, launcher_state=None)
+            await self._run(self.service.record, "space.started", name, "failed", reason=reason)
+            return
+        self._running[name] = launched.state
+        self._started_at[name] = time.time()
+        progress(100, "Ready")
+        await self._set(
+            name, expect=("starting",), status="running", server_url=launched.url, launcher_state=launched.state
+        )
+
+    async def _do_stop(self, name: str, state: dict, reason: str | None = None) -> None:
+        self._running.pop(name, None)
+        progress = self._progress(name)
+        progress(10, "Stopping the space server")
+        try:
+            await self.launcher.stop(name, state)
+        except Exception as e:
+            log.exception("Stopping space %s failed", name)
+            await self._set(name, status="failed", failure_reason=f"The space did not stop cleanly: {e}")
+            return
+        progress(80, "Releasing the compute; the volume is kept")
+        used = await self._used_bytes(name)
+        fields = {"volume_used_bytes": used} if used is not None else {}
+        await self._set(name, status="stopped", server_url=None, secret=None, launcher_state=None, **fields)
+        progress(100, reason or "Stopped")
+
+    async def _used_bytes(self, name: str) -> int | None:
+        try:
+            return await self.launcher.volume_used_bytes(name)
+        except LaunchError:
+            return None
+
+    # -- watching -----------------------------------------------------------------
+
+    async def check_servers(self) -> None:
+        """Notice within a poll interval when a space server has died."""
+        for name, state in list(self._running.items()):
+            status = await self.launcher.poll(name, state)
+            if status is None or self._running.get(name) is not state:
+                continue
+            self._running.pop(name, None)
+            reason = self.launcher.describe_exit(name, state, status)
+            log.warning("Space %s: %s", name, reason)
+            await self.launcher.stop(name, state)  # what is left of it: cgroup, mount
+            await self._set(
+                name, expect=("running",), status="failed", failure_reason=reason,
+                server_url=None, secret=None, launcher_state=None,
+            )
+            await self._run(self.service.record, "space.crashed", name, "failed", reason=reason)
+
+    async def flush_activity(self) -> None:
+        for name, when in list(self._activity.items()):
+            await self._set(name, last_activity=datetime.fromtimestamp(when, timezone.utc))
+
+    async def check_idle(self) -> None:
+        """Stop running spaces with no kernel/terminal activity and no browser for their timeout."""
+        await self.flush_activity()
+        now = time.time()
+        for row in await self._run(self.service.active_spaces):
+            name, minutes = row["name"], row["idle_timeout_minutes"]
+            if row["status"] != "running" or not minutes or name in self._tasks:
+                continue
+            last = max(self._activity.get(name, 0.0), self._started_at.get(name, now))
+            server = await self._server_activity(row)
+            if server is None:
+                continue  # not answering: the crash check decides, not the idle check
+            busy, server_last = server
+            if busy:
+                continue
+            last = max(last, server_last)
+            if now - last < minutes * 60:
+                continue
+            reason = f"Stopped after {minutes} minutes without activity"
+            if (await self._run(self.service.transition, name, expect=("running",), status="stopping")) is None:
+                continue
+            self.hub.publish(name, "status", {"name": name, "status": "stopping", "failure_reason": None})
+            await self._run(self.service.record, "space.idle_stop", name, minutes=minutes)
+            self._spawn(name, self._do_stop(name, row["launcher_state"] or {}, reason))
+
+    async def _server_activity(self, row: dict) -> tuple[bool, float] | None:
+        """(has a connected browser/kernel connection, last kernel or terminal activity)."""
+        path = f"{self.base_url}spaces/{row['name']}/api/status"
+        headers = signing.sign_request(row["secret"], row["name"], "GET", path, DOMAIN_IDENTITY)
+        try:
+            resp = await AsyncHTTPClient().fetch(row["server_url"].rstrip("/") + path, headers=headers, request_timeout=5)
+        except (HTTPClientError, OSError):
+            return None
+        status = json.loads(resp.body)
+        last = datetime.fromisoformat(status["last_activity"].replace("Z", "+00:00")).timestamp()
+        return status.get("connections", 0) > 0, last
+
+
+def _status_of(space: dict) -> dict:
+    return {k: space[k] for k in ("name", "status", "failure_reason", "volume_used_bytes", "last_activity")}
