@@ -1,0 +1,835 @@
+"""The authenticated reverse proxy: ``<base_url>spaces/<name>/...`` → the space's server.
+
+Every request, HTTP or websocket, goes through the same steps:
+
+1. **Identity.** The domain's identity provider (API token or login cookie).
+   Anonymous: a browser asking for a page is redirected to the login page,
+   anything else gets 403 JSON.
+2. **Cross-site checks**, because the space agent trusts signed requests like
+   token-authenticated ones (``jupyter_spaces.space.identity``): for
+   cookie-authenticated unsafe methods the domain's own XSRF check (the
+   ``X-XSRFToken`` header must match the domain's ``_xsrf`` cookie), and for
+   cookie-authenticated websocket upgrades the ``Origin`` check. Requests
+   authenticated with an API token need neither, as in jupyter_server.
+3. **Policy.** ``DomainService.open_target`` — the one policy check: a space
+   the caller may not see is the same 404 as a missing one; a space that is
+   not ``running`` answers 409 (JSON ``{"message", "reason": "not_running",
+   "status"}``, or for a browser page an HTML page that says how to start it).
+4. **Forwarding.** Inbound ``X-Jupyter-Spaces-*`` headers are dropped, so are
+   the domain's credentials (an ``Authorization: token|bearer ...`` header,
+   every ``token`` query parameter, the domain's login cookie), then the
+   request is signed (``jupyter_spaces.signing.sign_request``) with the
+   request target exactly as the space server receives it.
+
+The shared ``_xsrf`` cookie
+---------------------------
+A space's JupyterLab is served under the domain's origin, so the browser has
+one cookie jar for both. jupyter_server (in the domain and in the space) names
+its XSRF cookie ``_xsrf``; JupyterLab reads ``_xsrf`` from ``document.cookie``
+and sends it as ``X-XSRFToken``. To keep exactly one such cookie (the domain's,
+path ``<base_url>``), the proxy makes sure a cookie-authenticated browser has
+it before the request reaches the space (setting it if missing and passing it
+on, so the space server never mints its own) and drops any ``Set-Cookie:
+_xsrf`` the space sends. JupyterLab inside the space therefore sends the
+domain's token, which is what the domain checks.
+
+Caching (how fast a change takes effect)
+----------------------------------------
+``open_target`` results for running spaces are cached per (user, space) for
+``TARGET_TTL`` seconds (2 s): a membership or role change, or a stop, takes
+effect in the proxy within that time. Refusals and non-running spaces are never
+cached. A failed connection to a space server drops its cache entries and
+re-asks the service once. Identity (token or cookie → user) is resolved by the
+identity provider on every request; it is not cached here.
+
+Streaming
+---------
+HTTP bodies stream both ways with bounded memory: the request body (tornado's
+``stream_request_body``) is written to the space server as it arrives, with
+backpressure; the response is relayed chunk by chunk, each chunk flushed to the
+client before the next is read. Connections to space servers are kept alive
+and reused (a small per-upstream pool; a pooled connection closed by the
+server is detected before reuse). Websockets are proxied message by message,
+text and binary, with close codes, the subprotocol negotiated by the space
+server, and backpressure both ways (the next message is read only once the
+previous one was written).
+
+Activity
+--------
+Proxied traffic calls ``domain.note_activity(name)`` when the domain has it,
+at most once a second per space (HTTP requests, websocket messages both ways).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import socket
+import time
+import weakref
+from collections import deque
+from urllib.parse import unquote_plus, urlsplit
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import httputil, web
+from tornado.escape import url_escape, xhtml_escape
+from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.tcpclient import TCPClient
+from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
+
+from .. import signing
+from ..errors import Conflict, Forbidden, NotFound, SpacesError, space_not_found
+from .auth import SETTINGS_KEY
+from .schemas import RESERVED_SPACE_NAMES
+
+__all__ = ["TARGET_TTL", "SpaceProxyHandler", "forget", "proxy_handlers", "shutdown"]
+
+#: Seconds an ``open_target`` answer for a running space is reused.
+TARGET_TTL = 2.0
+#: Most (user, space) answers kept; the cache is cleared when it grows past this.
+TARGET_CACHE_MAX = 10_000
+#: Idle keep-alive connections kept per space server, and for how long.
+POOL_MAX_IDLE = 16
+POOL_IDLE_SECONDS = 30.0
+CONNECT_TIMEOUT = 10.0
+#: Bytes read from a space server at once (socket reads and relayed chunks).
+CHUNK_SIZE = 256 * 1024
+#: Largest websocket message relayed, either way.
+MAX_WS_MESSAGE = 256 * 1024 * 1024
+ACTIVITY_INTERVAL = 1.0
+XSRF_COOKIE = "_xsrf"
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Hop-by-hop headers (RFC 9110 7.6.1) and what we set ourselves.
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_DROP_REQUEST = _HOP | {"host", "expect", "cookie", "authorization"}
+_DROP_WS_REQUEST = _DROP_REQUEST | {
+    "origin",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "sec-websocket-accept",
+}
+_PREFIX = signing.HEADER_PREFIX.lower()
+# Responses are read CHUNK_SIZE at a time, whatever their length.
+_PARAMS = HTTP1ConnectionParameters(chunk_size=CHUNK_SIZE, max_body_size=1 << 62, decompress=False)
+
+
+# ---------------------------------------------------------------- per-domain state
+
+
+class _Target:
+    """What the proxy needs for one (user, running space)."""
+
+    __slots__ = ("expires", "identity", "name", "netloc", "secret", "server_url", "ws_base")
+
+    def __init__(self, data: dict, expires: float):
+        self.name = data["name"]
+        self.server_url = data["server_url"].rstrip("/")
+        self.secret = data["secret"]
+        self.identity = signing.Identity.from_dict(data["identity"])
+        parts = urlsplit(self.server_url)
+        self.netloc = parts.netloc
+        self.ws_base = ("wss://" if parts.scheme == "https" else "ws://") + parts.netloc
+        self.expires = expires
+
+
+class _Pool:
+    """Idle keep-alive connections to space servers, per ``host:port``."""
+
+    def __init__(self):
+        self._idle: dict[str, deque] = {}
+        self._tcp = TCPClient()
+
+    async def acquire(self, netloc: str, fresh: bool = False) -> tuple[IOStream, bool]:
+        """A connected stream and whether it was reused."""
+        idle = None if fresh else self._idle.get(netloc)
+        now = time.monotonic()
+        while idle:
+            stream, since = idle.pop()
+            if now - since < POOL_IDLE_SECONDS and _still_open(stream):
+                return stream, True
+            stream.close()
+        host, _, port = netloc.rpartition(":")
+        if host.startswith("["):
+            host = host[1:-1]
+        stream = await asyncio.wait_for(
+            self._tcp.connect(host, int(port), max_buffer_size=4 * CHUNK_SIZE), CONNECT_TIMEOUT
+        )
+        stream.read_chunk_size = CHUNK_SIZE
+        stream.set_nodelay(True)
+        return stream, False
+
+    def release(self, netloc: str, stream: IOStream) -> None:
+        if stream.closed():
+            return
+        idle = self._idle.setdefault(netloc, deque())
+        if len(idle) >= POOL_MAX_IDLE:
+            idle.popleft()[0].close()
+        stream.set_nodelay(True)
+        idle.append((stream, time.monotonic()))
+
+    def forget(self, netloc: str | None = None) -> None:
+        for key in [netloc] if netloc else list(self._idle):
+            for stream, _ in self._idle.pop(key, ()):
+                stream.close()
+
+
+def _still_open(stream: IOStream) -> bool:
+    """An idle connection the server has not closed (nor sent anything on)."""
+    if stream.closed() or stream._read_buffer_size:
+        return False
+    try:
+        data = stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False  # EOF, or unsolicited bytes: unusable either way
+
+
+class _State:
+    def __init__(self):
+        self.targets: dict[tuple, _Target] = {}
+        self.pool = _Pool()
+        self.activity: dict[str, float] = {}
+        self.sockets: set = set()  # open upstream websockets
+
+
+_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state(domain) -> _State:
+    state = _states.get(domain)
+    if state is None:
+        state = _states[domain] = _State()
+    return state
+
+
+def forget(domain, name: str | None = None) -> None:
+    """Drop cached answers (of space ``name``, or all): call on stop, start, member changes.
+
+    Without it such changes reach the proxy within ``TARGET_TTL`` seconds anyway.
+    """
+    state = _states.get(domain)
+    if state is None:
+        return
+    if name is None:
+        state.targets.clear()
+        state.pool.forget()
+        return
+    netlocs = set()
+    for key in [k for k, t in state.targets.items() if t.name == name]:
+        netlocs.add(state.targets.pop(key).netloc)
+    for netloc in netlocs:
+        state.pool.forget(netloc)
+
+
+def shutdown(domain) -> None:
+    """Close idle connections to space servers (call when the domain stops)."""
+    state = _states.pop(domain, None)
+    if state is not None:
+        state.pool.forget()
+        state.targets.clear()
+        for ws in list(state.sockets):
+            ws.close(1001, "the domain is shutting down")
+        state.sockets.clear()
+
+
+# ---------------------------------------------------------------------- pages
+
+NOT_RUNNING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · Jupyter Spaces</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font-family:system-ui,sans-serif;background:#f5f5f5;color:#222;display:flex;
+justify-content:center;padding-top:12vh;margin:0}}
+main{{background:#fff;padding:2rem 2.5rem;border-radius:8px;box-shadow:0 1px 4px #0002;max-width:32rem}}
+h1{{font-size:1.3rem;margin:0 0 1rem}} code{{background:#eee;padding:0 .2rem}}
+button{{padding:.5rem 1.2rem;background:#1976d2;color:#fff;border:0;border-radius:4px;font-size:1rem}}
+#error{{color:#b00020}}
+</style></head><body><main>
+<h1>{title}</h1>
+<p>{message}</p>
+<p id="actions">{button} <a href="{home}">All spaces</a></p>
+<p id="error"></p>
+<p>From a script: <code>POST {start_url}</code></p>
+</main>
+<script>
+(function () {{
+  var status = {status_json};
+  var api = {api_json};
+  function xsrf() {{
+    var m = document.cookie.match(/(?:^|;\\s*)_xsrf=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }}
+  function poll() {{
+    fetch(api, {{headers: {{Accept: "application/json"}}}}).then(function (r) {{
+      return r.ok ? r.json() : null;
+    }}).then(function (s) {{
+      if (s && s.status === "running") {{ location.reload(); }}
+      else {{ setTimeout(poll, 2000); }}
+    }}, function () {{ setTimeout(poll, 5000); }});
+  }}
+  var button = document.getElementById("start");
+  if (button) {{
+    button.addEventListener("click", function () {{
+      button.disabled = true;
+      fetch(api + "/start", {{method: "POST", headers: {{"X-XSRFToken": xsrf()}}}}).then(function (r) {{
+        if (r.ok) {{ button.textContent = "Starting…"; poll(); return; }}
+        return r.json().then(function (e) {{
+          document.getElementById("error").textContent = e.message;
+          button.disabled = false;
+        }});
+      }});
+    }});
+  }}
+  if (status === "starting" || status === "updating") {{ poll(); }}
+}})();
+</script>
+</body></html>"""
+
+NOT_FOUND_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not found · Jupyter Spaces</title></head>
+<body style="font-family:system-ui,sans-serif;margin:2rem"><h1>Not found</h1><p>{message}</p>
+<p><a href="{home}">All spaces</a></p></body></html>"""
+
+
+def _not_running_message(name: str, status: str) -> tuple[str, str]:
+    if status in ("starting", "updating"):
+        return "Space is starting", (
+            f"Space {name} is {status}. This page opens it as soon as it is running."
+        )
+    if status == "stopping":
+        return "Space is stopping", f"Space {name} is stopping. Start it again once it has stopped."
+    if status == "failed":
+        return "Space failed", f"Space {name} failed. Start it again, or look at its settings."
+    if status == "deleting":
+        return "Space is being deleted", f"Space {name} is being deleted."
+    return "Space is stopped", f"Space {name} is {status}. Start it to open it; its files are kept."
+
+
+# -------------------------------------------------------------------- handler
+
+
+class _Relay(httputil.HTTPMessageDelegate):
+    """Relays one upstream response to the client, chunk by chunk."""
+
+    def __init__(self, handler: SpaceProxyHandler):
+        self.handler = handler
+        self.keep_alive = True
+        self.started = False
+        self.complete = False
+
+    def headers_received(self, start_line, headers):
+        self.started = True
+        h = self.handler
+        if h._finished:
+            return None
+        out = httputil.HTTPHeaders()
+        connection = headers.get("Connection", "")
+        extra = {t.strip().lower() for t in connection.split(",") if t.strip()} if connection else ()
+        if "close" in extra:
+            self.keep_alive = False
+        for name, value in headers.get_all():
+            lower = name.lower()
+            if lower in _HOP or lower in extra:
+                continue
+            if lower == "set-cookie" and value.lstrip().startswith(XSRF_COOKIE + "="):
+                continue  # the domain owns the _xsrf cookie (see module docstring)
+            out.add(name, value)
+        h._headers = out
+        h.set_status(start_line.code, start_line.reason or "Unknown")
+        return None
+
+    async def data_received(self, chunk):
+        h = self.handler
+        if h._finished:
+            return
+        h.write(chunk)
+        try:
+            await h.flush()
+        except StreamClosedError:
+            # The client went away: stop reading from the space server.
+            h._abort_upstream()
+
+    def finish(self):
+        self.complete = True
+
+    def on_connection_close(self):
+        self.keep_alive = False
+
+
+@web.stream_request_body
+class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
+    """Forwards ``spaces/<name>/<path>`` to space ``name``'s server (HTTP and websockets)."""
+
+    # Set by prepare for the request at hand.
+    _target: _Target | None = None
+    _upstream_conn: HTTP1Connection | None = None
+    _upstream_stream: IOStream | None = None
+    _response_task: asyncio.Future | None = None
+    _relay: _Relay | None = None
+    _ws = None
+    _ws_pump: asyncio.Task | None = None
+    _ws_subprotocol: str | None = None
+    _upload_failed = False
+    _reused = False
+    _has_body = False
+
+    # -- tornado / jupyter_server plumbing ------------------------------------
+
+    @property
+    def domain(self):
+        return self.settings[SETTINGS_KEY]
+
+    def set_default_headers(self):
+        # Nothing: proxied responses carry the space server's headers; our own
+        # pages and errors set theirs in _refuse.
+        pass
+
+    def compute_etag(self):
+        return None  # never derive an Etag from (part of) a relayed body
+
+    def check_xsrf_cookie(self):
+        # tornado calls this before prepare, too early: prepare checks once the user is known.
+        return None
+
+    def check_origin(self, origin=None) -> bool:
+        return JupyterHandler.check_origin(self)
+
+    @property
+    def max_message_size(self):
+        return MAX_WS_MESSAGE
+
+    def get_compression_options(self):
+        return None
+
+    def _wants_html(self) -> bool:
+        return self.request.method in ("GET", "HEAD") and "text/html" in self.request.headers.get("Accept", "")
+
+    def _refuse(self, error: SpacesError, html: str | None = None) -> None:
+        """Answer with our own error (JSON, or ``html`` for a browser page)."""
+        self._headers = httputil.HTTPHeaders()
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.set_status(error.status)
+        if html is not None and self._wants_html():
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            self.set_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                            "style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'self'")
+            self.finish(html)
+        else:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(error.to_json()))
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, SpacesError):
+            error = exc
+        else:
+            message = "The space could not be reached." if status_code >= 500 else "Request refused."
+            if isinstance(exc, web.HTTPError) and exc.log_message:
+                message = exc.log_message % exc.args if exc.args else exc.log_message
+            error = SpacesError(message, reason=httputil.responses.get(status_code, "error").lower().replace(" ", "_"))
+            error.status = status_code
+        self._refuse(error)
+
+    # -- the checks -----------------------------------------------------------
+
+    async def prepare(self):
+        if not self.check_host():
+            return self._refuse(Forbidden("Host not allowed."))
+        name = self.path_kwargs["name"]
+        if name in RESERVED_SPACE_NAMES:
+            return self._refuse(NotFound("No such page."))
+        user = self.identity_provider.get_user(self)
+        if asyncio.iscoroutine(user) or isinstance(user, asyncio.Future):
+            user = await user
+        self.current_user = self._jupyter_current_user = user
+        if user is None:
+            if self._wants_html():
+                url = self.get_login_url()
+                sep = "&" if "?" in url else "?"
+                return self.redirect(url + sep + "next=" + url_escape(self.request.uri))
+            return self._refuse(Forbidden("Log in to the domain (or send an API token) to open a space."))
+        is_upgrade = self.request.headers.get("Upgrade", "").lower() == "websocket"
+        token_auth = self.token_authenticated
+        if not token_auth:
+            if self.request.method in _UNSAFE:
+                try:
+                    JupyterHandler.check_xsrf_cookie(self)
+                except web.HTTPError as e:
+                    msg = e.log_message % e.args if e.log_message and e.args else (e.log_message or "XSRF check failed.")
+                    return self._refuse(Forbidden(msg, reason="xsrf"))
+            if is_upgrade and not JupyterHandler.check_origin(self):
+                return self._refuse(Forbidden("Cross-origin websocket refused.", reason="origin"))
+        try:
+            target = await self._open_target(user, name)
+        except SpacesError as e:
+            return self._refuse(e, self._error_page(e, name))
+        if target is None:
+            return  # answered (not running)
+        self._target = target
+        self._note_activity(name)
+        if is_upgrade:
+            return None  # get() connects upstream first, then accepts the upgrade
+        await self._start_upstream(token_auth)
+
+    async def _open_target(self, user, name: str, fresh: bool = False) -> _Target | None:
+        domain = self.domain
+        state = _state(domain)
+        key = (user.id, user.username, user.admin, name)
+        now = time.monotonic()
+        target = None if fresh else state.targets.get(key)
+        if target is not None and target.expires > now:
+            return target
+        data = await domain.run(domain.service.open_target, user.caller, name)
+        if data["status"] != "running" or not data.get("server_url") or not data.get("secret"):
+            state.targets.pop(key, None)
+            self._not_running(name, data["status"])
+            return None
+        if len(state.targets) >= TARGET_CACHE_MAX:
+            state.targets.clear()
+        target = state.targets[key] = _Target(data, now + TARGET_TTL)
+        return target
+
+    def _error_page(self, error: SpacesError, name: str) -> str | None:
+        if isinstance(error, NotFound):
+            return NOT_FOUND_PAGE.format(message=xhtml_escape(error.message), home=xhtml_escape(self._home()))
+        return None
+
+    def _home(self) -> str:
+        return self.base_url + "spaces/home"
+
+    def _not_running(self, name: str, status: str) -> None:
+        title, message = _not_running_message(name, status)
+        error = Conflict(message, reason="not_running", detail={"status": status})
+        api = f"{self.base_url}spaces/api/spaces/{name}"
+        startable = status in ("stopped", "failed")
+        if startable:
+            button = '<button id="start" type="button">Start space</button>'
+            # Make sure the browser has the domain's XSRF cookie for the button.
+            self.xsrf_token  # noqa: B018
+        else:
+            button = ""
+        page = NOT_RUNNING_PAGE.format(
+            title=xhtml_escape(title),
+            message=xhtml_escape(message),
+            button=button,
+            home=xhtml_escape(self._home()),
+            start_url=xhtml_escape(api + "/start"),
+            status_json=json.dumps(status).replace("<", "\\u003c"),
+            api_json=json.dumps(api).replace("<", "\\u003c"),
+        )
+        self._refuse(error, page)
+
+    def _note_activity(self, name: str) -> None:
+        note = getattr(self.domain, "note_activity", None)
+        if note is None:
+            return
+        activity = _state(self.domain).activity
+        now = time.monotonic()
+        if now - activity.get(name, -ACTIVITY_INTERVAL) >= ACTIVITY_INTERVAL:
+            activity[name] = now
+            note(name)
+
+    # -- what the space server receives --------------------------------------
+
+    def _upstream_target(self) -> str:
+        """The request target without domain credentials (``token`` query parameters)."""
+        uri = self.request.uri
+        path, sep, query = uri.partition("?")
+        if not sep:
+            return uri
+        if "token" in query.lower() or "%" in query:
+            kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) != "token"]
+            query = "&".join(kept)
+        return f"{path}?{query}" if query else path
+
+    def _cookie_header(self, token_auth: bool) -> str | None:
+        """The Cookie header without the domain's login cookie (and with ``_xsrf`` for browsers)."""
+        raw = self.request.headers.get_list("Cookie")
+        login = self.identity_provider.get_cookie_name(self)
+        kept = []
+        has_xsrf = False
+        for header in raw:
+            for part in header.split(";"):
+                part = part.strip()
+                if not part:
+                    continue
+                cname = part.partition("=")[0].strip()
+                if cname == login:
+                    continue
+                if cname == XSRF_COOKIE:
+                    has_xsrf = True
+                kept.append(part)
+        if not has_xsrf and not token_auth:
+            # A browser without the domain's _xsrf cookie gets it now, and the space
+            # server sees it, so it does not mint a second one (see module docstring).
+            token = self.xsrf_token.decode()
+            kept.append(f"{XSRF_COOKIE}={token}")
+        return "; ".join(kept) if kept else None
+
+    def _upstream_headers(self, target: str, method: str, token_auth: bool, ws: bool) -> httputil.HTTPHeaders:
+        drop = _DROP_WS_REQUEST if ws else _DROP_REQUEST
+        inbound = self.request.headers
+        connection = inbound.get("Connection", "")
+        extra = {t.strip().lower() for t in connection.split(",")} if "," in connection else ()
+        out = httputil.HTTPHeaders()
+        for name, value in inbound.get_all():
+            lower = name.lower()
+            if lower in drop or lower in extra or lower.startswith(_PREFIX):
+                continue
+            out.add(name, value)
+        auth = inbound.get("Authorization")
+        if auth and not self.identity_provider.auth_header_pat.match(auth):
+            out["Authorization"] = auth  # not a domain credential (e.g. an app's own Basic auth)
+        cookie = self._cookie_header(token_auth)
+        if cookie:
+            out["Cookie"] = cookie
+        t = self._target
+        out["Host"] = t.netloc
+        forwarded_for = inbound.get("X-Forwarded-For")
+        out["X-Forwarded-For"] = f"{forwarded_for}, {self.request.remote_ip}" if forwarded_for else self.request.remote_ip
+        out["X-Forwarded-Proto"] = self.request.protocol
+        out["X-Forwarded-Host"] = self.request.host
+        for name, value in signing.sign_request(t.secret, t.name, method, target, t.identity).items():
+            out[name] = value
+        return out
+
+    # -- HTTP -------------------------------------------------------------------
+
+    async def _start_upstream(self, token_auth: bool, retry: bool = True, fresh: bool = False) -> None:
+        request = self.request
+        target_path = self._upstream_target()
+        headers = self._upstream_headers(target_path, request.method, token_auth, ws=False)
+        has_body = "Content-Length" in request.headers or "Transfer-Encoding" in request.headers
+        t = self._target
+        try:
+            stream, reused = await _state(self.domain).pool.acquire(t.netloc, fresh)
+        except (OSError, StreamClosedError, asyncio.TimeoutError):
+            return await self._unreachable(token_auth, retry)
+        self._upstream_stream = stream
+        self._reused = reused
+        self._has_body = has_body
+        conn = self._upstream_conn = HTTP1Connection(stream, True, _PARAMS, t.netloc)
+        start = httputil.RequestStartLine(request.method, target_path, "HTTP/1.1")
+        try:
+            conn.write_headers(start, headers)
+            if not has_body:
+                conn.finish()
+        except (StreamClosedError, OSError):
+            stream.close()
+            return await self._unreachable(token_auth, retry)
+        self._relay = _Relay(self)
+        self._response_task = asyncio.ensure_future(self._read_response(conn, self._relay))
+
+    @staticmethod
+    async def _read_response(conn: HTTP1Connection, relay: _Relay) -> tuple[str, bool]:
+        """("ok", stream still open) or ("closed" | "bad", False)."""
+        try:
+            return "ok", await conn.read_response(relay)
+        except (StreamClosedError, OSError):
+            return "closed", False
+        except httputil.HTTPInputError:
+            return "bad", False
+
+    async def _unreachable(self, token_auth: bool, retry: bool) -> None:
+        """The space server did not take the connection: re-ask the service once."""
+        forget(self.domain, self._target.name)
+        if retry:
+            try:
+                target = await self._open_target(self.current_user, self._target.name, fresh=True)
+            except SpacesError as e:
+                return self._refuse(e, self._error_page(e, self._target.name))
+            if target is None:
+                return None
+            self._target = target
+            return await self._start_upstream(token_auth, retry=False)
+        error = SpacesError("The space's server is not answering; try again in a moment.", reason="unreachable")
+        error.status = 502
+        self._refuse(error)
+
+    async def data_received(self, chunk: bytes):
+        conn = self._upstream_conn
+        if conn is None or self._upload_failed:
+            return
+        try:
+            await conn.write(chunk)
+        except (StreamClosedError, OSError):
+            # The space server stopped reading (it may have answered already).
+            self._upload_failed = True
+
+    # Authentication is prepare()'s (it answers anonymous callers itself), hence
+    # allow_unauthenticated: jupyter_server's own check would redirect API calls.
+    @allow_unauthenticated
+    async def _proxy_http(self, *args, **kwargs):
+        if self._finished or self._upstream_conn is None:
+            return
+        conn = self._upstream_conn
+        if not conn._write_finished and not self._upload_failed:
+            try:
+                conn.finish()
+            except (StreamClosedError, OSError, httputil.HTTPOutputError):
+                self._upload_failed = True
+        outcome, still_open = await self._response_task
+        if outcome == "closed" and not self._relay.started and self._reused and not self._has_body:
+            # A kept-alive connection the server closed meanwhile: once more, on a new one.
+            self._upstream_stream.close()
+            self._upstream_conn = None
+            await self._start_upstream(self.token_authenticated, retry=True, fresh=True)
+            if self._finished or self._upstream_conn is None:
+                return
+            conn = self._upstream_conn
+            outcome, still_open = await self._response_task
+        relay = self._relay
+        stream = self._upstream_stream
+        reusable = (
+            outcome == "ok" and still_open and relay.complete and relay.keep_alive
+            and conn._write_finished and not self._upload_failed
+        )
+        self._upstream_conn = None
+        if reusable:
+            _state(self.domain).pool.release(self._target.netloc, stream)
+        else:
+            stream.close()
+        if self._finished:
+            return
+        if not relay.started:
+            error = SpacesError("The space's server closed the connection without answering.", reason="bad_gateway")
+            error.status = 502
+            return self._refuse(error)
+        if not relay.complete:
+            # Cut off mid-body: the client must not take a truncated body as complete.
+            self.request.connection.close()
+            return
+        self.finish()
+
+    def _abort_upstream(self) -> None:
+        stream = self._upstream_stream
+        if stream is not None:
+            stream.close()
+
+    post = put = patch = delete = head = options = _proxy_http
+
+    @allow_unauthenticated
+    async def get(self, *args, **kwargs):
+        if self.request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._proxy_websocket(*args, **kwargs)
+        return await self._proxy_http()
+
+    # -- websockets ---------------------------------------------------------------
+
+    async def _proxy_websocket(self, *args, **kwargs):
+        t = self._target
+        target_path = self._upstream_target()
+        headers = self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True)
+        requested = [
+            p.strip() for p in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()
+        ]
+        request = HTTPRequest(
+            t.ws_base + target_path, headers=headers, connect_timeout=CONNECT_TIMEOUT, request_timeout=60,
+            follow_redirects=False,
+        )
+        try:
+            self._ws = await websocket_connect(
+                request, subprotocols=requested or None, max_message_size=MAX_WS_MESSAGE
+            )
+        except HTTPClientError as e:
+            # The space server refused the upgrade: pass its answer on.
+            forget(self.domain, t.name) if e.code == 599 else None
+            self._headers = httputil.HTTPHeaders()
+            self.set_status(e.code if e.code != 599 else 502)
+            body = e.response.body if e.response is not None and e.response.body else b""
+            ctype = e.response.headers.get("Content-Type") if e.response is not None else None
+            if ctype:
+                self.set_header("Content-Type", ctype)
+            return self.finish(body)
+        except (OSError, StreamClosedError, asyncio.TimeoutError):
+            forget(self.domain, t.name)
+            error = SpacesError("The space's server is not answering; try again in a moment.", reason="unreachable")
+            error.status = 502
+            return self._refuse(error)
+        _state(self.domain).sockets.add(self._ws)
+        self._ws_subprotocol = self._ws.selected_subprotocol or ""
+        await WebSocketHandler.get(self, *args, **kwargs)
+        if self.ws_connection is None and self._ws is not None:
+            # The client side was refused (e.g. bad handshake): drop the upstream.
+            self._ws.close()
+            _state(self.domain).sockets.discard(self._ws)
+            self._ws = None
+
+    def select_subprotocol(self, subprotocols):
+        return self._ws_subprotocol or None
+
+    def open(self, *args, **kwargs):
+        self._ws_pump = asyncio.ensure_future(self._pump_upstream())
+
+    async def _pump_upstream(self):
+        upstream = self._ws
+        name = self._target.name
+        try:
+            while True:
+                message = await upstream.read_message()
+                if message is None:
+                    break
+                self._note_activity(name)
+                try:
+                    await self.write_message(message, binary=isinstance(message, bytes))
+                except WebSocketClosedError:
+                    upstream.close(self.close_code, self.close_reason)
+                    return
+        except (StreamClosedError, WebSocketClosedError):
+            pass
+        if self.ws_connection is not None:
+            self.close(upstream.close_code, upstream.close_reason)
+        upstream.close()  # already closed by the server; releases the client object
+        _state(self.domain).sockets.discard(upstream)
+
+    async def on_message(self, message):
+        upstream = self._ws
+        if upstream is None:
+            return
+        self._note_activity(self._target.name)
+        try:
+            await upstream.write_message(message, binary=isinstance(message, bytes))
+        except (WebSocketClosedError, StreamClosedError):
+            self.close(upstream.close_code or 1011, upstream.close_reason or "space server went away")
+
+    def on_close(self):
+        if self._ws is not None:
+            code = self.close_code
+            # 1005 (no code) and 1006 (abnormal) must never be sent in a close frame.
+            if code in (1005, 1006, 1015):
+                code = None
+            self._ws.close(code, self.close_reason if code else None)
+            _state(self.domain).sockets.discard(self._ws)
+        elif self._upstream_stream is not None and self._upstream_conn is not None:
+            # An HTTP client went away mid-request: drop the upstream connection.
+            self._upstream_stream.close()
+
+    def on_finish(self):
+        # Never leave an upstream connection half-used.
+        if self._upstream_conn is not None and self._upstream_stream is not None:
+            self._upstream_stream.close()
+
+
+proxy_handlers = [(r"/spaces/(?P<name>[^/]+)/(?P<path>.*)", SpaceProxyHandler)]

@@ -1,0 +1,637 @@
+"""The authenticated reverse proxy, against real processes.
+
+- A real sandboxed space server (``LocalLauncher``), started once for the module
+  as space ``team-proj``; each test writes its URL, secret and ``running``
+  into that test's domain store (what the lifecycle does for real).
+- A real HTTP/websocket "echo" server in its own process, standing in for a space
+  server where a test must see exactly what a space server receives (headers,
+  request target, close codes), verifying signatures with the real ``Verifier``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from http.cookies import SimpleCookie
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_spaces import signing
+from jupyter_spaces.domain import proxy
+from jupyter_spaces.domain.models import Space
+from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
+from jupyter_spaces.domain.service import SYSTEM
+from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
+
+BASE = "/a%40b/"  # pytest-jupyter's default base_url: the signed path must keep it encoded
+SPACE = "team-proj"
+SECRET = signing.generate_secret()
+MB = 1024 * 1024
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def jp_base_url():
+    return BASE
+
+
+# ------------------------------------------------------------------ processes
+
+
+@pytest.fixture(scope="module")
+def space_server(tmp_path_factory):
+    """One real space server (the space agent inside a sandbox) for the whole module."""
+    from jupyter_spaces.launchers.local import LocalLauncher
+
+    root = tmp_path_factory.mktemp("proxy-space")
+    (root / "volumes").mkdir()
+    (root / "run").mkdir()
+    launcher = LocalLauncher(volumes_dir=str(root / "volumes"), run_dir=str(root / "run"))
+    spec = LaunchSpec(
+        space=SPACE,
+        app_type="jupyterlab",
+        instance_type=InstanceType("small", "Small", cpus=1, memory_gb=2, max_processes=256),
+        image=Image("default", "Default", "the test interpreter", sys.executable),
+        volume_gb=1,
+        base_url=f"{BASE}spaces/{SPACE}/",
+        secret=SECRET,
+    )
+
+    async def start():
+        await launcher.create_volume(SPACE, 1)
+        return await launcher.start(spec, lambda pct, msg: None)
+
+    launched = asyncio.run(start())
+    try:
+        yield launched
+    finally:
+        asyncio.run(launcher.stop(SPACE, launched.state))
+        asyncio.run(launcher.cleanup_orphans({}))
+        if launcher._host is not None:
+            for parent in launcher.host.cgroups.parents.values():
+                try:
+                    os.rmdir(parent)
+                except OSError:
+                    pass
+
+
+ECHO_SERVER = r'''
+import asyncio, json, sys
+from tornado import web, websocket
+from tornado.httpserver import HTTPServer
+from jupyter_spaces.signing import InvalidSignature, Verifier
+
+secret, space, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
+verifier = Verifier(secret, space)
+log = open(log_path, "a", buffering=1)
+
+
+def seen(handler, **extra):
+    r = handler.request
+    try:
+        who = verifier.verify(r.method, r.uri, r.headers).name
+        error = None
+    except InvalidSignature as e:
+        who, error = None, e.reason
+    record = {"method": r.method, "uri": r.uri, "headers": list(r.headers.get_all()),
+              "verified_as": who, "error": error, **extra}
+    log.write(json.dumps(record) + "\n")
+    return record
+
+
+@web.stream_request_body
+class Echo(web.RequestHandler):
+    def prepare(self):
+        self.size = 0
+        self.chunks = 0
+
+    def data_received(self, chunk):
+        self.size += len(chunk)
+        self.chunks += 1
+
+    def compute_etag(self):
+        return None
+
+    async def get(self, path):
+        if path == "stream":
+            n, delay = int(self.get_argument("n")), float(self.get_argument("delay"))
+            for i in range(n):
+                self.write(json.dumps({"i": i, "t": __import__("time").time()}) + "\n")
+                await self.flush()
+                await asyncio.sleep(delay)
+            return
+        if path == "cookie":
+            self.set_cookie("_xsrf", "space-own", path="/")
+            self.set_cookie("space_cookie", "kept", path="/")
+        record = seen(self)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("X-Echo", "yes")
+        self.finish(json.dumps(record))
+
+    async def put(self, path):
+        record = seen(self, size=self.size, chunks=self.chunks)
+        self.finish(json.dumps(record))
+
+    post = delete = patch = put
+
+
+class EchoSocket(websocket.WebSocketHandler):
+    def select_subprotocol(self, subprotocols):
+        return subprotocols[-1] if subprotocols else None
+
+    def open(self, *args):
+        seen(self, subprotocol=self.selected_subprotocol)
+
+    async def on_message(self, message):
+        if message == "close-4002":
+            self.close(4002, "server says bye")
+            return
+        await self.write_message(message, binary=isinstance(message, bytes))
+
+    def on_close(self):
+        log.write(json.dumps({"ws_closed": self.close_code, "reason": self.close_reason}) + "\n")
+
+
+async def main():
+    app = web.Application([(r".*/ws", EchoSocket), (r".*/echo/(.*)", Echo)])
+    server = HTTPServer(app)
+    server.listen(0, "127.0.0.1")
+    port = next(iter(server._sockets.values())).getsockname()[1]
+    print(port, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+'''
+
+
+@pytest.fixture(scope="module")
+def echo_server(tmp_path_factory):
+    """A real server process that records what it receives and checks the signature."""
+    root = tmp_path_factory.mktemp("proxy-echo")
+    script = root / "echo.py"
+    script.write_text(ECHO_SERVER)
+    log = root / "seen.jsonl"
+    secret = signing.generate_secret()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), secret, "echo", str(log)], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")},
+    )
+    try:
+        port = int(proc.stdout.readline())
+        yield {"url": f"http://127.0.0.1:{port}", "secret": secret, "log": log}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def echo_log(echo) -> list[dict]:
+    return [json.loads(line) for line in echo["log"].read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- domain side
+
+
+def set_running(service, name: str, url: str | None, secret: str | None, status: str = "running") -> None:
+    with service.store.write() as s:
+        space = s.scalar(select(Space).where(Space.name == name))
+        space.status, space.server_url, space.secret = status, url, secret
+
+
+@pytest.fixture
+def proxied(world, service, domain, space_server, echo_server):
+    """The world of tests/domain/conftest.py, with team-proj running on the real space
+    server and a shared space ``echo`` (owner alice) running on the echo server."""
+    set_running(service, SPACE, space_server.url, SECRET)
+    service.create_space(SYSTEM, SpaceCreate(name="echo", sharing="shared", app_type="jupyterlab"), owner="alice")
+    service.put_member(SYSTEM, "echo", "vera", MemberPut(role="viewer"))
+    set_running(service, "echo", echo_server["url"], echo_server["secret"])
+    yield world
+    proxy.shutdown(domain)
+
+
+@pytest.fixture
+def port(http_server_port):
+    return http_server_port[-1]
+
+
+def space_path(name: str, rest: str) -> str:
+    return f"spaces/{name}/{rest}"
+
+
+async def login_cookies(client, service, name: str) -> dict:
+    token = service.login_link_token(SYSTEM, name)
+    r = await client.request("GET", f"login?token={token}")
+    assert r.status == 302, r.status
+    return cookies_of(r)
+
+
+def cookies_of(response) -> dict:
+    jar = SimpleCookie()
+    for key, value in response.headers.items():
+        if key.lower() == "set-cookie":
+            jar.load(value)
+    return {k: m.value for k, m in jar.items()}
+
+
+def cookie_header(cookies: dict) -> dict:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+async def raw(port: int, method: str, path: str, *, headers=None, body=None, **kw):
+    """A request with every header and repeated Set-Cookie kept (tornado response)."""
+    req = HTTPRequest(
+        f"http://127.0.0.1:{port}{BASE}{path}", method=method, headers=headers or {}, body=body,
+        follow_redirects=False, allow_nonstandard_methods=True, request_timeout=120, **kw,
+    )
+    return await AsyncHTTPClient().fetch(req, raise_error=False)
+
+
+# ---------------------------------------------------------------------- tests
+
+
+async def test_owner_reads_and_writes_files_through_the_proxy(client, proxied):
+    name = f"note-{uuid.uuid4().hex[:8]}.txt"
+    r = await client.request("GET", space_path(SPACE, "api/contents"), who="owner")
+    assert r.status == 200, r.text
+    listing = r.json()
+    assert listing["type"] == "directory"
+    body = {"type": "file", "format": "text", "content": "hello through the proxy"}
+    r = await client.request("PUT", space_path(SPACE, f"api/contents/{name}"), who="owner", body=body)
+    assert r.status in (200, 201), r.text
+    r = await client.request("GET", space_path(SPACE, f"api/contents/{name}?content=1"), who="owner")
+    assert r.status == 200 and r.json()["content"] == "hello through the proxy"
+    r = await client.request("GET", space_path(SPACE, "api/contents"), who="owner")
+    assert name in {item["name"] for item in r.json()["content"]}
+    # the raw file, as the files handler serves it
+    r = await client.request("GET", space_path(SPACE, f"files/{name}"), who="owner")
+    assert r.status == 200 and r.body == b"hello through the proxy"
+
+
+async def test_space_sees_the_caller_identity(client, proxied):
+    r = await client.request("GET", space_path(SPACE, "api/me"), who="editor")
+    assert r.status == 200, r.text
+    identity = r.json()["identity"]
+    assert identity["username"] == "eddie"
+    assert identity["display_name"] == "Eddie Editor"
+    assert identity["initials"] == "EE"
+    assert re.fullmatch(r"#[0-9a-f]{6}", identity["color"])
+
+
+async def test_viewer_write_is_refused_by_the_space_agent(client, proxied):
+    body = {"type": "file", "format": "text", "content": "nope"}
+    r = await client.request("PUT", space_path(SPACE, "api/contents/viewer.txt"), who="viewer", body=body)
+    assert r.status == 403, r.text
+    assert "not authorized" in r.json()["message"]
+    r = await client.request("GET", space_path(SPACE, "api/contents"), who="viewer")
+    assert r.status == 200
+
+
+async def test_hidden_spaces_are_the_same_404_as_missing_ones(client, proxied, service, space_server):
+    private = proxied.private["owner"]  # alice's private space
+    set_running(service, private, space_server.url, SECRET)
+    missing = await client.request("GET", space_path("no-such-space", "api/contents"), who="other")
+    assert missing.status == 404
+    assert missing.json() == {"message": "There is no such space.", "reason": "not_found"}
+    for who in ("other", "admin", "editor"):
+        r = await client.request("GET", space_path(private, "api/contents"), who=who)
+        assert (r.status, r.body) == (missing.status, missing.body), who
+    # the owner gets through (the agent then refuses: the space server signs for team-proj)
+    r = await client.request("GET", space_path(private, "api/contents"), who="owner")
+    assert r.status == 403
+
+
+async def test_reserved_names_are_never_proxied(client, proxied):
+    r = await client.request("GET", "spaces/api/me", who="owner")
+    assert r.status == 200 and r.json()["name"] == "alice"
+    r = await client.request("GET", "spaces/api/nothing-here", who="owner")
+    assert r.status == 404 and r.json()["reason"] == "not_found"
+    for name in ("home", "static"):
+        r = await client.request("GET", space_path(name, "x"), who="owner")
+        assert r.status == 404
+
+
+async def test_not_running_space_answers_409_json_or_a_page(client, proxied, service):
+    set_running(service, SPACE, None, None, status="stopped")
+    r = await client.request(
+        "GET", space_path(SPACE, "api/contents"), who="owner", headers={"Accept": "application/json"}
+    )
+    assert r.status == 409
+    body = r.json()
+    assert body["reason"] == "not_running" and body["status"] == "stopped" and body["message"]
+    r = await client.request("GET", space_path(SPACE, "lab"), who="owner", headers={"Accept": "text/html"})
+    assert r.status == 409
+    assert r.headers["Content-Type"].startswith("text/html")
+    page = r.text
+    assert "stopped" in page
+    assert f'href="{BASE}spaces/home"' in page
+    assert f"{BASE}spaces/api/spaces/{SPACE}/start" in page
+    assert 'id="start"' in page
+    set_running(service, SPACE, None, None, status="starting")
+    r = await client.request("GET", space_path(SPACE, "lab"), who="owner", headers={"Accept": "text/html"})
+    assert r.status == 409 and "starting" in r.text
+    r = await client.request("POST", space_path(SPACE, "api/kernels"), who="owner")
+    assert r.status == 409 and r.json()["status"] == "starting"
+
+
+async def test_anonymous_is_redirected_or_refused(client, proxied):
+    r = await client.request("GET", space_path(SPACE, "lab"), headers={"Accept": "text/html"})
+    assert r.status == 302
+    assert r.headers["Location"].startswith(f"{BASE}login?next=")
+    assert quote(f"{BASE}spaces/{SPACE}/lab", safe="") in r.headers["Location"]
+    r = await client.request("GET", space_path(SPACE, "api/contents"))
+    assert r.status == 403 and r.json()["reason"] == "forbidden"
+    r = await client.request("GET", space_path(SPACE, "api/contents"), headers={"Authorization": "token nope"})
+    assert r.status == 403
+
+
+async def test_forged_identity_headers_are_stripped(client, proxied, echo_server):
+    forged = signing.sign_request(
+        echo_server["secret"], "echo", "GET", f"{BASE}spaces/echo/echo/x",
+        {"name": "root", "display_name": "Mallory", "initials": "M", "color": "#000000", "role": "owner"},
+    )
+    forged["X-Jupyter-Spaces-Extra"] = "sneaky"
+    r = await client.request("GET", space_path("echo", "echo/x"), who="viewer", headers=forged)
+    assert r.status == 200, r.text
+    seen = r.json()
+    assert seen["verified_as"] == "vera", seen
+    sent = {k.lower(): v for k, v in seen["headers"]}
+    assert "x-jupyter-spaces-extra" not in sent
+    for k, v in forged.items():
+        assert sent.get(k.lower()) != v
+    identity = signing.Identity.decode(sent["x-jupyter-spaces-identity"])
+    assert (identity.name, identity.role) == ("vera", "viewer")
+    # the real space agent agrees
+    forged = signing.sign_request(
+        SECRET, SPACE, "GET", f"{BASE}spaces/{SPACE}/api/me",
+        {"name": "root", "display_name": "Mallory", "initials": "M", "color": "#000000", "role": "owner"},
+    )
+    r = await client.request("GET", space_path(SPACE, "api/me"), who="viewer", headers=forged)
+    assert r.status == 200 and r.json()["identity"]["username"] == "vera"
+
+
+async def test_domain_credentials_never_reach_the_space(client, proxied, service, echo_server, port):
+    token = client.tokens["owner"]
+    cookies = await login_cookies(client, service, "alice")
+    login_cookie = next(k for k in cookies if k.startswith("username-"))
+    # header token, query token (also encoded and repeated), and the login cookie
+    requests = [
+        ("GET", "echo/a?x=1", {"Authorization": f"token {token}"}),
+        ("GET", f"echo/b?token={token}&x=%20y", {}),
+        ("GET", f"echo/c?%74oken={token}&token={token}", {}),
+        ("GET", "echo/d", {**cookie_header(cookies)}),
+        ("PUT", f"echo/e?token={token}", {"Authorization": f"Bearer {token}"}),
+    ]
+    for method, rest, headers in requests:
+        body = b"data" if method == "PUT" else None
+        r = await raw(port, method, space_path("echo", rest), headers=headers, body=body)
+        assert r.code == 200, (rest, r.code, r.body)
+        seen = json.loads(r.body)
+        assert seen["verified_as"] == "alice", seen  # signed for exactly the target received
+        dump = json.dumps(seen)
+        assert token not in dump, rest
+        assert cookies[login_cookie] not in dump, rest
+        assert "token=" not in seen["uri"], seen["uri"]
+    # what remains of the query is forwarded byte for byte
+    r = await raw(port, "GET", space_path("echo", f"echo/b?token={token}&x=%20y"),
+                  headers={"Authorization": f"token {token}"})
+    assert json.loads(r.body)["uri"] == f"{BASE}spaces/echo/echo/b?x=%20y"
+    # a websocket upgrade with ?token=
+    ws = await websocket_connect(f"ws://127.0.0.1:{port}{BASE}spaces/echo/ws?token={token}")
+    ws.close()
+    await asyncio.sleep(0.3)
+    upgrades = [e for e in echo_log(echo_server) if e.get("uri", "").endswith("/ws") or "/ws?" in e.get("uri", "")]
+    assert upgrades and upgrades[-1]["verified_as"] == "alice"
+    assert token not in json.dumps(upgrades[-1])
+    # and nothing the echo server ever saw carries the token
+    assert token not in echo_server["log"].read_text()
+
+
+async def test_cookie_auth_xsrf_end_to_end(client, proxied, service, port):
+    """The browser path: one _xsrf cookie (the domain's), JupyterLab's header passes both checks."""
+    cookies = await login_cookies(client, service, "alice")
+    cookies.pop("_xsrf", None)
+    # the JupyterLab page through the proxy
+    r = await raw(port, "GET", space_path(SPACE, "lab"), headers={**cookie_header(cookies), "Accept": "text/html"})
+    assert r.code == 200, r.body[:500]
+    set_cookies = r.headers.get_list("Set-Cookie")
+    xsrf = [c for c in set_cookies if c.startswith("_xsrf=")]
+    assert len(xsrf) == 1, set_cookies
+    assert f"Path={BASE}" in xsrf[0] and f"Path={BASE}spaces" not in xsrf[0]
+    jar = SimpleCookie()
+    jar.load(xsrf[0])
+    cookies["_xsrf"] = jar["_xsrf"].value
+    # the lab page's own requests carry the cookie; the space never sets a second one
+    r = await raw(port, "GET", space_path(SPACE, "api/contents"), headers=cookie_header(cookies))
+    assert r.code == 200
+    assert not [c for c in r.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")]
+    body = json.dumps({"type": "file", "format": "text", "content": "from the browser"})
+    name = f"browser-{uuid.uuid4().hex[:6]}.txt"
+    # unsafe method without the header: refused by the domain, never signed
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), headers=cookie_header(cookies), body=body)
+    assert r.code == 403 and json.loads(r.body)["reason"] == "xsrf"
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body,
+                  headers={**cookie_header(cookies), "X-XSRFToken": "2|00000000|deadbeef|1"})
+    assert r.code == 403
+    # with JupyterLab's header (the cookie's value): through to the space
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body,
+                  headers={**cookie_header(cookies), "X-XSRFToken": cookies["_xsrf"]})
+    assert r.code in (200, 201), r.body
+    # the space's own _xsrf cookie is dropped on the way back, its other cookies are not
+    r = await raw(port, "GET", space_path("echo", "echo/cookie"), headers=cookie_header(cookies))
+    got = r.headers.get_list("Set-Cookie")
+    assert any(c.startswith("space_cookie=kept") for c in got) and not any(c.startswith("_xsrf=") for c in got)
+
+
+async def test_cookie_websocket_origin_is_checked(client, proxied, service, port):
+    cookies = await login_cookies(client, service, "alice")
+    url = f"ws://127.0.0.1:{port}{BASE}spaces/echo/ws"
+    bad = HTTPRequest(url, headers={**cookie_header(cookies), "Origin": "http://evil.example"})
+    with pytest.raises(HTTPClientError) as e:
+        await websocket_connect(bad)
+    assert e.value.code == 403
+    good = HTTPRequest(url, headers={**cookie_header(cookies), "Origin": f"http://127.0.0.1:{port}"})
+    ws = await websocket_connect(good)
+    await ws.write_message("hi")
+    assert await asyncio.wait_for(ws.read_message(), 10) == "hi"
+    ws.close()
+
+
+async def test_websocket_frames_subprotocol_and_close_codes(client, proxied, port, echo_server):
+    token = client.tokens["editor"]
+    url = f"ws://127.0.0.1:{port}{BASE}spaces/echo/ws"
+    req = HTTPRequest(url, headers={"Authorization": f"token {token}"})
+    ws = await websocket_connect(req, subprotocols=["a.example", "v1.kernel.websocket.jupyter.org"])
+    assert ws.selected_subprotocol == "v1.kernel.websocket.jupyter.org"
+    await ws.write_message("text ✓")
+    assert await asyncio.wait_for(ws.read_message(), 10) == "text ✓"
+    blob = os.urandom(3 * MB)
+    await ws.write_message(blob, binary=True)
+    assert await asyncio.wait_for(ws.read_message(), 10) == blob
+    # many messages in flight keep their order
+    for i in range(200):
+        ws.write_message(f"m{i}")
+    got = [await asyncio.wait_for(ws.read_message(), 10) for _ in range(200)]
+    assert got == [f"m{i}" for i in range(200)]
+    # the space server closes: its code and reason reach the client
+    await ws.write_message("close-4002")
+    assert await asyncio.wait_for(ws.read_message(), 10) is None
+    assert (ws.close_code, ws.close_reason) == (4002, "server says bye")
+    ws.close()
+    # the client closes: its code and reason reach the space server
+    ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
+    ws.close(4001, "client says bye")
+    for _ in range(50):
+        closes = [e for e in echo_log(echo_server) if "ws_closed" in e]
+        if closes and closes[-1]["ws_closed"] == 4001:
+            break
+        await asyncio.sleep(0.1)
+    assert closes[-1] == {"ws_closed": 4001, "reason": "client says bye"}
+
+
+async def test_kernel_websocket_round_trip(client, proxied, port):
+    token = client.tokens["owner"]
+    r = await client.request("POST", space_path(SPACE, "api/kernels"), who="owner", body={"name": "python3"})
+    assert r.status == 201, r.text
+    kid = r.json()["id"]
+    try:
+        url = f"ws://127.0.0.1:{port}{BASE}spaces/{SPACE}/api/kernels/{kid}/channels?token={token}"
+        ws = await websocket_connect(url)
+        try:
+            msg_id = uuid.uuid4().hex
+            header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "alice",
+                      "session": uuid.uuid4().hex, "version": "5.3", "date": ""}
+            content = {"code": "1+1", "silent": False, "store_history": False, "user_expressions": {},
+                       "allow_stdin": False}
+            await ws.write_message(json.dumps(
+                {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}
+            ))
+            result = None
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                m = json.loads(await asyncio.wait_for(ws.read_message(), 90))
+                if m.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if m["msg_type"] == "execute_result":
+                    result = m["content"]["data"]["text/plain"]
+                if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                    break
+            assert result == "2"
+        finally:
+            ws.close()
+        # a viewer may not attach to it (the agent refuses the signed upgrade)
+        vtoken = client.tokens["viewer"]
+        with pytest.raises(HTTPClientError) as e:
+            await websocket_connect(f"ws://127.0.0.1:{port}{BASE}spaces/{SPACE}/api/kernels/{kid}/channels?token={vtoken}")
+        assert e.value.code == 403
+    finally:
+        r = await client.request("DELETE", space_path(SPACE, f"api/kernels/{kid}"), who="owner")
+        assert r.status == 204
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_large_download_is_streamed(client, proxied, space_server, port):
+    """100 MB from the real space server through the domain (this process): memory stays flat."""
+    home = space_server.state["home"]
+    path = os.path.join(home, "big.bin")
+    size = 100 * MB
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            chunk = os.urandom(MB)
+            for _ in range(100):
+                f.write(chunk)
+        uid = space_server.state.get("uid")
+        if uid is not None:
+            os.chown(path, uid, uid)
+    token = client.tokens["owner"]
+    base_rss = _rss()
+    peak = base_rss
+    received = 0
+
+    def on_chunk(chunk):
+        nonlocal peak, received
+        received += len(chunk)
+        peak = max(peak, _rss())
+
+    r = await raw(port, "GET", space_path(SPACE, "files/big.bin"), headers={"Authorization": f"token {token}"},
+                  streaming_callback=on_chunk)
+    assert r.code == 200
+    assert received == size == int(r.headers["Content-Length"])
+    assert peak - base_rss < 40 * MB, f"domain memory grew by {(peak - base_rss) / MB:.0f} MB"
+
+
+async def test_streamed_response_arrives_before_it_is_complete(client, proxied, port):
+    token = client.tokens["owner"]
+    arrivals = []
+    r = await raw(port, "GET", space_path("echo", "echo/stream?n=6&delay=0.4"),
+                  headers={"Authorization": f"token {token}"},
+                  streaming_callback=lambda c: arrivals.extend((time.time(), line) for line in c.splitlines()))
+    assert r.code == 200 and len(arrivals) == 6
+    # the first line reached the client long before the server produced the last
+    first_arrival = arrivals[0][0]
+    last_produced = json.loads(arrivals[-1][1])["t"]
+    assert first_arrival < last_produced - 1.0
+
+
+async def test_large_upload_is_streamed(client, proxied, port):
+    token = client.tokens["owner"]
+    size = 100 * MB
+    chunk = os.urandom(MB)
+    base_rss = _rss()
+    peak = base_rss
+
+    async def produce(write):
+        nonlocal peak
+        for _ in range(size // MB):
+            await write(chunk)
+            peak = max(peak, _rss())
+
+    r = await raw(port, "PUT", space_path("echo", "echo/upload"), headers={"Authorization": f"token {token}"},
+                  body_producer=produce)
+    assert r.code == 200, r.body
+    seen = json.loads(r.body)
+    assert seen["size"] == size and seen["chunks"] > 10
+    assert peak - base_rss < 40 * MB, f"domain memory grew by {(peak - base_rss) / MB:.0f} MB"
+
+
+async def test_direct_connection_to_the_space_server_is_refused(space_server):
+    req = HTTPRequest(f"{space_server.url}{BASE}spaces/{SPACE}/api/contents")
+    r = await AsyncHTTPClient().fetch(req, raise_error=False)
+    assert r.code == 403
+    # signed by someone without the secret
+    headers = signing.sign_request(signing.generate_secret(), SPACE, "GET", f"{BASE}spaces/{SPACE}/api/contents",
+                                   {"name": "alice", "role": "owner"})
+    r = await AsyncHTTPClient().fetch(HTTPRequest(req.url, headers=headers), raise_error=False)
+    assert r.code == 403
+
+
+async def test_proxied_traffic_counts_as_activity(client, proxied, domain, monkeypatch):
+    noted = []
+    monkeypatch.setattr(domain, "note_activity", noted.append, raising=False)
+    r = await client.request("GET", space_path(SPACE, "api/status"), who="editor")
+    assert r.status == 200
+    assert noted == [SPACE]
+
+
+async def test_keep_alive_connections_are_reused(client, proxied, domain):
+    for _ in range(5):
+        r = await client.request("GET", space_path(SPACE, "api/status"), who="owner")
+        assert r.status == 200
+    state = proxy._state(domain)
+    assert len(state.pool._idle) == 1
+    assert len(next(iter(state.pool._idle.values()))) == 1
