@@ -133,6 +133,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             poll_interval=self.poll_interval,
             idle_check_interval=self.idle_check_interval,
             agent_config=self.space_agent_config,
+            max_concurrent_starts=self.max_concurrent_starts,
         )
         self.settings[SETTINGS_KEY] = self.domain
         if self.demo:

@@ -73,6 +73,16 @@ class DomainConfig(Configurable):
     idle_check_interval = Float(
         30.0, config=True, help="Seconds between checks for spaces idle past their timeout."
     )
+    max_concurrent_starts = Int(
+        config=True,
+        help="Space servers starting at the same time; more wait their turn "
+        "(starting is CPU-bound). Default: the number of CPUs.",
+    )
+
+    @default("max_concurrent_starts")
+    def _max_concurrent_starts_default(self):
+        return os.cpu_count() or 2
+
     space_agent_config = Dict(
         config=True,
         help="Extra traitlets config given to every space server (the space agent and JupyterLab).",

@@ -78,6 +78,7 @@ class Lifecycle:
         poll_interval: float = 1.0,
         idle_check_interval: float = 30.0,
         agent_config: dict | None = None,
+        max_concurrent_starts: int = 2,
     ):
         self.service = service
         self._call = run  # runs a blocking service call off the event loop
@@ -87,6 +88,8 @@ class Lifecycle:
         self.idle_check_interval = idle_check_interval
         self.agent_config = agent_config or {}
         self.hub = EventHub()
+        # Space servers start CPU-bound; too many at once and none answers in time.
+        self._start_slots = asyncio.Semaphore(max_concurrent_starts)
         self._running: dict[str, dict] = {}  # name -> launcher state, polled for crashes
         self._started_at: dict[str, float] = {}
         self._activity: dict[str, float] = {}  # name -> last proxied request (time.time())
@@ -224,20 +227,10 @@ class Lifecycle:
         name = launch["name"]
         progress = self._progress(name)
         try:
-            progress(1, "Preparing the volume")
-            await self.launcher.create_volume(name, launch["volume_gb"])
-            spec = LaunchSpec(
-                space=name,
-                app_type=launch["app_type"],
-                instance_type=launch["instance_type"],
-                image=launch["image"],
-                volume_gb=launch["volume_gb"],
-                base_url=f"{self.base_url}spaces/{name}/",
-                secret=launch["secret"],
-                agent_config=self.agent_config,
-                env={},
-            )
-            launched = await self.launcher.start(spec, progress)
+            if self._start_slots.locked():
+                progress(0, "Waiting for other spaces to finish starting")
+            async with self._start_slots:
+                launched = await self._launch(name, launch, progress)
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -253,6 +246,22 @@ class Lifecycle:
         await self._set(
             name, expect=("starting",), status="running", server_url=launched.url, launcher_state=launched.state
         )
+
+    async def _launch(self, name: str, launch: dict, progress):
+        progress(1, "Preparing the volume")
+        await self.launcher.create_volume(name, launch["volume_gb"])
+        spec = LaunchSpec(
+            space=name,
+            app_type=launch["app_type"],
+            instance_type=launch["instance_type"],
+            image=launch["image"],
+            volume_gb=launch["volume_gb"],
+            base_url=f"{self.base_url}spaces/{name}/",
+            secret=launch["secret"],
+            agent_config=self.agent_config,
+            env={},
+        )
+        return await self.launcher.start(spec, progress)
 
     async def _do_stop(self, name: str, state: dict, reason: str | None = None) -> None:
         self._running.pop(name, None)
@@ -298,10 +307,10 @@ class Lifecycle:
         for name, when in list(self._activity.items()):
             await self._set(name, last_activity=datetime.fromtimestamp(when, timezone.utc))
 
-    async def check_idle(self) -> None:
+    async def check_idle(self, now: float | None = None) -> None:
         """Stop running spaces with no kernel/terminal activity and no browser for their timeout."""
         await self.flush_activity()
-        now = time.time()
+        now = time.time() if now is None else now
         for row in await self._run(self.service.active_spaces):
             name, minutes = row["name"], row["idle_timeout_minutes"]
             if row["status"] != "running" or not minutes or name in self._tasks:

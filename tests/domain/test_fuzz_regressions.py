@@ -2,9 +2,8 @@
 
 schemathesis (``test_fuzz.py``) found none with the document as written; these were
 found by hand-fuzzing the same inputs (opaque cursors are base64 JSON, so a fuzzer
-that does not know that never reaches them). Each should be a clean 400 in the API's
-error shape. They are ``xfail(strict=True)`` until the code is fixed: when a fix
-lands, the xfail turns into a failure and the marker must go.
+that does not know that never reaches them). Each is now a clean 400 in the API's
+error shape, and these tests keep it so.
 """
 
 from __future__ import annotations

@@ -1,0 +1,221 @@
+"""Spaces that run: real sandboxed space servers started, stopped, resized, crashed, re-adopted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from jupyter_spaces.domain.lifecycle import Lifecycle
+from jupyter_spaces.domain.schemas import SpaceCreate
+from jupyter_spaces.domain.service import SYSTEM
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    """The conftest's domain, but with its default (real) image, and quick crash checks."""
+    config = {k: dict(v) for k, v in jp_server_config.items()}
+    config["DomainApp"].pop("images")
+    config["DomainApp"]["poll_interval"] = 0.5
+    config["DomainApp"]["idle_check_interval"] = 3600  # the idle test calls the check itself
+    return config
+
+
+@pytest.fixture
+def lifecycle(domain, jp_asyncio_loop):
+    """The domain's lifecycle with its background checks on; no space outlives the test."""
+    lifecycle = domain.lifecycle
+    jp_asyncio_loop.run_until_complete(lifecycle.start())
+    yield lifecycle
+
+    async def stop_everything():
+        await lifecycle.settle()
+        for name, state in list(lifecycle._running.items()):
+            await lifecycle.launcher.stop(name, state)
+        await lifecycle.launcher.cleanup_orphans({})
+
+    jp_asyncio_loop.run_until_complete(stop_everything())
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def wait_for_status(client, name, wanted, who="owner", timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        space = (await client.api("GET", f"spaces/{name}", who=who)).json()
+        if space["status"] in wanted:
+            return space
+        await asyncio.sleep(0.25)
+    pytest.fail(f"space {name} did not reach {wanted}; it is {space['status']}: {space['failure_reason']}")
+
+
+async def create(client, name, who="owner", **fields):
+    r = await client.api("POST", "spaces", who=who, body={"name": name, "sharing": "shared",
+                                                        "app_type": "jupyterlab", "volume_gb": 1, **fields})
+    assert r.status == 201, r.text
+    return r.json()
+
+
+async def test_start_stop_resize_keeps_files(client, world, lifecycle, service):
+    await create(client, "work")
+    r = await client.api("POST", "spaces/work/start", who="owner")
+    assert r.status == 202 and r.json()["status"] == "starting"
+    space = await wait_for_status(client, "work", {"running", "failed"})
+    assert space["status"] == "running", space["failure_reason"]
+    # Instance type, image and volume are fixed while it runs; the name is not.
+    for body in ({"volume_gb": 2}, {"instance_type": "medium"}):
+        r = await client.api("PATCH", "spaces/work", who="owner", body=body)
+        assert r.status == 409 and "Stop space" in r.json()["message"]
+    # A file written through the space's own server, via the launcher's sandbox.
+    out = await lifecycle.launcher.run_in_sandbox(
+        "work", ["sh", "-c", "head -c 3000000 /dev/urandom > $HOME/data.bin && echo hello > $HOME/notes.txt"]
+    )
+    assert out.returncode == 0, out
+    r = await client.api("POST", "spaces/work/stop", who="editor")
+    assert r.status == 202
+    space = await wait_for_status(client, "work", {"stopped"})
+    assert space["volume_used_bytes"] >= 3_000_000
+    # Shrinking below the data is refused with how much is used; growing works.
+    r = await client.api("PATCH", "spaces/work", who="owner", body={"volume_gb": 2, "instance_type": "medium"})
+    assert r.status == 200, r.text
+    assert r.json()["volume_gb"] == 2 and r.json()["instance_type"] == "medium"
+    await client.api("POST", "spaces/work/start", who="owner")
+    space = await wait_for_status(client, "work", {"running", "failed"})
+    assert space["status"] == "running", space["failure_reason"]
+    out = await lifecycle.launcher.run_in_sandbox("work", ["cat", "/home/jovyan/notes.txt"])
+    assert out.stdout.strip() == "hello"
+    await client.api("POST", "spaces/work/stop", who="owner")
+    await wait_for_status(client, "work", {"stopped"})
+
+
+async def test_shrink_below_the_data_is_409(client, world, lifecycle):
+    await create(client, "full", volume_gb=2)
+    await lifecycle.launcher.create_volume("full", 2)
+    out = await lifecycle.launcher.run_in_sandbox(
+        "full", ["sh", "-c", "head -c 1500000000 /dev/zero > $HOME/big.bin"]
+    )
+    assert out.returncode == 0, out
+    r = await client.api("PATCH", "spaces/full", who="owner", body={"volume_gb": 1})
+    assert r.status == 409, r.text
+    body = r.json()
+    assert body["volume_used_bytes"] >= 1_500_000_000 and "do not fit in 1 GiB" in body["message"]
+    space = (await client.api("GET", "spaces/full", who="owner")).json()
+    assert space["status"] == "stopped" and space["volume_gb"] == 2
+
+
+async def test_events_stream_progress_and_status(client, world, lifecycle, jp_http_port, jp_base_url):
+    await create(client, "watched")
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/api/spaces/watched/events"
+    events = []
+    async with httpx.AsyncClient(timeout=120) as http:
+        async with http.stream("GET", url, headers={"Authorization": f"token {client.tokens['viewer']}"}) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            started = False
+            event = None
+            async for line in r.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    events.append((event, json.loads(line[6:])))
+                    if not started:
+                        started = True
+                        start = await client.api("POST", "spaces/watched/start", who="editor")
+                        assert start.status == 202
+                    if event == "status" and events[-1][1]["status"] in ("running", "failed"):
+                        break
+    assert events[0] == ("status", {**events[0][1], "status": "stopped"})
+    statuses = [d["status"] for e, d in events if e == "status"]
+    assert statuses[-1] == "running", events
+    assert "starting" in statuses
+    percents = [d["percent"] for e, d in events if e == "progress"]
+    assert percents == sorted(percents) and percents[-1] == 100 and len(percents) >= 3
+    assert all(d["message"] for e, d in events if e == "progress")
+
+
+async def test_a_dead_space_server_is_noticed_within_seconds(client, world, lifecycle, service):
+    await create(client, "fragile")
+    await client.api("POST", "spaces/fragile/start", who="owner")
+    await wait_for_status(client, "fragile", {"running"})
+    pid = lifecycle._running["fragile"]["pid"]
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    space = await wait_for_status(client, "fragile", {"failed"}, timeout=10)
+    assert time.monotonic() - killed < 5
+    assert "signal 9" in space["failure_reason"] or "killed" in space["failure_reason"], space
+    audit = (await client.api("GET", "audit?limit=5", who="admin")).json()["items"]
+    assert any(e["action"] == "space.crashed" and e["target"] == "fragile" for e in audit)
+    # A failed space starts again.
+    await client.api("POST", "spaces/fragile/start", who="owner")
+    assert (await wait_for_status(client, "fragile", {"running", "failed"}))["status"] == "running"
+
+
+async def test_idle_space_is_stopped(client, world, lifecycle):
+    await create(client, "sleepy", idle_timeout_minutes=1)
+    await create(client, "awake", idle_timeout_minutes=0)
+    for name in ("sleepy", "awake"):
+        await client.api("POST", f"spaces/{name}/start", who="owner")
+    for name in ("sleepy", "awake"):
+        await wait_for_status(client, name, {"running"})
+    await lifecycle.check_idle()  # now: nothing has been idle for a minute
+    assert (await client.api("GET", "spaces/sleepy", who="owner")).json()["status"] == "running"
+    await lifecycle.check_idle(now=time.time() + 120)  # two minutes on, nobody came
+    await lifecycle.settle()
+    assert (await client.api("GET", "spaces/sleepy", who="owner")).json()["status"] == "stopped"
+    assert (await client.api("GET", "spaces/awake", who="owner")).json()["status"] == "running"
+    audit = (await client.api("GET", "audit?limit=10", who="admin")).json()["items"]
+    assert any(e["action"] == "space.idle_stop" and e["target"] == "sleepy" for e in audit)
+
+
+async def test_domain_restart_adopts_running_spaces_and_leaves_no_orphan(client, world, lifecycle, domain, service):
+    for name in ("kept", "lost"):
+        await create(client, name)
+        await client.api("POST", f"spaces/{name}/start", who="owner")
+    for name in ("kept", "lost"):
+        await wait_for_status(client, name, {"running"})
+    kept_pid = lifecycle._running["kept"]["pid"]
+    lost_pid = lifecycle._running["lost"]["pid"]
+    # The domain goes away (its checks stop; spaces keep running) ...
+    await lifecycle.stop()
+    os.kill(lost_pid, signal.SIGKILL)  # ... and one space dies while it is away.
+    while alive(lost_pid):
+        await asyncio.sleep(0.05)
+    # A new domain process: a fresh launcher object on the same store and directories.
+    from jupyter_spaces.domain.config import DomainConfig
+
+    settings = DomainConfig(data_dir=str(service.store.url.split("///")[1].rsplit("/", 1)[0]))
+    again = Lifecycle(service, settings.make_launcher(), domain.run, base_url=lifecycle.base_url)
+    await again.adopt()
+    assert (await client.api("GET", "spaces/kept", who="owner")).json()["status"] == "running"
+    assert (await client.api("GET", "spaces/lost", who="owner")).json()["status"] == "stopped"
+    assert alive(kept_pid) and set(again._running) == {"kept"}
+    assert not alive(lost_pid)
+    # Nothing of "lost" is left mounted.
+    with open("/proc/mounts") as mounts:
+        assert "/mounts/lost" not in mounts.read()
+    lifecycle._running = dict(again._running)  # let the fixture stop what runs
+
+
+async def test_ten_spaces_start_at_once(client, world, lifecycle):
+    names = [f"many-{i}" for i in range(10)]
+    for name in names:
+        await create(client, name)
+    results = await asyncio.gather(*(client.api("POST", f"spaces/{n}/start", who="owner") for n in names))
+    assert all(r.status == 202 for r in results)
+    spaces = [await wait_for_status(client, n, {"running", "failed"}, timeout=240) for n in names]
+    assert [s["status"] for s in spaces] == ["running"] * 10, [s["failure_reason"] for s in spaces]
+    ports = {lifecycle._running[n]["port"] for n in names}
+    assert len(ports) == 10
