@@ -84,6 +84,8 @@ class DomainConfig(Configurable):
         return os.cpu_count() or 2
 
     space_agent_config = Dict(
+        # Real-time collaboration (and presence) in every space.
+        default_value={"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}},
         config=True,
         help="Extra traitlets config given to every space server (the space agent and JupyterLab).",
     )

@@ -195,6 +195,29 @@ class Lifecycle:
         await self._run(self.service.finish_delete, name)
         self.hub.publish(name, "status", {"name": name, "status": "deleted"})
 
+    async def presence(self, caller, name: str) -> dict:
+        """Who is in the space now (from its agent), once the policy lets the caller in."""
+        target = await self._run(self.service.open_target, caller, name)
+        if target["status"] != "running" or not target["server_url"]:
+            return {"items": []}  # nobody is in a space that does not run
+        path = f"{self.base_url}spaces/{name}/api/spaces-agent/presence"
+        headers = signing.sign_request(target["secret"], name, "GET", path, target["identity"])
+        try:
+            resp = await AsyncHTTPClient().fetch(target["server_url"].rstrip("/") + path, headers=headers, request_timeout=5)
+        except (HTTPClientError, OSError) as e:
+            raise Conflict(f"Space {name!r} is not answering ({e}); try again in a moment.") from e
+        return {
+            "items": [
+                {
+                    "user": {k: p["username" if k == "name" else k] for k in ("name", "display_name", "initials", "color")},
+                    "role": p["role"],
+                    "documents": p["documents"],
+                    "since": datetime.fromtimestamp(p["since"], timezone.utc).isoformat().replace("+00:00", "Z"),
+                }
+                for p in json.loads(resp.body)["items"]
+            ]
+        }
+
     async def settle(self) -> None:
         """Wait until no start or stop is in progress."""
         while self._tasks:

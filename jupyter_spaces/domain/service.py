@@ -673,12 +673,6 @@ class DomainService:
                 },
             }
 
-    def presence(self, caller: Caller, name: str) -> dict:
-        with self.store.read() as session:
-            space, _owner, _role = self._authorize(session, caller, name, Action.OPEN)
-            # A space that is not running has nobody in it.
-            return {"items": []}
-
     # -- members -----------------------------------------------------------------
 
     def list_members(self, caller: Caller, name: str) -> dict:

@@ -669,7 +669,11 @@ class LocalLauncher(Launcher):
             env["JUPYTER_SPACES_VOLUME_LIMIT_BYTES"] = str(vol_limit)
             env["JUPYTER_SPACES_VOLUME_HARD_LIMIT"] = "1" if self.volumes.mode == "image" else "0"
             config = _deep_merge(
-                {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}},
+                {
+                    "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+                    # Notebook trust lives on the volume: the Jupyter data dir is read-only.
+                    "NotebookNotary": {"data_dir": os.path.join(home_in, ".local", "share", "jupyter")},
+                },
                 spec.agent_config or {},
             )
             with open(os.path.join(sdir, "etc", "jupyter", "jupyter_server_config.json"), "w") as f:

@@ -62,6 +62,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
 from ..signing import Verifier
+from . import presence
 from .authorizer import SpaceAuthorizer
 from .identity import SpaceIdentityProvider
 
@@ -149,6 +150,12 @@ class SpaceAgentApp(ExtensionApp):
             raise SystemExit(1)
         server.identity_provider.verifier = self.verifier
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
+
+    def initialize_handlers(self):
+        self.handlers.extend(presence.handlers)
+        # Notebook trust is kept on the volume (the launcher points NotebookNotary.data_dir
+        # there); the notary writes its files but does not create their directory.
+        os.makedirs(os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter"), exist_ok=True)
 
     def _make_verifier(self) -> Verifier:
         if not _SPACE_NAME_RE.match(self.space_name):

@@ -219,3 +219,57 @@ async def test_ten_spaces_start_at_once(client, world, lifecycle):
     assert [s["status"] for s in spaces] == ["running"] * 10, [s["failure_reason"] for s in spaces]
     ports = {lifecycle._running[n]["port"] for n in names}
     assert len(ports) == 10
+
+
+async def test_coediting_and_presence_through_the_proxy(client, world, lifecycle, jp_http_port, jp_base_url):
+    from jupyter_spaces.collab.client import CollabClient, wait_until
+
+    await create(client, "together")
+    r = await client.api("PUT", "spaces/together/members/vera", who="owner", body={"role": "viewer"})
+    assert r.status == 200
+    await client.api("POST", "spaces/together/start", who="owner")
+    await wait_for_status(client, "together", {"running"})
+    notebook = {"type": "notebook", "content": {
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{"cell_type": "code", "id": "c1", "source": "", "metadata": {}, "outputs": [], "execution_count": None}],
+    }}
+    r = await client.request("PUT", "spaces/together/api/contents/shared.ipynb", who="owner", body=notebook)
+    assert r.status == 201, r.text
+    base = f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/together/"
+    alice = await CollabClient(base, "shared.ipynb", token=client.tokens["owner"]).open()
+    eddie = await CollabClient(base, "shared.ipynb", token=client.tokens["editor"]).open()
+    vera = await CollabClient(base, "shared.ipynb", token=client.tokens["viewer"]).open()
+    try:
+        with alice.doc.transaction():
+            source = alice.model.ycells[0]["source"]
+            source += "alice = 1\n"
+        with eddie.doc.transaction():
+            source = eddie.model.ycells[0]["source"]
+            source += "eddie = 2\n"
+        with vera.doc.transaction():
+            source = vera.model.ycells[0]["source"]
+            source += "vera = 3\n"  # refused by the server
+        await wait_until(lambda: all("eddie = 2" in c.model.ycells[0]["source"].to_py()
+                                     and "alice = 1" in c.model.ycells[0]["source"].to_py() for c in (alice, eddie)))
+        assert "vera" not in alice.model.ycells[0]["source"].to_py()
+        r = await client.api("GET", "spaces/together/presence", who="other")
+        assert r.status == 200, r.text
+        people = {p["user"]["name"]: p for p in r.json()["items"]}
+        assert {"alice", "eddie", "vera"} <= set(people)
+        assert people["eddie"]["user"]["display_name"] == "Eddie Editor" and people["eddie"]["role"] == "editor"
+        assert people["vera"]["role"] == "viewer"
+        assert any("shared.ipynb" in d for d in people["eddie"]["documents"])
+        saved = await alice.save()
+        assert saved.get("status") in ("success", "skipped"), saved
+        await wait_until(lambda: True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            r = await client.request("GET", "spaces/together/api/contents/shared.ipynb", who="viewer")
+            source = r.json()["content"]["cells"][0]["source"]
+            if "alice = 1" in source and "eddie = 2" in source:
+                break
+            await asyncio.sleep(0.3)
+        assert "alice = 1" in source and "eddie = 2" in source and "vera" not in source
+    finally:
+        for c in (alice, eddie, vera):
+            await c.disconnect()

@@ -97,7 +97,7 @@ class PresenceHandler(DomainHandler):
     @web.authenticated
     @authorized
     async def get(self, name):
-        self.reply(await self.call(self.domain.service.presence, self.caller, name))
+        self.reply(await self.domain.lifecycle.presence(self.caller, name))
 
 
 class MembersHandler(DomainHandler):
