@@ -27,3 +27,6 @@ test-r:
 
 bench:
 	$(PYTHON) bench/bench_domain_list.py
+	$(PYTHON) bench/bench_start.py
+	$(PYTHON) bench/bench_proxy.py
+	$(PYTHON) bench/collab/bench_collab.py
