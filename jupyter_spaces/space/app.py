@@ -64,6 +64,7 @@ from traitlets import Bool, Float, Int, Unicode
 from ..signing import Verifier
 from . import presence
 from .authorizer import SpaceAuthorizer
+from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
 
 _SPACE_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,62}$")
@@ -132,6 +133,7 @@ class SpaceAgentApp(ExtensionApp):
         # Linking precedes ServerApp.init_configurables, which instantiates these.
         serverapp.identity_provider_class = SpaceIdentityProvider
         serverapp.authorizer_class = SpaceAuthorizer
+        serverapp.contents_manager_class = SpaceContentsManager
         if self.protect_process_memory:
             self._make_non_dumpable()
 

@@ -79,10 +79,11 @@ async def test_start_stop_resize_keeps_files(client, world, lifecycle, service):
     for body in ({"volume_gb": 2}, {"instance_type": "medium"}):
         r = await client.api("PATCH", "spaces/work", who="owner", body=body)
         assert r.status == 409 and "Stop space" in r.json()["message"]
-    # A file written through the space's own server, via the launcher's sandbox.
-    out = await lifecycle.launcher.run_in_sandbox(
-        "work", ["sh", "-c", "head -c 3000000 /dev/urandom > $HOME/data.bin && echo hello > $HOME/notes.txt"]
-    )
+    # A file written through the proxied contents API, and a bigger one from inside.
+    r = await client.request("PUT", "spaces/work/api/contents/notes.txt", who="editor",
+                             body={"type": "file", "format": "text", "content": "hello\n"})
+    assert r.status == 201, r.text
+    out = await lifecycle.launcher.run_in_sandbox("work", ["sh", "-c", "head -c 3000000 /dev/urandom > $HOME/data.bin"])
     assert out.returncode == 0, out
     r = await client.api("POST", "spaces/work/stop", who="editor")
     assert r.status == 202
@@ -95,8 +96,9 @@ async def test_start_stop_resize_keeps_files(client, world, lifecycle, service):
     await client.api("POST", "spaces/work/start", who="owner")
     space = await wait_for_status(client, "work", {"running", "failed"})
     assert space["status"] == "running", space["failure_reason"]
-    out = await lifecycle.launcher.run_in_sandbox("work", ["cat", "/home/jovyan/notes.txt"])
-    assert out.stdout.strip() == "hello"
+    r = await client.request("GET", "spaces/work/api/contents/notes.txt", who="viewer")
+    assert r.status == 200 and r.json()["content"] == "hello\n"
+    assert (await client.api("GET", "spaces/work", who="owner")).json()["instance_type"] == "medium"
     await client.api("POST", "spaces/work/stop", who="owner")
     await wait_for_status(client, "work", {"stopped"})
 
@@ -273,3 +275,86 @@ async def test_coediting_and_presence_through_the_proxy(client, world, lifecycle
     finally:
         for c in (alice, eddie, vera):
             await c.disconnect()
+
+
+ISOLATION_PROBE = r'''
+import json, os, urllib.request, urllib.error
+skip = ("/proc", "/sys", "/dev")
+found = []
+for root, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if os.path.join(root, d) not in skip]
+    found += [os.path.join(root, f) for f in files if f.startswith("marker-b-")]
+def status(url, headers):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError as e:
+        return str(e)
+forged = {"X-Jupyter-Spaces-Identity": "eyJuYW1lIjoicm9vdCJ9", "X-Jupyter-Spaces-Signature": "v1=00",
+          "X-Jupyter-Spaces-Timestamp": "0", "X-Jupyter-Spaces-Nonce": "n", "X-Forwarded-User": "root"}
+print(json.dumps({
+    "found": found,
+    "uid": os.getuid(),
+    "data_dir_visible": os.path.exists(DATA_DIR),
+    "database_visible": os.path.exists(DATA_DIR + "/spaces.sqlite"),
+    "domain_api": status(DOMAIN + "spaces/api/users", forged),
+    "domain_audit": status(DOMAIN + "spaces/api/audit", forged),
+    "other_space_direct": status(B_SERVER + B_BASE + "api/contents", forged),
+    "other_space_proxy": status(DOMAIN + "spaces/space-b/api/contents", forged),
+}))
+'''
+
+
+async def test_a_kernel_cannot_reach_other_spaces_or_the_domain(client, world, lifecycle, service, jp_http_port):
+    await create(client, "space-a")
+    await create(client, "space-b", who="other", sharing="private")
+    for name, who in (("space-a", "owner"), ("space-b", "other")):
+        await client.api("POST", f"spaces/{name}/start", who=who)
+    for name, who in (("space-a", "owner"), ("space-b", "other")):
+        assert (await wait_for_status(client, name, {"running", "failed"}, who=who))["status"] == "running"
+    r = await client.request("PUT", "spaces/space-b/api/contents/marker-b-7f3.txt", who="other",
+                             body={"type": "file", "format": "text", "content": "the secret of b"})
+    assert r.status == 201, r.text
+    data_dir = service.store.url.split("///")[1].rsplit("/", 1)[0]
+    b_server = next(s for s in service.active_spaces() if s["name"] == "space-b")
+    from kernels import run_code
+
+    code = (f"DATA_DIR = {data_dir!r}\nDOMAIN = 'http://127.0.0.1:{jp_http_port}{client.base_url}'\n"
+            f"B_SERVER = {b_server['server_url']!r}\nB_BASE = '{client.base_url}spaces/space-b/'\n"
+            + ISOLATION_PROBE)
+    out = await run_code(client, jp_http_port, "space-a", "owner", code)
+    assert out["error"] is None, out
+    seen = json.loads(out["stdout"])
+    assert seen["found"] == [], seen  # B's file is nowhere in A's filesystem
+    assert seen["uid"] != 0 and not seen["data_dir_visible"] and not seen["database_visible"]
+    # Forged identity headers get nothing from the domain, B's server or the proxy.
+    assert seen["domain_api"] == 403 and seen["domain_audit"] == 403
+    assert seen["other_space_direct"] == 403 and seen["other_space_proxy"] == 403
+
+
+async def test_kernel_past_its_memory_dies_and_a_full_volume_is_a_clean_save_error(client, world, lifecycle, jp_http_port):
+    await create(client, "limits", volume_gb=1)
+    await client.api("POST", "spaces/limits/start", who="owner")
+    assert (await wait_for_status(client, "limits", {"running", "failed"}))["status"] == "running"
+    # small: 2 GB. The kernel is killed, the space server keeps serving.
+    from kernels import run_code
+
+    out = await run_code(client, jp_http_port, "limits", "owner",
+                         "b = bytearray(3 * 1024**3)\nprint('survived')", timeout=120)
+    assert "survived" not in out["stdout"], out
+    r = await client.request("GET", "spaces/limits/api/status", who="owner")
+    assert r.status == 200
+    space = (await client.api("GET", "spaces/limits", who="owner")).json()
+    assert space["status"] == "running"
+    # Fill the volume from a kernel, then save through Jupyter's contents API.
+    out = await run_code(client, jp_http_port, "limits", "owner",
+                         "import os\ntry:\n    with open(os.path.expanduser('~/fill.bin'), 'wb') as f:\n"
+                         "        while True: f.write(b'x' * (1 << 20))\nexcept OSError as e:\n    print(e.errno)")
+    assert out["stdout"].strip() == "28", out  # ENOSPC: the hard limit of the volume
+    r = await client.request("PUT", "spaces/limits/api/contents/notes.txt", who="owner",
+                             body={"type": "file", "format": "text", "content": "x" * 2_000_000})  # over the < 1 MiB left
+    assert r.status == 507, r.text
+    assert "volume is full" in r.json()["message"]
+    r = await client.request("GET", "spaces/limits/api/contents", who="owner")
+    assert r.status == 200
