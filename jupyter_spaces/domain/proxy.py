@@ -63,8 +63,8 @@ at most once a second per space (HTTP requests, websocket messages both ways).
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
+import logging
 import socket
 import time
 import weakref
@@ -135,6 +135,17 @@ _PARAMS = HTTP1ConnectionParameters(chunk_size=CHUNK_SIZE, max_body_size=1 << 62
 # ---------------------------------------------------------------- per-domain state
 
 
+class _SignedIdentity(signing.Identity):
+    """An identity whose encoding is computed once (it is signed on every request)."""
+
+    def encode(self) -> str:
+        encoded = self.__dict__.get("_encoded")
+        if encoded is None:
+            encoded = super().encode()
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
+
+
 class _Target:
     """What the proxy needs for one (user, running space)."""
 
@@ -144,7 +155,8 @@ class _Target:
         self.name = data["name"]
         self.server_url = data["server_url"].rstrip("/")
         self.secret = data["secret"]
-        self.identity = signing.Identity.from_dict(data["identity"])
+        identity = signing.Identity.from_dict(data["identity"])
+        self.identity = _SignedIdentity(**{f: getattr(identity, f) for f in identity.__dataclass_fields__})
         parts = urlsplit(self.server_url)
         self.netloc = parts.netloc
         self.ws_base = ("wss://" if parts.scheme == "https" else "ws://") + parts.netloc
@@ -211,6 +223,7 @@ class _State:
         self.pool = _Pool()
         self.activity: dict[str, float] = {}
         self.sockets: set = set()  # open upstream websockets
+        self.hosts: dict[str, tuple[bool, str]] = {}  # Host header -> (allowed, login cookie name)
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -393,6 +406,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     _upload_failed = False
     _reused = False
     _has_body = False
+    _chunked_upload = False
 
     # -- tornado / jupyter_server plumbing ------------------------------------
 
@@ -407,6 +421,22 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     def compute_etag(self):
         return None  # never derive an Etag from (part of) a relayed body
+
+    def _host_facts(self) -> tuple[bool, str]:
+        """(Host allowed, the domain's login cookie name): both depend on the Host only."""
+        hosts = _state(self.domain).hosts
+        facts = hosts.get(self.request.host)
+        if facts is None:
+            facts = (JupyterHandler.check_host(self), self.identity_provider.get_cookie_name(self))
+            if len(hosts) < 256:
+                hosts[self.request.host] = facts
+        return facts
+
+    def _log(self):
+        # jupyter_server's request log (debug level below 400) costs more than the
+        # proxying itself; keep it for errors and when debug logging is on.
+        if self.get_status() >= 400 or self.log.isEnabledFor(logging.DEBUG):
+            super()._log()
 
     def check_xsrf_cookie(self):
         # tornado calls this before prepare, too early: prepare checks once the user is known.
@@ -455,7 +485,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     # -- the checks -----------------------------------------------------------
 
     async def prepare(self):
-        if not self.check_host():
+        if not self._host_facts()[0]:
             return self._refuse(Forbidden("Host not allowed."))
         name = self.path_kwargs["name"]
         if name in RESERVED_SPACE_NAMES:
@@ -567,7 +597,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     def _cookie_header(self, token_auth: bool) -> str | None:
         """The Cookie header without the domain's login cookie (and with ``_xsrf`` for browsers)."""
         raw = self.request.headers.get_list("Cookie")
-        login = self.identity_provider.get_cookie_name(self)
+        login = self._host_facts()[1]
         kept = []
         has_xsrf = False
         for header in raw:
@@ -588,31 +618,33 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             kept.append(f"{XSRF_COOKIE}={token}")
         return "; ".join(kept) if kept else None
 
-    def _upstream_headers(self, target: str, method: str, token_auth: bool, ws: bool) -> httputil.HTTPHeaders:
+    def _upstream_headers(self, target: str, method: str, token_auth: bool, ws: bool) -> list[tuple[str, str]]:
+        """The headers the space server gets, as (name, value) pairs."""
         drop = _DROP_WS_REQUEST if ws else _DROP_REQUEST
-        inbound = self.request.headers
-        connection = inbound.get("Connection", "")
-        extra = {t.strip().lower() for t in connection.split(",")} if "," in connection else ()
-        out = httputil.HTTPHeaders()
+        request = self.request
+        inbound = request.headers
+        t = self._target
+        out = [("Host", t.netloc)]
+        connection = inbound.get("Connection")
+        extra = {v.strip().lower() for v in connection.split(",")} if connection else ()
+        forwarded_for = None
         for name, value in inbound.get_all():
             lower = name.lower()
             if lower in drop or lower in extra or lower.startswith(_PREFIX):
+                if lower == "authorization" and not self.identity_provider.auth_header_pat.match(value):
+                    out.append((name, value))  # not a domain credential (e.g. an app's own Basic auth)
                 continue
-            out.add(name, value)
-        auth = inbound.get("Authorization")
-        if auth and not self.identity_provider.auth_header_pat.match(auth):
-            out["Authorization"] = auth  # not a domain credential (e.g. an app's own Basic auth)
+            if lower == "x-forwarded-for":
+                forwarded_for = value
+                continue
+            out.append((name, value))
         cookie = self._cookie_header(token_auth)
         if cookie:
-            out["Cookie"] = cookie
-        t = self._target
-        out["Host"] = t.netloc
-        forwarded_for = inbound.get("X-Forwarded-For")
-        out["X-Forwarded-For"] = f"{forwarded_for}, {self.request.remote_ip}" if forwarded_for else self.request.remote_ip
-        out["X-Forwarded-Proto"] = self.request.protocol
-        out["X-Forwarded-Host"] = self.request.host
-        for name, value in signing.sign_request(t.secret, t.name, method, target, t.identity).items():
-            out[name] = value
+            out.append(("Cookie", cookie))
+        out.append(("X-Forwarded-For", f"{forwarded_for}, {request.remote_ip}" if forwarded_for else request.remote_ip))
+        out.append(("X-Forwarded-Proto", request.protocol))
+        out.append(("X-Forwarded-Host", request.host))
+        out.extend(signing.sign_request(t.secret, t.name, method, target, t.identity).items())
         return out
 
     # -- HTTP -------------------------------------------------------------------
@@ -621,7 +653,10 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         request = self.request
         target_path = self._upstream_target()
         headers = self._upstream_headers(target_path, request.method, token_auth, ws=False)
-        has_body = "Content-Length" in request.headers or "Transfer-Encoding" in request.headers
+        chunked = "Transfer-Encoding" in request.headers and "Content-Length" not in request.headers
+        has_body = chunked or "Content-Length" in request.headers
+        if chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
         t = self._target
         try:
             stream, reused = await _state(self.domain).pool.acquire(t.netloc, fresh)
@@ -630,10 +665,18 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         self._upstream_stream = stream
         self._reused = reused
         self._has_body = has_body
+        self._chunked_upload = chunked
         conn = self._upstream_conn = HTTP1Connection(stream, True, _PARAMS, t.netloc)
-        start = httputil.RequestStartLine(request.method, target_path, "HTTP/1.1")
+        # The request head is written here, as bytes (cheaper than HTTPHeaders); the
+        # connection object reads the response (and needs the method: HEAD has no body).
+        conn._request_start_line = httputil.RequestStartLine(request.method, target_path, "HTTP/1.1")
+        head = f"{request.method} {target_path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         try:
-            conn.write_headers(start, headers)
+            head = (head + "\r\n").encode("latin-1")
+        except UnicodeEncodeError:
+            head = (head + "\r\n").encode("utf-8")  # tornado decoded latin-1; never here in practice
+        try:
+            stream.write(head)
             if not has_body:
                 conn.finish()
         except (StreamClosedError, OSError):
@@ -672,6 +715,8 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         conn = self._upstream_conn
         if conn is None or self._upload_failed:
             return
+        if self._chunked_upload:
+            chunk = b"%x\r\n%b\r\n" % (len(chunk), chunk)
         try:
             await conn.write(chunk)
         except (StreamClosedError, OSError):
@@ -687,6 +732,8 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         conn = self._upstream_conn
         if not conn._write_finished and not self._upload_failed:
             try:
+                if self._chunked_upload:
+                    conn.write(b"0\r\n\r\n")
                 conn.finish()
             except (StreamClosedError, OSError, httputil.HTTPOutputError):
                 self._upload_failed = True
@@ -741,7 +788,9 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     async def _proxy_websocket(self, *args, **kwargs):
         t = self._target
         target_path = self._upstream_target()
-        headers = self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True)
+        headers = httputil.HTTPHeaders()
+        for name, value in self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True):
+            headers.add(name, value)
         requested = [
             p.strip() for p in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()
         ]
