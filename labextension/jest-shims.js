@@ -13,3 +13,11 @@ if (typeof window !== 'undefined') {
     });
   }
 }
+if (typeof window !== 'undefined' && !window.requestIdleCallback) {
+  // ReactWidget renders on idle; jsdom has no idle callbacks.
+  window.requestIdleCallback = cb =>
+    setTimeout(() => cb({ timeRemaining: () => 0, didTimeout: true }), 0);
+  window.cancelIdleCallback = id => clearTimeout(id);
+  globalThis.requestIdleCallback = window.requestIdleCallback;
+  globalThis.cancelIdleCallback = window.cancelIdleCallback;
+}

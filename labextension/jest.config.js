@@ -17,7 +17,7 @@ const esModules = [
 module.exports = {
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/jest-shims.js'],
-  testRegex: 'src/.*/.*\\.spec\\.ts$',
+  testRegex: 'src/.*/.*\\.spec\\.tsx?$',
   transform: {
     '^.+\\.[jt]sx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]
   },

@@ -340,7 +340,11 @@ export class SpacesClient {
     options: IRequestOptions = {}
   ): Promise<T> {
     const url = this.url(segments, options.query);
-    const init: RequestInit = { method };
+    // `no-cache` (revalidate) rather than JupyterLab's default `no-store`,
+    // for which `makeRequest` appends a `&<timestamp>` cache buster that the
+    // API refuses as an unknown query parameter. `no-cache` makes the
+    // browser revalidate every time, so answers are never stale.
+    const init: RequestInit = { method, cache: 'no-cache' };
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
       init.headers = { 'Content-Type': 'application/json' };

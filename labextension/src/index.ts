@@ -2,29 +2,232 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
-import { URLExt } from '@jupyterlab/coreutils';
+import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { ISpace, SpacesClient } from './api';
+import type { AvatarsWidget } from './avatars';
+import {
+  detectContext,
+  homeLabUrl,
+  ISpacesContext,
+  NEW_SPACE_PARAM
+} from './context';
+import type { HomeWidget } from './home';
+import { HomeModel } from './homemodel';
+import { SpacesModel } from './model';
+import { PresenceModel } from './presence';
+import type { SwitcherWidget } from './switcher';
+
 export * from './api';
+export * from './context';
+export * from './homemodel';
 export * from './model';
+export * from './presence';
 
 /** The command ids of this extension. */
 export namespace CommandIDs {
   export const openHome = 'jupyter-spaces:open-home';
+  export const newSpace = 'jupyter-spaces:new-space';
+  export const refresh = 'jupyter-spaces:refresh';
 }
 
-/** The URL of the spaces home for a server base URL. */
-export function homeUrl(baseUrl: string): string {
-  return URLExt.join(baseUrl, 'spaces', 'home');
+/** The URL of the spaces home for a domain base URL (`<base>lab`). */
+export function homeUrl(domainBaseUrl: string): string {
+  return homeLabUrl(domainBaseUrl);
+}
+
+/** What {@link activateSpaces} set up (for tests and other plugins). */
+export interface ISpacesSetup {
+  context: ISpacesContext;
+  home: HomeWidget | null;
+  switcher: SwitcherWidget | null;
+  avatars: AvatarsWidget | null;
+}
+
+/** Options of {@link activateSpaces}. */
+export interface IActivateOptions {
+  baseUrl?: string;
+  getOption?: (key: string) => string;
+  /** Navigate the browser (tests replace it). */
+  navigate?: (url: string, newTab: boolean) => void;
+  /** `location.search` of the page (tests replace it). */
+  search?: string;
+}
+
+function defaultNavigate(url: string, newTab: boolean): void {
+  if (newTab) {
+    window.open(url, '_blank', 'noopener');
+  } else {
+    window.location.assign(url);
+  }
 }
 
 /**
- * The main plugin: commands of the spaces frontend.
+ * Register the commands, find out where we run, and build the home (in the
+ * domain) or the switcher and avatars (in a space).
+ */
+export async function activateSpaces(
+  app: JupyterFrontEnd,
+  translator: ITranslator | null,
+  palette: ICommandPalette | null,
+  options: IActivateOptions = {}
+): Promise<ISpacesSetup> {
+  const trans = (translator ?? nullTranslator).load('jupyter_spaces');
+  const baseUrl = options.baseUrl ?? app.serviceManager.serverSettings.baseUrl;
+  const getOption = options.getOption ?? PageConfig.getOption;
+  const navigate = options.navigate ?? defaultNavigate;
+  const search =
+    options.search ??
+    (typeof window !== 'undefined' ? window.location.search : '');
+  const context = detectContext(baseUrl, getOption);
+  const setup: ISpacesSetup = {
+    context,
+    home: null,
+    switcher: null,
+    avatars: null
+  };
+  const serverSettings = ServerConnection.makeSettings({
+    ...app.serviceManager.serverSettings,
+    baseUrl: context.domainBaseUrl
+  });
+  const client = new SpacesClient({ serverSettings });
+
+  let openCreate: (() => void) | null = null;
+
+  app.commands.addCommand(CommandIDs.openHome, {
+    label: trans.__('Open Spaces Home'),
+    caption: trans.__('Show the list of your spaces'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => {
+      if (setup.home) {
+        app.shell.activateById(setup.home.id);
+      } else {
+        navigate(homeUrl(context.domainBaseUrl), context.kind !== 'space');
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.newSpace, {
+    label: trans.__('New Space…'),
+    caption: trans.__('Create a space'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => {
+      if (setup.home && openCreate) {
+        app.shell.activateById(setup.home.id);
+        openCreate();
+      } else {
+        navigate(
+          `${homeUrl(context.domainBaseUrl)}?${NEW_SPACE_PARAM}=1`,
+          context.kind !== 'space'
+        );
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.refresh, {
+    label: trans.__('Refresh Spaces'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    isEnabled: () => !!setup.home || !!setup.switcher,
+    execute: async () => {
+      await (setup.home?.model.spaces ?? setup.switcher?.model)?.refresh();
+    }
+  });
+  if (palette) {
+    const category = trans.__('Spaces');
+    for (const command of [
+      CommandIDs.openHome,
+      CommandIDs.newSpace,
+      CommandIDs.refresh
+    ]) {
+      palette.addItem({ command, category });
+    }
+  }
+
+  if (context.kind === 'unknown') {
+    // A server that answers the spaces API is the domain.
+    try {
+      await client.me();
+      context.kind = 'domain';
+    } catch {
+      return setup;
+    }
+  }
+
+  if (context.kind === 'domain') {
+    // Loaded only where it is shown (a separate chunk).
+    const { HomeWidget } = await import('./home');
+    const model = new HomeModel({ client });
+    const home = new HomeWidget(model, trans, navigate);
+    setup.home = home;
+    openCreate = () => home.openCreate();
+    await app.restored;
+    app.shell.add(home, 'main');
+    app.shell.activateById(home.id);
+    const shell = app.shell as any;
+    shell.collapseLeft?.();
+    shell.collapseRight?.();
+    await model.load();
+    if (new URLSearchParams(search).get(NEW_SPACE_PARAM)) {
+      home.openCreate();
+    }
+    return setup;
+  }
+
+  // Inside a space.
+  const [{ SwitcherWidget }, { AvatarsWidget }] = await Promise.all([
+    import('./switcher'),
+    import('./avatars')
+  ]);
+  const name = context.spaceName!;
+  const model = new SpacesModel({ client, query: { sort: 'name' } });
+  const switcher = new SwitcherWidget({
+    current: name,
+    model,
+    domainBaseUrl: context.domainBaseUrl,
+    trans,
+    openUrl: navigate,
+    confirmStop: async (space: ISpace) => {
+      const result = await showDialog({
+        title: trans.__('Stop %1?', space.display_name),
+        body: trans.__(
+          'Running kernels and terminals in “%1” end, and unsaved changes in its open documents are lost. Resources started from inside the space elsewhere keep running.',
+          space.display_name
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Stop') })
+        ]
+      });
+      return result.button.accept;
+    }
+  });
+  setup.switcher = switcher;
+  app.shell.add(switcher, 'top', { rank: 60 });
+  await model.refresh().catch(() => undefined);
+  let space = model.get(name);
+  if (!space) {
+    space = await client.getSpace(name).catch(() => undefined);
+  }
+  if (space?.sharing === 'shared') {
+    const presence = new PresenceModel({ client, space: name });
+    const avatars = new AvatarsWidget(presence, trans);
+    avatars.id = 'jp-spaces-avatars';
+    setup.avatars = avatars;
+    app.shell.add(avatars, 'top', { rank: 980 });
+    presence.start();
+  }
+  return setup;
+}
+
+/**
+ * The main plugin: commands, the spaces home in the domain, the switcher and
+ * avatars inside a space.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-spaces:plugin',
-  description: 'Jupyter Spaces: open the spaces home and manage spaces.',
+  description:
+    'Jupyter Spaces: the spaces home, the space switcher and collaborator avatars.',
   autoStart: true,
   optional: [ITranslator, ICommandPalette],
   activate: (
@@ -32,22 +235,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     palette: ICommandPalette | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyter_spaces');
-    app.commands.addCommand(CommandIDs.openHome, {
-      label: trans.__('Open Spaces Home'),
-      caption: trans.__('Open the spaces home in a new browser tab'),
-      describedBy: { args: { type: 'object', properties: {} } },
-      execute: () => {
-        const { baseUrl } = app.serviceManager.serverSettings;
-        window.open(homeUrl(baseUrl), '_blank', 'noopener');
-      }
-    });
-    if (palette) {
-      palette.addItem({
-        command: CommandIDs.openHome,
-        category: trans.__('Spaces')
-      });
-    }
+    activateSpaces(app, translator, palette).catch(error =>
+      console.error('jupyter-spaces: could not set up', error)
+    );
   }
 };
 

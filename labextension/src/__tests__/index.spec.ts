@@ -1,65 +1,157 @@
 /**
- * @jest-environment jsdom
+ * @jest-environment ./jest-env-jsdom.js
  */
 import { CommandRegistry } from '@lumino/commands';
 import { nullTranslator } from '@jupyterlab/translation';
 
-import plugin, { CommandIDs, homeUrl } from '../index';
+import plugin, { activateSpaces, CommandIDs, homeUrl } from '../index';
+import { FakeServer, makeSpace } from './fakeserver';
 
-const BASE_URL = 'http://example.test/base/';
+const ME = {
+  name: 'alice',
+  display_name: 'Alice',
+  initials: 'AL',
+  color: '#123456',
+  admin: false,
+  created: '',
+  last_activity: null
+};
 
 describe('jupyter-spaces:plugin', () => {
-  function activate(withPalette: boolean) {
+  let server: FakeServer;
+
+  function makeApp(baseUrl: string) {
     const commands = new CommandRegistry();
-    const serverSettings = { baseUrl: BASE_URL };
-    const app = { commands, serviceManager: { serverSettings } };
-    const items: Array<{ command: string; category: string }> = [];
-    const palette = withPalette
-      ? {
-          addItem: (item: { command: string; category: string }) =>
-            items.push(item)
-        }
-      : null;
-    plugin.activate(app as any, nullTranslator, palette as any);
-    return { commands, items };
+    const added: Array<{ id: string; area: string }> = [];
+    const activated: string[] = [];
+    const app = {
+      commands,
+      restored: Promise.resolve(),
+      serviceManager: {
+        serverSettings: server.settings({ baseUrl })
+      },
+      shell: {
+        add: (widget: { id: string }, area: string) =>
+          added.push({ id: widget.id, area }),
+        activateById: (id: string) => activated.push(id),
+        collapseLeft: () => undefined,
+        collapseRight: () => undefined
+      }
+    };
+    return { app, commands, added, activated };
   }
+
+  function palette() {
+    const items: Array<{ command: string; category: string }> = [];
+    return { items, addItem: (item: any) => items.push(item) };
+  }
+
+  beforeEach(() => {
+    server = new FakeServer();
+  });
 
   it('is an auto-started frontend plugin', () => {
     expect(plugin.id).toBe('jupyter-spaces:plugin');
     expect(plugin.autoStart).toBe(true);
   });
 
-  it('registers the open-home command with a label and a palette item', () => {
-    const { commands, items } = activate(true);
-    expect(CommandIDs.openHome).toBe('jupyter-spaces:open-home');
-    expect(commands.hasCommand(CommandIDs.openHome)).toBe(true);
+  it('in a plain JupyterLab registers commands only', async () => {
+    server.handler = () => ({ status: 404, body: { message: 'no' } });
+    const { app, commands, added } = makeApp('http://example.test/base/');
+    const p = palette();
+    const setup = await activateSpaces(app as any, nullTranslator, p as any, {
+      getOption: () => ''
+    });
+    expect(setup.context.kind).toBe('unknown');
+    expect(added).toEqual([]);
     expect(commands.label(CommandIDs.openHome)).toBe('Open Spaces Home');
-    expect(items).toEqual([
-      { command: CommandIDs.openHome, category: 'Spaces' }
+    expect(p.items.map(i => i.command)).toEqual([
+      CommandIDs.openHome,
+      CommandIDs.newSpace,
+      CommandIDs.refresh
     ]);
+    expect(p.items.every(i => i.category === 'Spaces')).toBe(true);
   });
 
-  it('works without a command palette', () => {
-    const { commands, items } = activate(false);
-    expect(commands.hasCommand(CommandIDs.openHome)).toBe(true);
-    expect(items).toEqual([]);
+  it('in the domain opens the spaces home in the main area', async () => {
+    server.handler = req => {
+      if (req.path.endsWith('/me')) {
+        return { body: ME };
+      }
+      if (req.path.endsWith('/spaces')) {
+        return { body: { items: [], next_cursor: null } };
+      }
+      return { body: { items: [] } };
+    };
+    const { app, added, activated, commands } = makeApp(
+      'http://example.test/base/'
+    );
+    const setup = await activateSpaces(app as any, nullTranslator, null, {
+      getOption: () => ''
+    });
+    expect(setup.context.kind).toBe('domain');
+    expect(added).toEqual([{ id: 'jp-spaces-home', area: 'main' }]);
+    expect(activated).toContain('jp-spaces-home');
+    expect(setup.home?.model.me?.name).toBe('alice');
+    await commands.execute(CommandIDs.openHome);
+    expect(activated.filter(id => id === 'jp-spaces-home')).toHaveLength(2);
+    setup.home?.dispose();
   });
 
-  it('opens <base_url>spaces/home in a new tab', async () => {
-    const { commands } = activate(false);
-    const opened: unknown[][] = [];
-    const spy = jest
-      .spyOn(window, 'open')
-      .mockImplementation((...args: unknown[]) => {
-        opened.push(args);
-        return null;
-      });
-    try {
-      await commands.execute(CommandIDs.openHome);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(opened).toEqual([[`${BASE_URL}spaces/home`, '_blank', 'noopener']]);
-    expect(homeUrl('/jupyter/')).toBe('/jupyter/spaces/home');
+  it('in a shared space adds the switcher and the avatars to the top bar', async () => {
+    server.handler = req => {
+      if (req.path.endsWith('/spaces')) {
+        return {
+          body: {
+            items: [makeSpace('team', { sharing: 'shared' }), makeSpace('b')],
+            next_cursor: null
+          }
+        };
+      }
+      if (req.path.endsWith('/presence')) {
+        return { body: { items: [] } };
+      }
+      return { status: 404, body: { message: 'no' } };
+    };
+    const { app, added, commands } = makeApp(
+      'http://example.test/base/spaces/team/'
+    );
+    const navigated: Array<[string, boolean]> = [];
+    const setup = await activateSpaces(app as any, nullTranslator, null, {
+      getOption: () => '',
+      navigate: (url, newTab) => navigated.push([url, newTab])
+    });
+    expect(setup.context).toEqual({
+      kind: 'space',
+      spaceName: 'team',
+      domainBaseUrl: 'http://example.test/base/'
+    });
+    expect(added).toEqual([
+      { id: 'jp-spaces-switcher', area: 'top' },
+      { id: 'jp-spaces-avatars', area: 'top' }
+    ]);
+    // the domain API is reached at the domain's base URL, not the space's
+    expect(server.requests[0].path).toBe('/base/spaces/api/spaces');
+    await commands.execute(CommandIDs.openHome);
+    await commands.execute(CommandIDs.newSpace);
+    expect(navigated).toEqual([
+      [homeUrl('http://example.test/base/'), false],
+      ['http://example.test/base/lab?spaces-new=1', false]
+    ]);
+    setup.avatars?.dispose();
+    setup.switcher?.dispose();
+  });
+
+  it('in a private space shows no avatars', async () => {
+    server.handler = () => ({
+      body: { items: [makeSpace('mine')], next_cursor: null }
+    });
+    const { app, added } = makeApp('http://example.test/base/spaces/mine/');
+    const setup = await activateSpaces(app as any, nullTranslator, null, {
+      getOption: () => ''
+    });
+    expect(added).toEqual([{ id: 'jp-spaces-switcher', area: 'top' }]);
+    expect(setup.avatars).toBeNull();
+    setup.switcher?.dispose();
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * @jest-environment ./jest-env-jsdom.js
+ */
+import { nullTranslator } from '@jupyterlab/translation';
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { ISpace, SpacesClient } from '../api';
+import { Avatars, MAX_AVATARS } from '../avatars';
+import { StatusCell } from '../home';
+import { SpacesModel } from '../model';
+import { otherSpaces, Switcher } from '../switcher';
+import { FakeServer, makeSpace } from './fakeserver';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+const trans = nullTranslator.load('jupyter_spaces');
+
+let container: HTMLDivElement;
+let root: Root;
+
+beforeEach(() => {
+  container = document.createElement('div');
+  document.body.appendChild(container);
+  root = createRoot(container);
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+});
+
+const person = (name: string, document: string | null = null) => ({
+  user: {
+    name,
+    display_name: `${name} Person`,
+    initials: name.slice(0, 2).toUpperCase(),
+    color: '#ff0000',
+    admin: false,
+    created: '',
+    last_activity: null
+  },
+  document
+});
+
+describe('Avatars', () => {
+  it('shows a coloured circle with initials and a tooltip per person', () => {
+    act(() =>
+      root.render(
+        <Avatars
+          people={[person('ada', 'analysis.ipynb'), person('bob')]}
+          trans={trans}
+        />
+      )
+    );
+    const circles = container.querySelectorAll('.jp-SpacesAvatar');
+    expect([...circles].map(c => c.textContent)).toEqual(['AD', 'BO']);
+    expect(circles[0].getAttribute('title')).toBe(
+      'ada Person — analysis.ipynb'
+    );
+    expect(circles[1].getAttribute('title')).toBe(
+      'bob Person — no document open'
+    );
+    expect((circles[0] as HTMLElement).style.backgroundColor).toBe(
+      'rgb(255, 0, 0)'
+    );
+  });
+
+  it('shows nobody as nothing, and many as +N', () => {
+    act(() => root.render(<Avatars people={[]} trans={trans} />));
+    expect(container.innerHTML).toBe('');
+    const many = 'abcdefgh'.split('').map(c => person(c + c));
+    act(() => root.render(<Avatars people={many} trans={trans} />));
+    const circles = container.querySelectorAll('.jp-SpacesAvatar');
+    expect(circles).toHaveLength(MAX_AVATARS + 1);
+    expect(circles[MAX_AVATARS].textContent).toBe(
+      `+${many.length - MAX_AVATARS}`
+    );
+  });
+});
+
+describe('StatusCell', () => {
+  it('shows a progress bar while a start is followed', () => {
+    const space = makeSpace('s', { status: 'starting' }) as unknown as ISpace;
+    act(() =>
+      root.render(
+        <StatusCell
+          space={space}
+          progress={{ percent: 40, message: 'Mounting the volume' }}
+          trans={trans}
+        />
+      )
+    );
+    const bar = container.querySelector('[role="progressbar"]')!;
+    expect(bar.getAttribute('aria-valuenow')).toBe('40');
+    expect(
+      (bar.querySelector('.jp-SpacesProgress-bar') as HTMLElement).style.width
+    ).toBe('40%');
+    expect(container.textContent).toContain('Starting');
+    expect(container.textContent).toContain('Mounting the volume');
+  });
+});
+
+describe('Switcher', () => {
+  it('lists the other usable spaces', () => {
+    const spaces = [
+      makeSpace('here'),
+      makeSpace('other'),
+      makeSpace('hidden', { role: null })
+    ] as unknown as ISpace[];
+    expect(otherSpaces(spaces, 'here').map(s => s.name)).toEqual(['other']);
+  });
+
+  it('shows the current space and a menu with open/start and the home', async () => {
+    const server = new FakeServer(() => ({
+      body: {
+        items: [
+          makeSpace('here', { sharing: 'shared', status: 'running' }),
+          makeSpace('run', { status: 'running' }),
+          makeSpace('idle'),
+          makeSpace('ro', { role: 'viewer' })
+        ],
+        next_cursor: null
+      }
+    }));
+    const model = new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      eventSourceFactory: () => ({
+        addEventListener: () => undefined,
+        onerror: null,
+        close: () => undefined
+      })
+    });
+    await model.refresh();
+    const opened: Array<[string, boolean]> = [];
+    const render = () =>
+      root.render(
+        <Switcher
+          current="here"
+          model={model}
+          domainBaseUrl="http://example.test/base/"
+          trans={trans}
+          openUrl={(url, newTab) => opened.push([url, newTab])}
+          confirmStop={async () => true}
+        />
+      );
+    act(render);
+    const button = container.querySelector(
+      '.jp-SpacesSwitcher-button'
+    ) as HTMLButtonElement;
+    expect(button.textContent).toContain('here');
+    expect(button.textContent).toContain('Shared');
+    expect(button.getAttribute('aria-expanded')).toBe('false');
+
+    await act(async () => button.click());
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+    const item = (name: string) =>
+      container.querySelector(`[data-space="${name}"]`) as HTMLElement;
+    expect(item('here')).toBeNull();
+    const openRun = [...item('run').querySelectorAll('button')].find(
+      b => b.textContent === 'Open'
+    )!;
+    act(() => openRun.click());
+    expect(opened).toEqual([['/base/spaces/run/lab', false]]);
+    // a viewer cannot start
+    const startRo = item('ro').querySelector('button') as HTMLButtonElement;
+    expect(startRo.textContent).toBe('Start');
+    expect(startRo.disabled).toBe(true);
+    const home = [
+      ...container.querySelectorAll('.jp-SpacesSwitcher-link')
+    ] as HTMLButtonElement[];
+    act(() => home[0].click());
+    act(() => home[1].click());
+    expect(opened.slice(1)).toEqual([
+      ['http://example.test/base/lab', false],
+      ['http://example.test/base/lab?spaces-new=1', false]
+    ]);
+    model.dispose();
+  });
+});

@@ -1,0 +1,90 @@
+import { SpacesClient } from '../api';
+import { dedupe, PresenceModel } from '../presence';
+import { FakeServer } from './fakeserver';
+
+const user = (name: string) => ({
+  name,
+  display_name: name.toUpperCase(),
+  initials: name.slice(0, 2).toUpperCase(),
+  color: '#000',
+  admin: false,
+  created: '',
+  last_activity: null
+});
+
+describe('PresenceModel', () => {
+  let server: FakeServer;
+  let model: PresenceModel;
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    server = new FakeServer();
+    model = new PresenceModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      space: 'team',
+      interval: 1000
+    });
+  });
+
+  afterEach(() => {
+    model.dispose();
+    jest.useRealTimers();
+  });
+
+  it('reads GET spaces/{name}/presence, one entry per person', async () => {
+    server.handler = () => ({
+      body: {
+        items: [
+          { user: user('ada'), document: 'a.ipynb' },
+          { user: user('ada'), document: 'b.ipynb' },
+          { user: user('bob'), document: null }
+        ]
+      }
+    });
+    let changes = 0;
+    model.changed.connect(() => changes++);
+    await model.refresh();
+    expect(server.last.path).toBe('/base/spaces/api/spaces/team/presence');
+    expect(model.people.map(p => [p.user.name, p.document])).toEqual([
+      ['ada', 'a.ipynb'],
+      ['bob', null]
+    ]);
+    expect(changes).toBe(1);
+    await model.refresh(); // same answer: no change signal
+    expect(changes).toBe(1);
+  });
+
+  it('polls at its interval and stops for a private space (409/404)', async () => {
+    server.handler = () => ({ body: { items: [] } });
+    const refresh = jest.spyOn(model, 'refresh');
+    model.start();
+    expect(refresh).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(3000);
+    expect(refresh).toHaveBeenCalledTimes(4);
+
+    server.handler = () => ({
+      status: 409,
+      body: { message: 'Private spaces have no presence.', reason: 'conflict' }
+    });
+    await model.refresh();
+    expect(model.stopped).toBe(true);
+    const after = refresh.mock.calls.length;
+    jest.advanceTimersByTime(5000);
+    expect(refresh.mock.calls.length).toBe(after);
+  });
+
+  it('keeps the last list on a passing failure', async () => {
+    server.handler = () => ({ body: { items: [{ user: user('ada') }] } });
+    await model.refresh();
+    server.handler = () => ({ status: 502, text: 'bad gateway' });
+    await model.refresh();
+    expect(model.people).toHaveLength(1);
+    expect(model.stopped).toBe(false);
+  });
+
+  it('dedupe drops entries without a user', () => {
+    expect(
+      dedupe([{ user: user('a') }, {} as any, { user: user('a') }])
+    ).toEqual([{ user: user('a') }]);
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Who is present in a shared space (`GET spaces/{name}/presence`).
+ *
+ * Read when the model starts, then every `interval` ms while the page is
+ * visible (presence has no events stream; 15 s is slow enough not to load the
+ * domain and quick enough for faces to appear). A private space has no
+ * presence: the model stays empty and stops asking after a 404 or 409.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IPresence, SpacesApiError, SpacesClient } from './api';
+
+export interface IPresenceModelOptions {
+  client: SpacesClient;
+  space: string;
+  /** Milliseconds between reads (default 15000). */
+  interval?: number;
+}
+
+export class PresenceModel implements IDisposable {
+  constructor(options: IPresenceModelOptions) {
+    this.client = options.client;
+    this.space = options.space;
+    this.interval = options.interval ?? 15000;
+  }
+
+  readonly client: SpacesClient;
+  readonly space: string;
+  readonly interval: number;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** The people present, one entry per user (first document kept). */
+  get people(): ReadonlyArray<IPresence> {
+    return this._people;
+  }
+
+  /** Whether the server refused presence for good (private space, gone). */
+  get stopped(): boolean {
+    return this._stopped;
+  }
+
+  /** Read now and keep reading every `interval`. */
+  start(): void {
+    if (this._timer !== null || this._isDisposed) {
+      return;
+    }
+    void this.refresh();
+    this._timer = setInterval(() => {
+      if (
+        typeof document === 'undefined' ||
+        document.visibilityState !== 'hidden'
+      ) {
+        void this.refresh();
+      }
+    }, this.interval);
+  }
+
+  async refresh(): Promise<void> {
+    if (this._stopped || this._isDisposed) {
+      return;
+    }
+    try {
+      const answer = await this.client.presence(this.space);
+      this._set(dedupe(answer.items));
+    } catch (error) {
+      if (
+        error instanceof SpacesApiError &&
+        (error.status === 404 || error.status === 409 || error.status === 403)
+      ) {
+        this._stopped = true;
+        this._clearTimer();
+        this._set([]);
+      }
+      // Other errors (network, 5xx): keep the last list, try again later.
+    }
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._clearTimer();
+    Signal.clearData(this);
+  }
+
+  private _set(people: IPresence[]): void {
+    if (this._isDisposed) {
+      return;
+    }
+    const key = (list: ReadonlyArray<IPresence>) =>
+      JSON.stringify(list.map(p => [p.user.name, p.document ?? null]));
+    if (key(people) === key(this._people)) {
+      return;
+    }
+    this._people = people;
+    this._changed.emit();
+  }
+
+  private _clearTimer(): void {
+    if (this._timer !== null) {
+      clearInterval(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _people: IPresence[] = [];
+  private _timer: ReturnType<typeof setInterval> | null = null;
+  private _stopped = false;
+  private _isDisposed = false;
+}
+
+/** One entry per user, in the server's order. */
+export function dedupe(items: ReadonlyArray<IPresence>): IPresence[] {
+  const seen = new Set<string>();
+  const result: IPresence[] = [];
+  for (const item of items) {
+    if (!item?.user?.name || seen.has(item.user.name)) {
+      continue;
+    }
+    seen.add(item.user.name);
+    result.push(item);
+  }
+  return result;
+}

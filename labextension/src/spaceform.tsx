@@ -1,0 +1,454 @@
+/**
+ * The "Create space" and "Space settings" dialogs. Choices come from the
+ * catalogue routes; what the server refuses is explained next to the field
+ * it names (see {@link fieldErrors}).
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { AppType, ICreateSpace, ISpace, IUpdateSpace, Sharing } from './api';
+import { ICatalog } from './homemodel';
+import { DialogButton, Field, Modal } from './modal';
+import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
+
+const CREATE_FIELDS = [
+  'name',
+  'display_name',
+  'sharing',
+  'app_type',
+  'instance_type',
+  'image',
+  'volume_gb',
+  'idle_timeout_minutes'
+];
+
+/** The create form's values (strings as typed). */
+export interface ICreateFormValues {
+  name: string;
+  display_name: string;
+  sharing: Sharing;
+  app_type: AppType;
+  instance_type: string;
+  image: string;
+  volume_gb: string;
+}
+
+/** The form's first values: the first available choice of each catalogue. */
+export function defaultCreateValues(catalog: ICatalog): ICreateFormValues {
+  const app = catalog.appTypes.find(a => a.available);
+  const instance = catalog.instanceTypes.find(i => i.available);
+  return {
+    name: '',
+    display_name: '',
+    sharing: 'private',
+    app_type: (app?.name ?? 'jupyterlab') as AppType,
+    instance_type: instance?.name ?? '',
+    image: catalog.images[0]?.name ?? '',
+    volume_gb: '5'
+  };
+}
+
+/**
+ * The request body for the form's values; `volume_gb` that is not a whole
+ * number is sent as typed so that the server explains it.
+ */
+export function createBody(values: ICreateFormValues): ICreateSpace {
+  const body: ICreateSpace = {
+    name: values.name.trim(),
+    sharing: values.sharing,
+    app_type: values.app_type
+  };
+  if (values.display_name.trim()) {
+    body.display_name = values.display_name.trim();
+  }
+  if (values.instance_type) {
+    body.instance_type = values.instance_type;
+  }
+  if (values.image) {
+    body.image = values.image;
+  }
+  if (values.volume_gb.trim()) {
+    const n = Number(values.volume_gb);
+    body.volume_gb = (Number.isInteger(n)
+      ? n
+      : values.volume_gb) as unknown as number;
+  }
+  return body;
+}
+
+export interface ICreateSpaceDialogProps {
+  catalog: ICatalog;
+  trans: TranslationBundle;
+  onCreate: (body: ICreateSpace) => Promise<unknown>;
+  onClose: () => void;
+}
+
+export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
+  const { catalog, trans } = props;
+  const [values, setValues] = React.useState(() =>
+    defaultCreateValues(catalog)
+  );
+  const [errors, setErrors] = React.useState<FieldErrors>({});
+  const [busy, setBusy] = React.useState(false);
+  const set =
+    (key: keyof ICreateFormValues) =>
+    (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+      setValues({ ...values, [key]: event.target.value });
+      if (errors[key] || errors['']) {
+        const { [key]: _dropped, '': _form, ...rest } = errors; // eslint-disable-line @typescript-eslint/no-unused-vars
+        setErrors(rest);
+      }
+    };
+  const submit = async () => {
+    if (busy) {
+      return;
+    }
+    setBusy(true);
+    try {
+      await props.onCreate(createBody(values));
+      props.onClose();
+    } catch (error) {
+      setErrors(fieldErrors(error, CREATE_FIELDS));
+      setBusy(false);
+    }
+  };
+  const app = catalog.appTypes.find(a => a.name === values.app_type);
+  return (
+    <Modal
+      title={trans.__('Create space')}
+      className="jp-SpacesCreateDialog"
+      onClose={props.onClose}
+      onSubmit={submit}
+      footer={
+        <>
+          <DialogButton
+            kind="reject"
+            label={trans.__('Cancel')}
+            onClick={props.onClose}
+          />
+          <DialogButton
+            kind="accept"
+            submit
+            disabled={busy}
+            label={busy ? trans.__('Creating…') : trans.__('Create')}
+          />
+        </>
+      }
+    >
+      <Field
+        label={trans.__('Name')}
+        error={errors.name}
+        help={trans.__(
+          'Lower-case letters, digits and single hyphens; part of the space’s URL.'
+        )}
+      >
+        <input
+          className="jp-mod-styled"
+          name="name"
+          value={values.name}
+          onChange={set('name')}
+          autoComplete="off"
+          spellCheck={false}
+          required
+        />
+      </Field>
+      <Field label={trans.__('Display name')} error={errors.display_name}>
+        <input
+          className="jp-mod-styled"
+          name="display_name"
+          value={values.display_name}
+          onChange={set('display_name')}
+          placeholder={values.name}
+        />
+      </Field>
+      <fieldset className="jp-SpacesField jp-SpacesSharing">
+        <legend>{trans.__('Sharing')}</legend>
+        <label>
+          <input
+            type="radio"
+            name="sharing"
+            value="private"
+            checked={values.sharing === 'private'}
+            onChange={set('sharing')}
+          />
+          {trans.__('Private')}
+          <span className="jp-SpacesField-help">
+            {trans.__('Only you can see and open it.')}
+          </span>
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="sharing"
+            value="shared"
+            checked={values.sharing === 'shared'}
+            onChange={set('sharing')}
+          />
+          {trans.__('Shared')}
+          <span className="jp-SpacesField-help">
+            {trans.__(
+              'Everyone in the domain sees it; members edit together in real time.'
+            )}
+          </span>
+        </label>
+        {errors.sharing && (
+          <div className="jp-SpacesField-error" role="alert">
+            {errors.sharing}
+          </div>
+        )}
+      </fieldset>
+      <Field
+        label={trans.__('Application')}
+        error={errors.app_type}
+        help={app && !app.available ? (app.reason ?? '') : undefined}
+      >
+        <select
+          className="jp-mod-styled"
+          name="app_type"
+          value={values.app_type}
+          onChange={set('app_type')}
+        >
+          {catalog.appTypes.map(a => (
+            <option
+              key={a.name}
+              value={a.name}
+              disabled={!a.available}
+              title={a.available ? undefined : (a.reason ?? undefined)}
+            >
+              {a.available
+                ? a.display_name
+                : trans.__('%1 — unavailable: %2', a.display_name, a.reason)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <InstanceImageVolume
+        catalog={catalog}
+        trans={trans}
+        errors={errors}
+        values={values}
+        set={set}
+        locked={null}
+      />
+      {errors[''] && (
+        <div className="jp-SpacesForm-error" role="alert">
+          {errors['']}
+        </div>
+      )}
+    </Modal>
+  );
+}
+
+/** The compute fields shared by both dialogs. */
+function InstanceImageVolume(props: {
+  catalog: ICatalog;
+  trans: TranslationBundle;
+  errors: FieldErrors;
+  values: { instance_type: string; image: string; volume_gb: string };
+  set: (
+    key: any
+  ) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => void;
+  locked: string | null;
+}): JSX.Element {
+  const { catalog, trans, errors, values, set, locked } = props;
+  const instance = catalog.instanceTypes.find(
+    i => i.name === values.instance_type
+  );
+  const image = catalog.images.find(i => i.name === values.image);
+  return (
+    <>
+      <Field
+        label={trans.__('Instance type')}
+        error={errors.instance_type}
+        help={instance && !instance.available ? (instance.reason ?? '') : ''}
+      >
+        <select
+          className="jp-mod-styled"
+          name="instance_type"
+          value={values.instance_type}
+          onChange={set('instance_type')}
+          disabled={!!locked}
+        >
+          {catalog.instanceTypes.map(i => (
+            <option
+              key={i.name}
+              value={i.name}
+              disabled={!i.available}
+              title={i.available ? undefined : (i.reason ?? undefined)}
+            >
+              {i.available
+                ? i.display_name
+                : trans.__('%1 — unavailable: %2', i.display_name, i.reason)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field
+        label={trans.__('Image')}
+        error={errors.image}
+        help={image?.description}
+      >
+        <select
+          className="jp-mod-styled"
+          name="image"
+          value={values.image}
+          onChange={set('image')}
+          disabled={!!locked}
+        >
+          {catalog.images.map(i => (
+            <option key={i.name} value={i.name}>
+              {i.display_name}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label={trans.__('Volume size (GB)')} error={errors.volume_gb}>
+        <input
+          className="jp-mod-styled"
+          name="volume_gb"
+          type="number"
+          min={1}
+          step={1}
+          value={values.volume_gb}
+          onChange={set('volume_gb')}
+          disabled={!!locked}
+        />
+      </Field>
+    </>
+  );
+}
+
+const SETTINGS_FIELDS = [
+  'display_name',
+  'instance_type',
+  'image',
+  'volume_gb',
+  'idle_timeout_minutes'
+];
+
+/** Only what changed, as a `PATCH` body (compute fields only when unlocked). */
+export function settingsBody(
+  space: ISpace,
+  values: {
+    display_name: string;
+    instance_type: string;
+    image: string;
+    volume_gb: string;
+  },
+  locked: boolean
+): IUpdateSpace {
+  const body: IUpdateSpace = {};
+  if (values.display_name.trim() !== space.display_name) {
+    body.display_name = values.display_name.trim();
+  }
+  if (!locked) {
+    if (values.instance_type !== space.instance_type) {
+      body.instance_type = values.instance_type;
+    }
+    if (values.image !== space.image) {
+      body.image = values.image;
+    }
+    if (values.volume_gb.trim() !== String(space.volume_gb)) {
+      const n = Number(values.volume_gb);
+      body.volume_gb = (Number.isInteger(n)
+        ? n
+        : values.volume_gb) as unknown as number;
+    }
+  }
+  return body;
+}
+
+export interface ISettingsDialogProps {
+  space: ISpace;
+  catalog: ICatalog;
+  trans: TranslationBundle;
+  onSave: (body: IUpdateSpace) => Promise<unknown>;
+  onClose: () => void;
+}
+
+export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
+  const { space, catalog, trans } = props;
+  const [values, setValues] = React.useState({
+    display_name: space.display_name,
+    instance_type: space.instance_type,
+    image: space.image,
+    volume_gb: String(space.volume_gb)
+  });
+  const [errors, setErrors] = React.useState<FieldErrors>({});
+  const [busy, setBusy] = React.useState(false);
+  const locked = settingsLockedReason(space, trans);
+  const set =
+    (key: keyof typeof values) =>
+    (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+      setValues({ ...values, [key]: event.target.value });
+      setErrors({});
+    };
+  const submit = async () => {
+    if (busy) {
+      return;
+    }
+    const body = settingsBody(space, values, !!locked);
+    if (!Object.keys(body).length) {
+      props.onClose();
+      return;
+    }
+    setBusy(true);
+    try {
+      await props.onSave(body);
+      props.onClose();
+    } catch (error) {
+      setErrors(fieldErrors(error, SETTINGS_FIELDS));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      title={trans.__('Settings of %1', space.display_name)}
+      className="jp-SpacesSettingsDialog"
+      onClose={props.onClose}
+      onSubmit={submit}
+      footer={
+        <>
+          <DialogButton
+            kind="reject"
+            label={trans.__('Cancel')}
+            onClick={props.onClose}
+          />
+          <DialogButton
+            kind="accept"
+            submit
+            disabled={busy}
+            label={trans.__('Save')}
+          />
+        </>
+      }
+    >
+      <Field label={trans.__('Display name')} error={errors.display_name}>
+        <input
+          className="jp-mod-styled"
+          name="display_name"
+          value={values.display_name}
+          onChange={set('display_name')}
+        />
+      </Field>
+      {locked && (
+        <div className="jp-SpacesForm-locked" role="note">
+          {locked}
+        </div>
+      )}
+      <InstanceImageVolume
+        catalog={catalog}
+        trans={trans}
+        errors={errors}
+        values={values}
+        set={set}
+        locked={locked}
+      />
+      {errors[''] && (
+        <div className="jp-SpacesForm-error" role="alert">
+          {errors['']}
+        </div>
+      )}
+    </Modal>
+  );
+}

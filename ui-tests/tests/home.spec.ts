@@ -1,0 +1,233 @@
+import { createSpace, expect, openHome, row, test, uniqueName } from './fixtures';
+
+test.describe('spaces home', () => {
+  test('lists the caller’s spaces with their fields; search and filters narrow it', async ({
+    browser,
+    server,
+    api
+  }) => {
+    const alice = await api('alice');
+    const shared = await createSpace(alice, {
+      name: uniqueName('list-shared'),
+      display_name: 'Shared analysis',
+      sharing: 'shared',
+      instance_type: 'medium'
+    });
+    const priv = await createSpace(alice, {
+      name: uniqueName('list-private'),
+      sharing: 'private'
+    });
+    const page = await openHome(browser, server, 'alice');
+    const sharedRow = row(page, shared.name);
+    await expect(sharedRow).toContainText('Shared analysis');
+    await expect(sharedRow).toContainText('Shared');
+    await expect(sharedRow).toContainText('JupyterLab');
+    await expect(sharedRow).toContainText('medium');
+    await expect(sharedRow).toContainText('Stopped');
+    await expect(sharedRow).toContainText('alice');
+    await expect(row(page, priv.name)).toContainText('Private');
+
+    // search
+    await page.getByRole('searchbox', { name: 'Search spaces' }).fill(shared.name);
+    await expect(row(page, shared.name)).toBeVisible();
+    await expect(row(page, priv.name)).toHaveCount(0);
+    await page.getByRole('searchbox', { name: 'Search spaces' }).fill('');
+
+    // sharing filter
+    await page.getByRole('combobox', { name: 'Sharing' }).selectOption('private');
+    await expect(row(page, priv.name)).toBeVisible();
+    await expect(row(page, shared.name)).toHaveCount(0);
+    await page.getByRole('combobox', { name: 'Sharing' }).selectOption('');
+    await expect(row(page, shared.name)).toBeVisible();
+    await page.context().close();
+  });
+
+  test('creates a shared and a private space through the dialog', async ({
+    browser,
+    server,
+    api
+  }) => {
+    const page = await openHome(browser, server, 'alice');
+    const names = {
+      shared: uniqueName('dlg-shared'),
+      private: uniqueName('dlg-private')
+    };
+    for (const sharing of ['shared', 'private'] as const) {
+      await page.getByRole('button', { name: 'Create space' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create space' });
+      await expect(dialog).toBeVisible();
+      await dialog.getByLabel('Name', { exact: true }).fill(names[sharing]);
+      await dialog.getByLabel('Display name').fill(`Dialog ${sharing}`);
+      await dialog
+        .getByRole('radio', { name: sharing === 'shared' ? 'Shared' : 'Private' })
+        .check();
+      await dialog.getByLabel('Instance type').selectOption('medium');
+      await dialog.getByLabel('Volume size (GB)').fill('7');
+      await dialog.getByRole('button', { name: 'Create' }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(row(page, names[sharing])).toContainText(`Dialog ${sharing}`);
+    }
+    const alice = await api('alice');
+    for (const sharing of ['shared', 'private'] as const) {
+      const space = await (await alice.get(`spaces/${names[sharing]}`)).json();
+      expect(space).toMatchObject({
+        sharing,
+        instance_type: 'medium',
+        volume_gb: 7,
+        owner: 'alice',
+        status: 'stopped'
+      });
+    }
+    await page.context().close();
+  });
+
+  test('explains invalid input inline and keeps the dialog open', async ({
+    browser,
+    server
+  }) => {
+    const page = await openHome(browser, server, 'alice');
+    await page.getByRole('button', { name: 'Create space' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create space' });
+    const name = dialog.getByLabel('Name', { exact: true });
+    await name.fill('Not A Name');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await expect(name).toHaveAttribute('aria-invalid', 'true');
+    await expect(dialog.getByRole('alert')).toContainText('Invalid name');
+    // the reserved names are explained too
+    await name.fill('home');
+    await expect(dialog.getByRole('alert')).toHaveCount(0);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await expect(dialog.getByRole('alert')).toContainText('reserved');
+    // unavailable app types are disabled, with the reason
+    const app = dialog.getByLabel('Application');
+    const rstudio = app.locator('option[value="rstudio"]');
+    await expect(rstudio).toBeDisabled();
+    const catalog = await (
+      await page.request.get(`${server.baseURL}spaces/api/app-types`)
+    ).json();
+    const reason = catalog.items.find((a: any) => a.name === 'rstudio').reason;
+    await expect(rstudio).toContainText(`unavailable: ${reason}`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
+    await page.context().close();
+  });
+
+  test('a taken name is explained at the name field', async ({
+    browser,
+    server,
+    api
+  }) => {
+    const taken = await createSpace(await api('bob'), {
+      name: uniqueName('taken'),
+      sharing: 'private'
+    });
+    const page = await openHome(browser, server, 'alice');
+    await page.getByRole('button', { name: 'Create space' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create space' });
+    await dialog.getByLabel('Name', { exact: true }).fill(taken.name);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await expect(dialog.getByRole('alert')).toContainText('taken');
+    await page.context().close();
+  });
+
+  test('changes settings while stopped', async ({ browser, server, api }) => {
+    const alice = await api('alice');
+    const space = await createSpace(alice, {
+      name: uniqueName('settings'),
+      sharing: 'private'
+    });
+    const page = await openHome(browser, server, 'alice');
+    await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Settings of/ });
+    await expect(dialog.getByRole('note')).toHaveCount(0); // not locked
+    await dialog.getByLabel('Instance type').selectOption('large');
+    await dialog.getByLabel('Volume size (GB)').fill('12');
+    await dialog.getByLabel('Display name').fill('Renamed space');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(row(page, space.name)).toContainText('large');
+    await expect(row(page, space.name)).toContainText('Renamed space');
+    const after = await (await alice.get(`spaces/${space.name}`)).json();
+    expect(after).toMatchObject({
+      instance_type: 'large',
+      volume_gb: 12,
+      display_name: 'Renamed space'
+    });
+    await page.context().close();
+  });
+
+  test('deletes a space after a confirmation naming what is lost', async ({
+    browser,
+    server,
+    api
+  }) => {
+    const alice = await api('alice');
+    const space = await createSpace(alice, {
+      name: uniqueName('doomed'),
+      sharing: 'shared',
+      volume_gb: 3
+    });
+    const page = await openHome(browser, server, 'alice');
+    await row(page, space.name).getByRole('button', { name: 'Delete' }).click();
+    let dialog = page.locator('.jp-Dialog').filter({ hasText: 'cannot be undone' });
+    await expect(dialog).toContainText(space.name);
+    await expect(dialog).toContainText('3 GB volume');
+    await expect(dialog).toContainText('members lose access');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(row(page, space.name)).toBeVisible();
+    expect((await alice.get(`spaces/${space.name}`)).status()).toBe(200);
+
+    await row(page, space.name).getByRole('button', { name: 'Delete' }).click();
+    dialog = page.locator('.jp-Dialog').filter({ hasText: 'cannot be undone' });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect(row(page, space.name)).toHaveCount(0);
+    expect((await alice.get(`spaces/${space.name}`)).status()).toBe(404);
+    await page.context().close();
+  });
+
+  test('shows the server’s message when an action is refused', async ({
+    browser,
+    server,
+    api
+  }) => {
+    const space = await createSpace(await api('alice'), {
+      name: uniqueName('refused'),
+      sharing: 'private'
+    });
+    const page = await openHome(browser, server, 'alice');
+    // The space is deleted behind the home's back: the next action is refused.
+    expect((await (await api('alice')).delete(`spaces/${space.name}`)).status()).toBe(204);
+    await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Settings of/ });
+    await dialog.getByLabel('Volume size (GB)').fill('9');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const answer = await (await api('alice')).get(`spaces/${space.name}`);
+    const { message } = await answer.json();
+    await expect(dialog.getByRole('alert')).toHaveText(message);
+    await page.context().close();
+  });
+
+  test('members and roles of a shared space', async ({ browser, server, api }) => {
+    const space = await createSpace(await api('alice'), {
+      name: uniqueName('team'),
+      sharing: 'shared'
+    });
+    const page = await openHome(browser, server, 'alice');
+    await row(page, space.name).getByRole('button', { name: 'Members' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Members of/ });
+    await expect(dialog).toContainText('Alice Archer');
+    await dialog.getByLabel('Add member').selectOption('bob');
+    await dialog.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect(dialog.getByRole('combobox', { name: 'Role of Bob Baker' })).toHaveValue(
+      'viewer'
+    );
+    const members = await (await (await api('bob')).get(`spaces/${space.name}/members`)).json();
+    expect(members.items.map((m: any) => [m.user.name, m.role])).toEqual([
+      ['alice', 'owner'],
+      ['bob', 'viewer']
+    ]);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.context().close();
+  });
+});
