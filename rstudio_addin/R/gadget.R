@@ -41,8 +41,10 @@ gadget_presence <- function(name, conn) {
   if (!identical(sp$status, "running")) return(sprintf("'%s' is %s: nobody is in it.", name, sp$status))
   p <- space_presence(name, conn = conn)
   if (!nrow(p)) return(sprintf("Nobody is in '%s' right now.", name))
-  keep <- intersect(c("user", "display_name", "initials", "document", "path"), names(p))
-  p[, keep, drop = FALSE]
+  out <- data.frame(user = p$user, name = p$display_name, role = p$role,
+                    stringsAsFactors = FALSE)
+  out$documents <- vapply(p$documents, function(d) paste(d, collapse = ", "), "")
+  out
 }
 
 # Create from the form.

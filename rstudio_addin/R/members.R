@@ -70,23 +70,30 @@ members_df <- function(items) {
 
 #' Who is in a space now
 #'
-#' The users with the space open, with the document each has open. Needs a
-#' running space you may open (never another user's private space, not even
-#' for an admin).
+#' The users with the running space open, with the documents each has open.
+#' Needs a space you may open (never another user's private space, not even
+#' for an admin: that is a 404). A stopped space has nobody in it.
 #'
 #' @inheritParams space_get
-#' @return A data frame with one row per present user: `user`,
-#'   `display_name`, `initials`, `color` and the server's other fields (such
-#'   as the open document).
+#' @return A data frame with one row per present user: `user`, `role` (in
+#'   the space), `display_name`, `initials`, `color`, `documents` (a list
+#'   column: the paths of the documents the user has open, relative to the
+#'   space's home), `since` (when the user arrived) and the server's other
+#'   fields.
 #' @export
 #' @examples
 #' \dontrun{
-#' space_presence("analysis")
+#' p <- space_presence("analysis")
+#' p[, c("user", "role")]
+#' p$documents[[1]]
 #' }
 space_presence <- function(name, conn = spaces_connect()) {
   check_string(name, "name")
   res <- spaces_api(conn, "GET", api_path("spaces", name, "presence"))
   items <- if (!is.null(names(res)) && "items" %in% names(res)) res$items else res
-  records_df(flatten_user_records(items %||% list()),
-             c(user = "character", user_columns[-1]))
+  records_df(flatten_user_records(items %||% list()), presence_columns)
 }
+
+presence_columns <- c(user = "character", role = "character",
+                      display_name = "character", initials = "character",
+                      color = "character", documents = "list", since = "time")

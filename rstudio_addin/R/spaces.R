@@ -114,8 +114,9 @@ space_delete <- function(name, conn = spaces_connect()) {
 #'
 #' If the start fails, the error is a `jupyterspaces_start_failed` condition
 #' with the server's `failure_reason`; if it takes longer than `timeout`
-#' seconds, a `jupyterspaces_timeout`. A domain whose spaces cannot be started
-#' yet answers 409 (`jupyterspaces_http_409`, message "not startable yet").
+#' seconds, a `jupyterspaces_timeout`. Starting a space that is still stopping
+#' is refused with 409 (`jupyterspaces_http_409`); a viewer may neither start
+#' nor stop a space (403).
 #'
 #' @inheritParams space_get
 #' @param wait Wait until the space is running (`space_start()`) or stopped
@@ -159,7 +160,7 @@ space_wait <- function(name, target, space, timeout, progress, conn,
   if (isTRUE(progress)) {
     bar <- cli::cli_progress_bar(
       name = sprintf("%s %s", if (target == "running") "Starting" else "Stopping", name),
-      total = 100, status = space$status %||% "",
+      total = 100, status = space$status %||% "", auto_terminate = FALSE,
       format = "{cli::pb_name} {cli::pb_bar} {cli::pb_percent} {cli::pb_status}",
       clear = TRUE, .envir = environment()
     )

@@ -80,13 +80,17 @@ parse_time <- function(x) {
 
 # Turn a list of records (named lists) into a data frame. `columns` gives the
 # columns that always exist, in order, with their types ("character",
-# "numeric", "logical", "time"); other fields are appended.
+# "numeric", "logical", "time", or "list": a list column of character
+# vectors); other fields are appended.
 records_df <- function(items, columns = character()) {
   fields <- unique(c(names(columns), unlist(lapply(items, names))))
   n <- length(items)
   cols <- lapply(fields, function(f) {
     vals <- lapply(items, function(it) it[[f]])
     type <- if (f %in% names(columns)) columns[[f]] else NA
+    if (identical(type, "list")) {
+      return(I(lapply(vals, function(v) as.character(unlist(v, use.names = FALSE)))))
+    }
     scalar <- vapply(vals, function(v) is.null(v) || (is.atomic(v) && length(v) == 1), logical(1))
     if (!all(scalar)) return(I(vals))
     if (is.na(type)) {
@@ -107,7 +111,7 @@ records_df <- function(items, columns = character()) {
   if (n == 0) {
     cols <- lapply(fields, function(f) {
       switch(columns[[f]] %||% "character",
-             logical = logical(), numeric = numeric(),
+             logical = logical(), numeric = numeric(), list = I(list()),
              time = parse_time(character()), character())
     })
     names(cols) <- fields

@@ -136,14 +136,54 @@ live_start_server <- function() {
   srv
 }
 
+# Spaces outlive their domain by design: stop every space that is not
+# stopped (as the admin, who may stop any) while the server still runs, then
+# stop the server, then let the launcher clean up whatever is left (sandbox
+# processes, loop mounts) before the data directory goes.
 live_stop_server <- function(srv) {
   if (!is.na(srv$pid) && live_pid_alive(srv$pid)) {
+    live_stop_spaces(srv)
     tools::pskill(srv$pid, tools::SIGTERM)
     deadline <- Sys.time() + 20
     while (live_pid_alive(srv$pid) && Sys.time() < deadline) Sys.sleep(0.2)
     if (live_pid_alive(srv$pid)) tools::pskill(srv$pid, tools::SIGKILL)
   }
+  live_cleanup_orphans(srv)
   unlink(srv$dir, recursive = TRUE, force = TRUE)
+  invisible()
+}
+
+live_stop_spaces <- function(srv) {
+  admin <- jupyterspaces::spaces_connect(srv$url, srv$tokens$admin)
+  spaces <- tryCatch(jupyterspaces::spaces_list(conn = admin),
+                     jupyterspaces_error = function(e) NULL)
+  for (name in spaces$name[spaces$status != "stopped"]) {
+    tryCatch({
+      # A start cannot be cancelled (409 while starting): let it settle.
+      sp <- live_poll(function() jupyterspaces::space_get(name, conn = admin),
+                      function(sp) !sp$status %in% c("starting", "stopping"), timeout = 120)
+      if (!identical(sp$status, "stopped")) {
+        jupyterspaces::space_stop(name, wait = TRUE, timeout = 60, progress = FALSE, conn = admin)
+      }
+    }, jupyterspaces_error = function(e) {
+      message("live tests: could not stop space '", name, "': ", conditionMessage(e))
+    })
+  }
+}
+
+live_cleanup_orphans <- function(srv) {
+  py <- live_python()
+  if (!nzchar(py)) return(invisible())
+  code <- sprintf(paste0(
+    "import asyncio; from jupyter_spaces.domain.config import DomainConfig; ",
+    "asyncio.run(DomainConfig(data_dir=%s).make_launcher().cleanup_orphans({}))"
+  ), deparse(file.path(srv$dir, "data")))
+  out <- with_python_env(suppressWarnings(
+    system2(py, c("-c", shQuote(code)), stdout = TRUE, stderr = TRUE)
+  ))
+  if (!identical(as.integer(attr(out, "status") %||% 0L), 0L)) {
+    message("live tests: cleanup_orphans failed:\n", paste(out, collapse = "\n"))
+  }
   invisible()
 }
 
@@ -182,17 +222,83 @@ live_conn <- function(user = "owner") {
   jupyterspaces::spaces_connect(srv$url, srv$tokens[[user]])
 }
 
-# Start a space and wait; skip while the domain cannot start spaces yet.
-live_start_or_skip <- function(name, conn) {
-  tryCatch(
-    jupyterspaces::space_start(name, wait = TRUE, timeout = 300, progress = FALSE, conn = conn),
-    jupyterspaces_http_409 = function(e) {
-      if (grepl("not startable yet", e$server_message, fixed = TRUE)) {
-        testthat::skip("spaces cannot be started yet: the domain answers 409 'not startable yet'")
-      }
-      stop(e)
-    }
-  )
+# Start a space and wait until it is running (a failed start is an error).
+live_start <- function(name, conn, progress = FALSE) {
+  jupyterspaces::space_start(name, wait = TRUE, timeout = 300, progress = progress, conn = conn)
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
+
+# The shared space of the live file, presence and stop tests: "r-live-run",
+# owned by "owner", with "other" as a viewer; created and started (once) on
+# first use, so that each test also runs alone. The stop test stops and
+# deletes it; the teardown stops whatever is still running.
+live_running_space <- function() {
+  name <- "r-live-run"
+  owner <- live_conn("owner")
+  sp <- tryCatch(jupyterspaces::space_get(name, conn = owner),
+                 jupyterspaces_http_404 = function(e) NULL)
+  if (is.null(sp)) {
+    jupyterspaces::space_create(name, "shared", conn = owner)
+    jupyterspaces::space_add_member(name, "other", "viewer", conn = owner)
+    sp <- jupyterspaces::space_get(name, conn = owner)
+  }
+  if (!identical(sp$status, "running")) live_start(name, owner)
+  name
+}
+
+# Make `users` present in the running space `name`, each with the document
+# `path` open through the collaboration websocket (collab-present.py, on the
+# domain's own Python client). Returns a function that ends the presence.
+live_be_present <- function(name, path, users, type = "file", format = "text") {
+  srv <- live_server()
+  dir <- tempfile("present-")
+  dir.create(dir)
+  ready <- file.path(dir, "ready")
+  stopfile <- file.path(dir, "stop")
+  log <- file.path(dir, "log")
+  pidfile <- file.path(dir, "pid")
+  script <- 'echo $$ > "$0"; log="$1"; shift; exec "$@" > "$log" 2>&1'
+  args <- c(testthat::test_path("collab-present.py"),
+            paste0(srv$url, "spaces/", name, "/"), path, type, format, ready, stopfile,
+            unlist(srv$tokens[users], use.names = FALSE))
+  with_python_env(system2(
+    "sh", c("-c", shQuote(script), shQuote(pidfile), shQuote(log),
+            shQuote(live_python()), vapply(args, shQuote, "")),
+    stdout = FALSE, stderr = FALSE, wait = FALSE
+  ))
+  pid <- NA_integer_
+  deadline <- Sys.time() + 60
+  while (!file.exists(ready)) {
+    if (is.na(pid) && file.exists(pidfile)) {
+      pid <- suppressWarnings(as.integer(readLines(pidfile, warn = FALSE)[1]))
+    }
+    if ((!is.na(pid) && !live_pid_alive(pid)) || Sys.time() > deadline) {
+      if (!is.na(pid) && live_pid_alive(pid)) tools::pskill(pid, tools::SIGKILL)
+      stop("collab-present.py did not connect:\n",
+           paste(tryCatch(readLines(log), error = function(e) ""), collapse = "\n"),
+           call. = FALSE)
+    }
+    Sys.sleep(0.2)
+  }
+  if (is.na(pid)) pid <- suppressWarnings(as.integer(readLines(pidfile, warn = FALSE)[1]))
+  function() {
+    if (!dir.exists(dir)) return(invisible())
+    file.create(stopfile)
+    deadline <- Sys.time() + 20
+    while (live_pid_alive(pid) && Sys.time() < deadline) Sys.sleep(0.1)
+    if (live_pid_alive(pid)) tools::pskill(pid, tools::SIGKILL)
+    unlink(dir, recursive = TRUE)
+    invisible()
+  }
+}
+
+# Poll `f()` until `ok(value)`; returns the last value.
+live_poll <- function(f, ok, timeout = 30) {
+  deadline <- Sys.time() + timeout
+  repeat {
+    v <- f()
+    if (isTRUE(ok(v)) || Sys.time() > deadline) return(v)
+    Sys.sleep(0.3)
+  }
+}

@@ -95,7 +95,8 @@ test_that("the gadget server works without RStudio", {
     }
     if (grepl("presence$", req$url)) return(json_response(list(items = list(
       list(user = list(name = "bob", display_name = "Bob", initials = "B", color = "#000"),
-           document = "x.ipynb")))))
+           role = "editor", documents = list("x.ipynb", "y.R"),
+           since = "2024-05-01T10:00:00Z")))))
     if (grepl("(instance|app)-types$", req$url)) return(json_response(list(items = list())))
     json_response(space_json("a", sharing = "shared", status = "running"))
   })
@@ -105,6 +106,7 @@ test_that("the gadget server works without RStudio", {
       session$setInputs(space = "a")
       expect_equal(spaces()$name, "a")
       expect_equal(presence()$user, "bob")
+      expect_equal(presence()$documents, "x.ipynb, y.R")
       session$setInputs(open = 1)
       expect_equal(fc$opened, "http://spaces.test:8888/base/spaces/a/lab")
     })

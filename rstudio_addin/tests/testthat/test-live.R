@@ -103,6 +103,7 @@ test_that("live: another user's private space is a 404, exactly like a missing o
   expect_true("r-live-secret" %in% spaces_list(conn = admin)$name)
   expect_error(space_download("r-live-secret", "", to = tempfile(), conn = admin),
                class = "jupyterspaces_http_404")
+  expect_error(space_presence("r-live-secret", conn = admin), class = "jupyterspaces_http_404")
   space_delete("r-live-secret", conn = owner)
 })
 
@@ -162,78 +163,191 @@ test_that("live: space_browse and the gadget's functions", {
   space_delete("r-live-browse", conn = owner)
 })
 
-test_that("live: while spaces cannot start, start and events are the 409 condition", {
-  owner <- live_conn("owner")
-  space_create("r-live-409", "private", conn = owner)
-  on.exit(space_delete("r-live-409", conn = owner))
-  err <- tryCatch(space_start("r-live-409", wait = FALSE, conn = owner), error = function(e) e)
-  if (!inherits(err, "jupyterspaces_http_409")) {
-    skip("the domain can start spaces: covered by the running-space tests")
-  }
-  expect_match(err$server_message, "not startable yet")
-  expect_equal(err$status, 409)
-  expect_error(space_events("r-live-409", function(ev) TRUE, timeout = 10, conn = owner),
-               class = "jupyterspaces_http_409")
-})
-
-test_that("live: start (wait), files, viewer cannot upload, presence, stop", {
+test_that("live: space_start(wait = TRUE) returns when running; the bar follows the events", {
   owner <- live_conn("owner")
   other <- live_conn("other")
-  space_create("r-live-run", "shared", conn = owner)
-  on.exit(try(space_delete("r-live-run", conn = owner), silent = TRUE))
-  # The events stream feeds progress while starting.
-  sp <- live_start_or_skip("r-live-run", owner)
+  name <- "r-live-run"
+  space_create(name, "shared", conn = owner)
+  space_add_member(name, "other", "viewer", conn = owner)
+  # The progress bar, logged instead of drawn: the status events of the
+  # stream move it (the last one to 100%, "running").
+  withr::local_options(cli.progress_show_after = 0, cli.progress_handlers_only = "logger")
+  log <- utils::capture.output(
+    sp <- space_start(name, wait = TRUE, timeout = 300, progress = TRUE, conn = owner)
+  )
+  expect_s3_class(sp, "jupyterspaces_space")
   expect_equal(sp$status, "running")
-  expect_equal(space_get("r-live-run", conn = owner)$status, "running")
-  expect_equal(space_start("r-live-run", conn = owner)$status, "running")
-  expect_error(space_update("r-live-run", volume_gb = 9, conn = owner),
-               class = "jupyterspaces_http_409")
+  expect_null(sp$failure_reason)
+  expect_true(any(grepl("100/100 updated", log, fixed = TRUE)), info = paste(log, collapse = "\n"))
+  expect_equal(space_get(name, conn = owner)$status, "running")
+  expect_equal(spaces_list(status = "running", conn = other)$name, name)
+  # Starting a running space is a no-op that returns at once.
+  expect_equal(space_start(name, progress = FALSE, conn = owner)$status, "running")
+  # A viewer may not start or stop it.
+  expect_error(space_stop(name, conn = other), class = "jupyterspaces_http_403")
+  # Running: no resize, no delete.
+  expect_error(space_update(name, volume_gb = 9, conn = owner), class = "jupyterspaces_http_409")
+  err <- tryCatch(space_delete(name, conn = owner), error = function(e) e)
+  expect_s3_class(err, "jupyterspaces_http_409")
+  expect_true(nzchar(err$server_message))
+  # The events stream begins with the current status, with its fields.
+  first <- NULL
+  n <- space_events(name, function(ev) {
+    first <<- ev
+    FALSE
+  }, timeout = 30, conn = other)
+  expect_equal(n, 1L)
+  expect_equal(first$event, "status")
+  data <- jsonlite::fromJSON(first$data, simplifyVector = FALSE)
+  expect_equal(data$name, name)
+  expect_equal(data$status, "running")
+  expect_true(all(c("failure_reason", "volume_used_bytes", "last_activity") %in% names(data)))
+  # The browser URL of a running space.
+  expect_match(space_browse(name, browse = function(u) NULL, conn = owner),
+               "/spaces/r-live-run/lab$")
+})
 
-  # Upload a binary file and a folder, download them back byte for byte.
+test_that("live: upload a file and a folder to the running space, download them back", {
+  name <- live_running_space()
+  owner <- live_conn("owner")
   src <- withr::local_tempdir()
-  dir.create(file.path(src, "proj", "sub"), recursive = TRUE)
+  dir.create(file.path(src, "proj", "sub", "deeper"), recursive = TRUE)
   bin <- as.raw(c(0:255, 255:0))
   writeBin(bin, file.path(src, "proj", "sub", "data.bin"))
+  set.seed(42)
+  big <- as.raw(sample(0:255, 300000, replace = TRUE))
+  writeBin(big, file.path(src, "proj", "sub", "deeper", "big.bin"))
   writeLines(c("x <- 1", "# caf\u00e9"), file.path(src, "proj", "analysis.R"), useBytes = TRUE)
-  up <- space_upload("r-live-run", file.path(src, "proj"), to = "work/proj", conn = owner)
-  expect_true("work/proj/sub/data.bin" %in% up)
-  space_upload("r-live-run", file.path(src, "proj", "sub", "data.bin"), to = "one.bin",
-               chunk_size = 100, conn = owner)
-  dst <- withr::local_tempdir()
-  space_download("r-live-run", "work/proj", to = file.path(dst, "proj"), conn = owner)
-  expect_equal(readBin(file.path(dst, "proj", "sub", "data.bin"), "raw", 1000), bin)
-  expect_equal(readBin(file.path(dst, "proj", "analysis.R"), "raw", 1000),
-               readBin(file.path(src, "proj", "analysis.R"), "raw", 1000))
-  space_download("r-live-run", "one.bin", to = file.path(dst, "one.bin"), conn = owner)
-  expect_equal(readBin(file.path(dst, "one.bin"), "raw", 1000), bin)
-  expect_error(space_download("r-live-run", "one.bin", to = file.path(dst, "one.bin"), conn = owner),
-               class = "jupyterspaces_file_exists")
+  writeBin(raw(), file.path(src, "proj", "empty.txt"))
+  writeLines("hidden", file.path(src, "proj", ".hidden"))
 
-  # A viewer reads but cannot upload.
-  space_add_member("r-live-run", "other", "viewer", conn = owner)
-  err <- tryCatch(space_upload("r-live-run", file.path(src, "proj", "analysis.R"),
-                               to = "from-viewer.R", conn = other),
-                  error = function(e) e)
-  expect_s3_class(err, "jupyterspaces_http_403")
-  expect_true(nzchar(err$server_message))
-  space_download("r-live-run", "one.bin", to = file.path(dst, "viewer.bin"), conn = other)
-  expect_equal(readBin(file.path(dst, "viewer.bin"), "raw", 1000), bin)
+  # A folder, recursively (chunked above 64 KB).
+  up <- space_upload(name, file.path(src, "proj"), to = "work/proj", chunk_size = 65536,
+                     conn = owner)
+  expect_setequal(up, c("work/proj", "work/proj/analysis.R", "work/proj/empty.txt",
+                        "work/proj/sub", "work/proj/sub/data.bin", "work/proj/sub/deeper",
+                        "work/proj/sub/deeper/big.bin"))
+  # A single file, in 100-byte chunks, and one at the top of the home.
+  space_upload(name, file.path(src, "proj", "sub", "data.bin"), to = "one.bin",
+               chunk_size = 100, conn = owner)
+  expect_equal(space_upload(name, file.path(src, "proj", "analysis.R"), conn = owner),
+               "analysis.R")
+
+  dst <- withr::local_tempdir()
+  got <- space_download(name, "work/proj", to = file.path(dst, "proj"), conn = owner)
+  expect_true(file.path(dst, "proj", "sub", "deeper", "big.bin") %in% got)
+  files <- function(root) sort(list.files(root, recursive = TRUE, all.files = TRUE))
+  expect_equal(files(file.path(dst, "proj")), setdiff(files(file.path(src, "proj")), ".hidden"))
+  for (f in setdiff(files(file.path(src, "proj")), ".hidden")) {
+    expect_identical(readBin(file.path(dst, "proj", f), "raw", 1e6),
+                     readBin(file.path(src, "proj", f), "raw", 1e6), info = f)
+  }
+  space_download(name, "one.bin", to = file.path(dst, "one.bin"), conn = owner)
+  expect_identical(readBin(file.path(dst, "one.bin"), "raw", 1000), bin)
+  expect_error(space_download(name, "one.bin", to = file.path(dst, "one.bin"), conn = owner),
+               class = "jupyterspaces_file_exists")
+  space_download(name, "one.bin", to = file.path(dst, "one.bin"), overwrite = TRUE, conn = owner)
+  expect_error(space_download(name, "no/such/file", to = file.path(dst, "x"), conn = owner),
+               class = "jupyterspaces_http_404")
 
   # Send the current file through the addin's logic.
-  ctx <- spaces_context(active_document = function() file.path(src, "proj", "analysis.R"),
+  ctx <- spaces_context(active_document = function() file.path(src, "proj", "sub", "data.bin"),
                         choose = function(choices, title) choices[1],
                         inform = function(m) NULL)
-  expect_equal(send_current_file("r-live-run", context = ctx, conn = owner), "analysis.R")
-  space_download("r-live-run", "analysis.R", to = file.path(dst, "sent.R"), conn = owner)
-  expect_true(file.exists(file.path(dst, "sent.R")))
+  expect_equal(send_current_file(name, context = ctx, conn = owner), "data.bin")
+  space_download(name, "data.bin", to = file.path(dst, "sent.bin"), conn = owner)
+  expect_identical(readBin(file.path(dst, "sent.bin"), "raw", 1000), bin)
+})
 
-  p <- space_presence("r-live-run", conn = owner)
+test_that("live: a viewer reads the running space but cannot upload", {
+  name <- live_running_space()
+  owner <- live_conn("owner")
+  other <- live_conn("other")
+  expect_equal(space_get(name, conn = other)$role, "viewer")
+  src <- withr::local_tempfile(fileext = ".R")
+  writeLines("y <- 2", src)
+  err <- tryCatch(space_upload(name, src, to = "from-viewer.R", conn = other),
+                  error = function(e) e)
+  expect_s3_class(err, "jupyterspaces_http_403")
+  expect_s3_class(err, "jupyterspaces_http_error")
+  expect_equal(err$status, 403)
+  expect_true(nzchar(err$server_message))
+  expect_match(conditionMessage(err), err$server_message, fixed = TRUE)
+  expect_false(grepl(live_server()$tokens$other, conditionMessage(err), fixed = TRUE))
+  expect_error(space_download(name, "from-viewer.R", to = tempfile(), conn = owner),
+               class = "jupyterspaces_http_404")
+  # ... but downloads.
+  space_upload(name, src, to = "for-viewer.R", conn = owner)
+  dst <- withr::local_tempfile()
+  space_download(name, "for-viewer.R", to = dst, conn = other)
+  expect_identical(readBin(dst, "raw", 100), readBin(src, "raw", 100))
+})
+
+test_that("live: presence lists who has a document open in the running space", {
+  name <- live_running_space()
+  owner <- live_conn("owner")
+  other <- live_conn("other")
+  admin <- live_conn("admin")
+  src <- withr::local_tempfile(fileext = ".py")
+  writeLines("print('together')", src)
+  space_upload(name, src, to = "together.py", conn = owner)
+  p <- space_presence(name, conn = owner)
   expect_s3_class(p, "data.frame")
-  expect_true(is.data.frame(jupyterspaces:::gadget_presence("r-live-run", owner)) ||
-                is.character(jupyterspaces:::gadget_presence("r-live-run", owner)))
+  expect_true(all(c("user", "role", "display_name", "initials", "color", "documents", "since")
+                  %in% names(p)))
 
-  st <- space_stop("r-live-run", wait = TRUE, progress = FALSE, conn = owner)
+  done <- live_be_present(name, "together.py", c("owner", "other"))
+  withr::defer(done())
+  p <- live_poll(function() space_presence(name, conn = other),
+                 function(p) all(c("owner", "other") %in% p$user))
+  expect_setequal(p$user, c("owner", "other"))
+  # (The space reports its owner's role as "editor": in the space, an owner
+  # edits like an editor.)
+  expect_true(p$role[p$user == "owner"] %in% c("owner", "editor"))
+  expect_equal(p$role[p$user == "other"], "viewer")
+  expect_equal(p$initials[p$user == "other"], "OT")
+  expect_match(p$color, "^#[0-9a-fA-F]{6}$")
+  expect_true("together.py" %in% p$documents[[which(p$user == "other")]])
+  expect_s3_class(p$since, "POSIXct")
+  expect_false(anyNA(p$since))
+  # The admin sees a shared space's presence too; the gadget shows it.
+  expect_setequal(space_presence(name, conn = admin)$user, c("owner", "other"))
+  g <- jupyterspaces:::gadget_presence(name, owner)
+  expect_s3_class(g, "data.frame")
+  expect_equal(g$documents[g$user == "other"], "together.py")
+
+  done()
+  p <- live_poll(function() space_presence(name, conn = owner), function(p) !nrow(p))
+  expect_equal(nrow(p), 0)
+  expect_match(jupyterspaces:::gadget_presence(name, owner), "Nobody is in")
+})
+
+test_that("live: space_stop(wait = TRUE) returns when stopped; then delete", {
+  name <- live_running_space()
+  owner <- live_conn("owner")
+  other <- live_conn("other")
+  st <- space_stop(name, wait = TRUE, timeout = 120, progress = FALSE, conn = owner)
+  expect_s3_class(st, "jupyterspaces_space")
   expect_equal(st$status, "stopped")
-  expect_error(space_upload("r-live-run", file.path(src, "proj", "analysis.R"), conn = owner),
-               class = "jupyterspaces_http_error")
+  expect_equal(space_get(name, conn = other)$status, "stopped")
+  # Stopped: nobody is there, its files cannot be reached, its events say so.
+  expect_equal(nrow(space_presence(name, conn = owner)), 0)
+  expect_match(jupyterspaces:::gadget_presence(name, owner), "stopped")
+  err <- tryCatch(space_download(name, "one.bin", to = tempfile(), conn = owner),
+                  error = function(e) e)
+  expect_s3_class(err, "jupyterspaces_http_409")
+  expect_equal(err$reason, "not_running")
+  first <- NULL
+  space_events(name, function(ev) {
+    first <<- jsonlite::fromJSON(ev$data)
+    FALSE
+  }, timeout = 30, conn = owner)
+  expect_equal(first$status, "stopped")
+  expect_gt(first$volume_used_bytes, 0)
+  # Stopping a stopped space returns at once.
+  expect_equal(space_stop(name, wait = TRUE, progress = FALSE, conn = owner)$status, "stopped")
+  # Delete after stop: synchronous, and the space is gone.
+  expect_true(space_delete(name, conn = owner))
+  expect_error(space_get(name, conn = owner), class = "jupyterspaces_http_404")
+  expect_false(name %in% spaces_list(conn = owner)$name)
 })

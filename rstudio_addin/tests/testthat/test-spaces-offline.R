@@ -70,6 +70,26 @@ test_that("space_start(wait = TRUE) falls back to polling when there is no event
   expect_equal(polls, 2)
 })
 
+test_that("the progress bar survives progress at 100% before the status event", {
+  conn <- spaces_connect("http://127.0.0.1:1/", "t")
+  ev <- function(name, callback, timeout, conn) {
+    for (e in list(
+      list(event = "status", data = '{"name":"demo","status":"starting"}'),
+      list(event = "progress", data = '{"percent":40,"message":"Starting JupyterLab"}'),
+      list(event = "progress", data = '{"percent":100,"message":"Ready"}'),
+      list(event = "progress", data = '{"percent":100,"message":"Ready"}'),
+      list(event = "status", data = '{"name":"demo","status":"running"}')
+    )) if (!isTRUE(callback(e))) break
+  }
+  m <- recording_mock(function(req) json_response(space_json("demo", status = "running")))
+  withr::local_options(cli.progress_show_after = 0, cli.progress_handlers_only = "logger")
+  out <- utils::capture.output(sp <- httr2::with_mock(m$mock, jupyterspaces:::space_wait(
+    "demo", "running", space_json("demo", status = "starting"), timeout = 10,
+    progress = TRUE, conn = conn, events = ev)))
+  expect_equal(sp$status, "running")
+  expect_true(any(grepl("100/100", out, fixed = TRUE)))
+})
+
 test_that("a failed start is a classed condition with the failure reason", {
   conn <- spaces_connect("http://127.0.0.1:1/", "t")
   m <- recording_mock(function(req) {
@@ -96,7 +116,11 @@ test_that("members, presence, catalogues and me parse the server's shapes", {
       return(json_response(list(user = user("bob"), role = "editor")))
     }
     if (grepl("/presence$", u)) return(json_response(list(items = list(
-      c(user("bob"), list(document = "a.ipynb"))))))
+      list(user = user("bob")[c("name", "display_name", "initials", "color")],
+           role = "viewer", documents = list("a.ipynb", "b/c.py"),
+           since = "2024-05-01T10:00:00Z"),
+      list(user = user("eve")[c("name", "display_name", "initials", "color")],
+           role = "editor", documents = list(), since = "2024-05-01T11:00:00Z")))))
     if (grepl("instance-types$", u)) return(json_response(list(items = list(
       list(name = "small", display_name = "Small", cpus = 1, memory_gb = 2,
            max_processes = 256, available = TRUE, reason = NULL)))))
@@ -119,8 +143,13 @@ test_that("members, presence, catalogues and me parse the server's shapes", {
     expect_equal(m$requests[[2]]$method, "PUT")
     expect_true(space_remove_member("s", "bob", conn = conn))
     p <- space_presence("s", conn = conn)
-    expect_equal(p$user, "bob")
-    expect_equal(p$document, "a.ipynb")
+    expect_equal(p$user, c("bob", "eve"))
+    expect_equal(p$role, c("viewer", "editor"))
+    expect_equal(p$display_name, c("BOB", "EVE"))
+    expect_equal(p$documents[[1]], c("a.ipynb", "b/c.py"))
+    expect_equal(p$documents[[2]], character())
+    expect_s3_class(p$since, "POSIXct")
+    expect_equal(format(p$since[1], tz = "UTC"), "2024-05-01 10:00:00")
     expect_equal(instance_types(conn = conn)$cpus, 1)
     expect_equal(images(conn = conn)$name, "default")
     a <- app_types(conn = conn)

@@ -1,0 +1,37 @@
+"""Be present in a running space, for the live tests of space_presence().
+
+    python collab-present.py BASE_URL PATH TYPE FORMAT READY_FILE STOP_FILE TOKEN...
+
+Opens the document PATH of the space at BASE_URL (``<domain>spaces/<name>/``)
+through the collaboration websocket, once per TOKEN (each one a user, as a
+JupyterLab tab would), writes READY_FILE, and stays until STOP_FILE exists
+(at most 180 seconds). Uses the domain's own client,
+jupyter_spaces.collab.client.CollabClient.
+"""
+
+import asyncio
+import os
+import sys
+import time
+
+from jupyter_spaces.collab.client import CollabClient
+
+
+async def main(base, path, kind, fmt, ready, stop, tokens):
+    clients = []
+    try:
+        for token in tokens:
+            clients.append(await CollabClient(base, path, type=kind, format=fmt, token=token).open())
+        with open(ready, "w") as f:
+            f.write("ready\n")
+        deadline = time.monotonic() + 180
+        while not os.path.exists(stop) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        for c in clients:
+            await c.disconnect()
+
+
+if __name__ == "__main__":
+    base, path, kind, fmt, ready, stop, *tokens = sys.argv[1:]
+    asyncio.run(main(base, path, kind, fmt, ready, stop, tokens))
