@@ -169,6 +169,11 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
 
     @property
     def _role(self) -> str:
+        # In a space the signed identity carries the role (owner, editor, viewer);
+        # on a plain server, what the authorizer allows is all there is.
+        role = getattr(self.current_user, "role", None)
+        if role:
+            return role
         return "editor" if self.can_write else "viewer"
 
     async def on_message(self, message: Any) -> None:  # type: ignore[override]

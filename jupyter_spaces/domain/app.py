@@ -19,8 +19,10 @@ from .. import __version__
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
-from .handlers.home import HomeHandler
+from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
+from . import proxy
+from .proxy import proxy_handlers
 from .service import DomainService
 
 DEMO_USERS = (
@@ -38,7 +40,7 @@ class Domain:
         self.service = service
         self.catalog = service.catalog
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
-        self.lifecycle = Lifecycle(service, launcher, self.run, **lifecycle_options)
+        self.lifecycle = Lifecycle(service, launcher, self.run, on_change=self.forget, **lifecycle_options)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
@@ -46,8 +48,13 @@ class Domain:
     def note_activity(self, name: str) -> None:
         self.lifecycle.note_activity(name)
 
+    def forget(self, name: str) -> None:
+        """A space's state or members changed: the proxy must ask again."""
+        proxy.forget(self, name)
+
     async def close(self) -> None:
         await self.lifecycle.stop()
+        proxy.shutdown(self)
         self._executor.shutdown(wait=True)
         self.service.store.close()
 
@@ -57,7 +64,7 @@ class DomainApp(DomainConfig, ExtensionApp):
     name = "jupyter_spaces"
     description = "Start a Jupyter Spaces domain server."
     version = __version__
-    extension_url = "/spaces/home"
+    extension_url = "/lab"
     load_other_extensions = True
 
     serverapp_config = {
@@ -66,7 +73,7 @@ class DomainApp(DomainConfig, ExtensionApp):
         "allow_unauthenticated_access": False,
         "open_browser": False,
         "ip": "127.0.0.1",
-        "default_url": "/spaces/home",
+        "default_url": "/lab",
         # The domain runs no user code; it runs as root where the launcher needs
         # root for sandboxes, cgroups and loop-mounted volumes.
         "allow_root": True,
@@ -136,6 +143,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             max_concurrent_starts=self.max_concurrent_starts,
         )
         self.settings[SETTINGS_KEY] = self.domain
+        self.settings["page_config_hook"] = domain_page_config
         if self.demo:
             ensure_demo_users(service)
 
@@ -143,6 +151,8 @@ class DomainApp(DomainConfig, ExtensionApp):
         if self.is_domain:
             self.handlers.extend(default_handlers)
             self.handlers.append((r"/spaces/home", HomeHandler))
+            # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.
+            self.handlers.extend(proxy_handlers)
 
     async def _start_jupyter_server_extension(self, serverapp):
         if not self.is_domain:

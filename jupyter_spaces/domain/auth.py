@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlparse
 
@@ -20,8 +21,9 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 from tornado.escape import xhtml_escape
-from traitlets import Bool, default
+from traitlets import Bool, Float, default
 
+from .accounts import token_digest
 from .policy import Caller
 
 SETTINGS_KEY = "jupyter_spaces_domain"
@@ -51,6 +53,34 @@ def to_domain_user(user) -> DomainUser:
     )
 
 
+class IdentityCache:
+    """Who a token or login cookie was, for a couple of seconds.
+
+    Every proxied request needs the caller; asking the store each time costs a
+    thread hop and a query. A removed user or revoked token stays valid for at
+    most ``ttl`` seconds. Failures are never cached.
+    """
+
+    def __init__(self, ttl: float = 2.0, size: int = 10_000):
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, DomainUser]] = {}
+
+    def get(self, key: str) -> DomainUser | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, user: DomainUser) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, user)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class DomainIdentityProvider(IdentityProvider):
     # No shared server token: every request needs a domain user.
     need_token = Bool(False)
@@ -74,6 +104,19 @@ class DomainIdentityProvider(IdentityProvider):
     def validate_security(self, app, ssl_options=None) -> None:
         pass  # the base class warns about a missing token, which a domain never has
 
+    cache_seconds = Float(
+        2.0,
+        config=True,
+        help="Seconds a token's or login cookie's user is remembered without asking the store. "
+        "A removed user or revoked token keeps working for at most this long.",
+    )
+
+    @property
+    def cache(self) -> IdentityCache:
+        if not hasattr(self, "_cache"):
+            self._cache = IdentityCache(self.cache_seconds)
+        return self._cache
+
     async def get_user(self, handler: web.RequestHandler) -> DomainUser | None:
         cached = getattr(handler, "_jupyter_current_user", None)
         if cached:
@@ -83,11 +126,23 @@ class DomainIdentityProvider(IdentityProvider):
             return None
         token = self.get_token(handler)
         if token:
-            user = await domain.run(domain.service.user_for_token, token)
+            key = "t:" + token_digest(token)
+            user = self.cache.get(key)
             if user is None:
-                return None
+                found = await domain.run(domain.service.user_for_token, token)
+                if found is None:
+                    return None
+                user = to_domain_user(found)
+                self.cache.put(key, user)
             handler._token_authenticated = True
-            return to_domain_user(user)
+            return user
+        raw = handler.get_cookie(self.get_cookie_name(handler))
+        if not raw:
+            return None
+        key = "c:" + raw
+        user = self.cache.get(key)
+        if user is not None:
+            return user
         name = handler.get_secure_cookie(self.get_cookie_name(handler), **self.get_secure_cookie_kwargs)
         if not name:
             return None
@@ -95,8 +150,12 @@ class DomainIdentityProvider(IdentityProvider):
             name = name.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        user = await domain.run(domain.service.user_by_name, name)
-        return to_domain_user(user) if user else None
+        found = await domain.run(domain.service.user_by_name, name)
+        if found is None:
+            return None
+        user = to_domain_user(found)
+        self.cache.put(key, user)
+        return user
 
     def user_to_cookie(self, user: User) -> str:
         # Only the name: every request re-reads the user, so removal logs them out.

@@ -79,6 +79,7 @@ class Lifecycle:
         idle_check_interval: float = 30.0,
         agent_config: dict | None = None,
         max_concurrent_starts: int = 2,
+        on_change=lambda name: None,
     ):
         self.service = service
         self._call = run  # runs a blocking service call off the event loop
@@ -88,6 +89,7 @@ class Lifecycle:
         self.idle_check_interval = idle_check_interval
         self.agent_config = agent_config or {}
         self.hub = EventHub()
+        self.on_change = on_change  # told of every status change (the proxy's cache)
         # Space servers start CPU-bound; too many at once and none answers in time.
         self._start_slots = asyncio.Semaphore(max_concurrent_starts)
         self._running: dict[str, dict] = {}  # name -> launcher state, polled for crashes
@@ -149,6 +151,7 @@ class Lifecycle:
     async def start_space(self, caller, name: str) -> dict:
         space, launch = await self._run(self.service.begin_start, caller, name)
         if launch is not None:
+            self.on_change(name)
             self.hub.publish(name, "status", _status_of(space))
             self._spawn(name, self._do_start(launch))
         return space
@@ -156,6 +159,7 @@ class Lifecycle:
     async def stop_space(self, caller, name: str) -> dict:
         space, info = await self._run(self.service.begin_stop, caller, name)
         if info is not None:
+            self.on_change(name)
             self.hub.publish(name, "status", _status_of(space))
             self._spawn(name, self._do_stop(name, info["launcher_state"]))
         return space
@@ -193,6 +197,7 @@ class Lifecycle:
             await self._set(name, status="failed", failure_reason=f"Deleting the volume failed: {e.message}")
             raise Conflict(f"Space {name!r} could not be deleted: {e.message}") from e
         await self._run(self.service.finish_delete, name)
+        self.on_change(name)
         self.hub.publish(name, "status", {"name": name, "status": "deleted"})
 
     async def presence(self, caller, name: str) -> dict:
@@ -243,6 +248,7 @@ class Lifecycle:
     async def _set(self, name: str, **fields) -> dict | None:
         status = await self._run(self.service.transition, name, **fields)
         if status is not None and "status" in fields:
+            self.on_change(name)
             self.hub.publish(name, "status", status)
         return status
 
@@ -264,8 +270,7 @@ class Lifecycle:
             await self._run(self.service.record, "space.started", name, "failed", reason=reason)
             return
         self._running[name] = launched.state
-        self._started_at[name] = time.time()
-        progress(100, "Ready")
+        self._started_at[name] = time.time()  # (the launcher said "Ready" at 100 %)
         await self._set(
             name, expect=("starting",), status="running", server_url=launched.url, launcher_state=launched.state
         )
@@ -351,6 +356,7 @@ class Lifecycle:
             reason = f"Stopped after {minutes} minutes without activity"
             if (await self._run(self.service.transition, name, expect=("running",), status="stopping")) is None:
                 continue
+            self.on_change(name)
             self.hub.publish(name, "status", {"name": name, "status": "stopping", "failure_reason": None})
             await self._run(self.service.record, "space.idle_stop", name, minutes=minutes)
             self._spawn(name, self._do_stop(name, row["launcher_state"] or {}, reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -97,7 +98,7 @@ async def test_password_login_sets_a_cookie_that_needs_xsrf(client, service, wor
     me = await client.api("GET", "me", headers=cookie_header(cookies))
     assert me.status == 200 and me.json()["name"] == "alice"
     home = await client.request("GET", "spaces/home", headers=cookie_header(cookies))
-    assert home.status == 200 and "team-proj" in home.text and "secret-otto-zq" not in home.text
+    assert home.status == 302 and home.headers["Location"].endswith("/lab")
     body = {"name": "by-browser", "sharing": "private", "app_type": "jupyterlab"}
     no_xsrf = await client.api("POST", "spaces", body=body, headers=cookie_header(cookies))
     assert no_xsrf.status == 403
@@ -127,15 +128,25 @@ async def test_anonymous_pages_redirect_to_login(client, world):
     assert r.status == 302 and "login" in r.headers["Location"]
 
 
-async def test_removed_user_is_logged_out(client, service, world):
+async def test_removed_user_is_logged_out(client, service, world, jp_serverapp):
     created = service.create_user(SYSTEM, UserCreate(name="leaver"))
     link = await client.request("GET", f"login?token={service.login_link_token(SYSTEM, 'leaver')}")
     cookies = cookies_of(link)
     assert (await client.api("GET", "me", headers=cookie_header(cookies))).status == 200
     assert (await client.api("GET", "me", headers={"Authorization": f"token {created['token']}"})).status == 200
-    service.delete_user(SYSTEM, "leaver")
+    assert (await client.api("DELETE", "users/leaver", who="admin")).status == 204
     assert (await client.api("GET", "me", headers=cookie_header(cookies))).status == 403
     assert (await client.api("GET", "me", headers={"Authorization": f"token {created['token']}"})).status == 403
+
+
+async def test_removed_by_another_process_within_the_cache_time(client, service, world, jp_serverapp):
+    """The CLI changes the store directly: the server notices within cache_seconds."""
+    created = service.create_user(SYSTEM, UserCreate(name="gone"))
+    headers = {"Authorization": f"token {created['token']}"}
+    assert (await client.api("GET", "me", headers=headers)).status == 200
+    service.delete_user(SYSTEM, "gone")
+    await asyncio.sleep(jp_serverapp.identity_provider.cache_seconds + 0.1)
+    assert (await client.api("GET", "me", headers=headers)).status == 403
 
 
 async def test_deleted_and_expired_tokens_stop_working(client, service, world):

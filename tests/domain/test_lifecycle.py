@@ -259,7 +259,7 @@ async def test_coediting_and_presence_through_the_proxy(client, world, lifecycle
         people = {p["user"]["name"]: p for p in r.json()["items"]}
         assert {"alice", "eddie", "vera"} <= set(people)
         assert people["eddie"]["user"]["display_name"] == "Eddie Editor" and people["eddie"]["role"] == "editor"
-        assert people["vera"]["role"] == "viewer"
+        assert people["vera"]["role"] == "viewer" and people["alice"]["role"] == "owner"
         assert any("shared.ipynb" in d for d in people["eddie"]["documents"])
         saved = await alice.save()
         assert saved.get("status") in ("success", "skipped"), saved

@@ -112,12 +112,15 @@ class MemberHandler(DomainHandler):
     @authorized
     async def put(self, name, user):
         body = self.body(MemberPut)
-        self.reply(await self.call(self.domain.service.put_member, self.caller, name, user, body))
+        member = await self.call(self.domain.service.put_member, self.caller, name, user, body)
+        self.domain.forget(name)  # the new role applies to the next proxied request
+        self.reply(member)
 
     @web.authenticated
     @authorized
     async def delete(self, name, user):
         await self.call(self.domain.service.delete_member, self.caller, name, user)
+        self.domain.forget(name)
         self.set_status(204)
         self.finish()
 

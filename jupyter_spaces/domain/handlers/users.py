@@ -42,12 +42,15 @@ class UserHandler(DomainHandler):
     @authorized
     async def patch(self, name):
         body = self.body(UserUpdate)
-        self.reply(await self.call(self.domain.service.update_user, self.caller, name, body))
+        user = await self.call(self.domain.service.update_user, self.caller, name, body)
+        self.identity_provider.cache.clear()  # admin rights and names apply at once
+        self.reply(user)
 
     @web.authenticated
     @authorized
     async def delete(self, name):
         await self.call(self.domain.service.delete_user, self.caller, name)
+        self.identity_provider.cache.clear()
         self.set_status(204)
         self.finish()
 
@@ -70,6 +73,7 @@ class TokenHandler(DomainHandler):
     @authorized
     async def delete(self, name, token_id):
         await self.call(self.domain.service.delete_token, self.caller, name, int(token_id))
+        self.identity_provider.cache.clear()
         self.set_status(204)
         self.finish()
 
