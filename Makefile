@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 PORT ?= 8888
 
-.PHONY: demo test install install-test-deps test-python test-frontend test-r bench
+.PHONY: demo test install install-test-deps test-python test-frontend test-r test-ui bench
 
 demo: install
 	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT)
@@ -11,7 +11,7 @@ demo: install
 install:
 	$(PIP) install .
 
-test: install-test-deps test-python test-frontend test-r
+test: install-test-deps test-python test-frontend test-r test-ui
 
 install-test-deps:
 	bash scripts/install-test-deps.sh
@@ -24,6 +24,9 @@ test-frontend:
 
 test-r:
 	bash rstudio_addin/check.sh
+
+test-ui:
+	bash ui-tests/run.sh
 
 bench:
 	$(PYTHON) bench/bench_domain_list.py
