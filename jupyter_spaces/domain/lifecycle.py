@@ -23,6 +23,7 @@ from .. import signing
 from ..errors import Conflict
 from ..launchers.base import Launcher, LaunchError, LaunchSpec, VolumeTooSmall
 from .schemas import SpaceUpdate
+from .service import status_of
 
 log = logging.getLogger("jupyter_spaces.lifecycle")
 
@@ -152,7 +153,7 @@ class Lifecycle:
         space, launch = await self._run(self.service.begin_start, caller, name)
         if launch is not None:
             self.on_change(name)
-            self.hub.publish(name, "status", _status_of(space))
+            self.hub.publish(name, "status", status_of(space))
             self._spawn(name, self._do_start(launch))
         return space
 
@@ -160,7 +161,7 @@ class Lifecycle:
         space, info = await self._run(self.service.begin_stop, caller, name)
         if info is not None:
             self.on_change(name)
-            self.hub.publish(name, "status", _status_of(space))
+            self.hub.publish(name, "status", status_of(space))
             self._spawn(name, self._do_stop(name, info["launcher_state"]))
         return space
 
@@ -372,7 +373,3 @@ class Lifecycle:
         status = json.loads(resp.body)
         last = datetime.fromisoformat(status["last_activity"].replace("Z", "+00:00")).timestamp()
         return status.get("connections", 0) > 0, last
-
-
-def _status_of(space: dict) -> dict:
-    return {k: space[k] for k in ("name", "status", "failure_reason", "volume_used_bytes", "last_activity")}

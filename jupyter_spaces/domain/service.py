@@ -91,15 +91,12 @@ def audit_json(event: AuditEvent) -> dict:
     }
 
 
-def status_json(space: Space) -> dict:
-    """What the events stream says about a space's state (the same for every caller)."""
-    return {
-        "name": space.name,
-        "status": space.status,
-        "failure_reason": space.failure_reason,
-        "volume_used_bytes": space.volume_used_bytes,
-        "last_activity": iso(space.last_activity),
-    }
+# What the events stream says about a space's state (the same for every caller).
+STATUS_FIELDS = ("name", "status", "failure_reason", "volume_used_bytes", "last_activity")
+
+
+def status_of(space: dict) -> dict:
+    return {k: space[k] for k in STATUS_FIELDS}
 
 
 def caller_of(user: User) -> Caller:
@@ -626,7 +623,7 @@ class DomainService:
                 setattr(space, key, value)
             if "status" in fields:
                 space.updated = utcnow()
-            return status_json(space)
+            return status_of(self.space_json(space, owner="", role=None))
 
     def record(self, action: str, name: str, outcome: str = "ok", **detail) -> None:
         """An audit event for what the domain itself did to a space (idle stop, crash)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 
 import pytest
 from sqlalchemy import select
@@ -50,6 +51,19 @@ def domain(jp_serverapp):
 @pytest.fixture
 def service(domain):
     return domain.service
+
+
+def cookies_of(response) -> dict:
+    """The cookies a response sets."""
+    jar = SimpleCookie()
+    for key, value in response.headers.items():
+        if key.lower() == "set-cookie":
+            jar.load(value)
+    return {k: m.value for k, m in jar.items()}
+
+
+def cookie_header(cookies: dict) -> dict:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 @dataclass

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
+from conftest import cookie_header, cookies_of
 
 from jupyter_spaces.domain.accounts import PALETTE
 from jupyter_spaces.domain.schemas import UserCreate, UserUpdate
 from jupyter_spaces.domain.service import SYSTEM
-
-
-def cookies_of(response) -> dict:
-    jar = SimpleCookie()
-    for key, value in response.headers.items():
-        if key.lower() == "set-cookie":
-            jar.load(value)
-    return {k: m.value for k, m in jar.items()}
-
-
-def cookie_header(cookies: dict) -> dict:
-    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 async def test_jupyter_api_me_is_the_domain_user(client, world):

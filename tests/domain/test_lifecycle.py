@@ -189,7 +189,8 @@ async def test_domain_restart_adopts_running_spaces_and_leaves_no_orphan(client,
     for name in ("kept", "lost"):
         await wait_for_status(client, name, {"running"})
     kept_pid = lifecycle._running["kept"]["pid"]
-    lost_pid = lifecycle._running["lost"]["pid"]
+    lost_state = lifecycle._running["lost"]
+    lost_pid = lost_state["pid"]
     # The domain goes away (its checks stop; spaces keep running) ...
     await lifecycle.stop()
     os.kill(lost_pid, signal.SIGKILL)  # ... and one space dies while it is away.
@@ -209,6 +210,7 @@ async def test_domain_restart_adopts_running_spaces_and_leaves_no_orphan(client,
     with open("/proc/mounts") as mounts:
         assert "/mounts/lost" not in mounts.read()
     lifecycle._running = dict(again._running)  # let the fixture stop what runs
+    await lifecycle.launcher.poll("lost", lost_state)  # reap our (the old domain's) dead child
 
 
 async def test_ten_spaces_start_at_once(client, world, lifecycle):

@@ -23,6 +23,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 import pytest
+from conftest import cookie_header, cookies_of
 from sqlalchemy import select
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -235,18 +236,6 @@ async def login_cookies(client, service, name: str) -> dict:
     r = await client.request("GET", f"login?token={token}")
     assert r.status == 302, r.status
     return cookies_of(r)
-
-
-def cookies_of(response) -> dict:
-    jar = SimpleCookie()
-    for key, value in response.headers.items():
-        if key.lower() == "set-cookie":
-            jar.load(value)
-    return {k: m.value for k, m in jar.items()}
-
-
-def cookie_header(cookies: dict) -> dict:
-    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 async def raw(port: int, method: str, path: str, *, headers=None, body=None, **kw):

@@ -8,10 +8,10 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..schemas import MemberPut, SpaceCreate, SpaceQuery, SpaceUpdate
+from ..service import status_of
 from .base import DomainHandler
 
 NAME = r"(?P<name>[^/]+)"
-STATUS_FIELDS = ("name", "status", "failure_reason", "volume_used_bytes", "last_activity")
 
 
 class SpacesHandler(DomainHandler):
@@ -74,7 +74,7 @@ class EventsHandler(DomainHandler):
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
         try:
-            self._send("status", {k: space[k] for k in STATUS_FIELDS})
+            self._send("status", status_of(space))
             await self.flush()
             while True:
                 try:
