@@ -99,8 +99,15 @@ def status_of(space: dict) -> dict:
     return {k: space[k] for k in STATUS_FIELDS}
 
 
-def caller_of(user: User) -> Caller:
-    return Caller(id=user.id, name=user.name, admin=user.admin)
+def _event(caller: Caller, action: str, target_type: str, target: str, outcome: str, detail: dict) -> AuditEvent:
+    return AuditEvent(
+        actor=caller.name,
+        action=action,
+        target_type=target_type,
+        target=printable(target)[:256],
+        outcome=outcome,
+        detail=detail,
+    )
 
 
 class DomainService:
@@ -134,16 +141,7 @@ class DomainService:
         try:
             with self.store.write() as session:
                 yield session, detail
-                session.add(
-                    AuditEvent(
-                        actor=caller.name,
-                        action=action,
-                        target_type=target_type,
-                        target=printable(target)[:256],
-                        outcome="ok",
-                        detail=detail,
-                    )
-                )
+                session.add(_event(caller, action, target_type, target, "ok", detail))
         except IntegrityError as e:
             # A concurrent writer took the name between our check and our insert.
             self._audit_alone(caller, action, target_type, target, "conflict", detail)
@@ -155,16 +153,7 @@ class DomainService:
     def _audit_alone(self, caller, action, target_type, target, outcome, detail) -> None:
         """An audit event in a transaction of its own (refusals, what the domain did itself)."""
         with self.store.write() as session:
-            session.add(
-                AuditEvent(
-                    actor=caller.name,
-                    action=action,
-                    target_type=target_type,
-                    target=printable(target)[:256],
-                    outcome=outcome,
-                    detail=detail,
-                )
-            )
+            session.add(_event(caller, action, target_type, target, outcome, detail))
 
     def list_audit(self, caller: Caller, page: Page) -> dict:
         if not caller.admin:
