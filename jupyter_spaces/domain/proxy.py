@@ -82,7 +82,7 @@ from tornado.tcpclient import TCPClient
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
 
 from .. import signing
-from ..errors import Conflict, Forbidden, NotFound, SpacesError, space_not_found
+from ..errors import Conflict, Forbidden, NotFound, SpacesError
 from .auth import SETTINGS_KEY
 from .schemas import RESERVED_SPACE_NAMES
 
@@ -209,7 +209,7 @@ def _still_open(stream: IOStream) -> bool:
     if stream.closed() or stream._read_buffer_size:
         return False
     try:
-        data = stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
         return True
     except OSError:

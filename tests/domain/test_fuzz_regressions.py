@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
 
 from tests.domain.openapi_check import validate_live
 

@@ -12,8 +12,6 @@ import httpx
 import pytest
 
 from jupyter_spaces.domain.lifecycle import Lifecycle
-from jupyter_spaces.domain.schemas import SpaceCreate
-from jupyter_spaces.domain.service import SYSTEM
 
 pytestmark = pytest.mark.slow
 
