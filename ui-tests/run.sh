@@ -30,9 +30,16 @@ echo "== labextension: install and build"
 (cd "$ROOT/labextension" && jlpm install --immutable && jlpm build)
 
 echo "== serve the built labextension from this interpreter's prefix"
-# A symlink share/jupyter/labextensions/jupyter-spaces -> jupyter_spaces/labextension
-# (what `pip install -e .` intends; the editable wheel copies a stale build).
-(cd "$ROOT" && "$PYTHON" -m jupyterlab.labextensions develop --overwrite . >/dev/null)
+# A copy in share/jupyter/labextensions/jupyter-spaces (the editable wheel
+# copies a stale build). Not the symlink `labextension develop` makes: its
+# target, the repository, is not visible inside a space's sandbox (only the
+# interpreter's prefix is), so a space's JupyterLab would lack the switcher.
+LABEXT_DIR="$("$PYTHON" -c 'import sys, os; print(os.path.join(sys.prefix, "share", "jupyter", "labextensions"))')"
+mkdir -p "$LABEXT_DIR"
+rm -rf "$LABEXT_DIR/jupyter-spaces.tmp"
+cp -r "$ROOT/jupyter_spaces/labextension" "$LABEXT_DIR/jupyter-spaces.tmp"
+rm -rf "$LABEXT_DIR/jupyter-spaces"
+mv "$LABEXT_DIR/jupyter-spaces.tmp" "$LABEXT_DIR/jupyter-spaces"
 (cd "$ROOT" && "$PYTHON" -m jupyterlab.labextensions list 2>&1 | grep -q "jupyter-spaces.*enabled") || {
   echo "run.sh: jupyter-spaces is not listed as an enabled labextension" >&2
   exit 2
