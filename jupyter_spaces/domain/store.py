@@ -7,6 +7,13 @@ Write transactions are serialised (``BEGIN IMMEDIATE`` on SQLite, SERIALIZABLE o
 PostgreSQL) so invariants that read-then-write — "the last admin stays", "a space
 name is taken once" — hold across threads and across processes (a CLI beside a
 running server).
+
+On PostgreSQL, SERIALIZABLE alone makes the loser of such a race fail with a
+serialization failure (SQLSTATE 40001) that nobody could retry: the body of
+``with store.write()`` runs once. So writers also queue, one at a time, on a table
+lock taken before the transaction's snapshot (``LOCK TABLE`` takes none) — what
+``BEGIN IMMEDIATE`` does on SQLite. The loser then sees the winner's commit and
+refuses cleanly (409), as it does on SQLite. Readers never wait for it.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Self-conflicting, so writers queue; plain SELECTs (readers) take ACCESS SHARE and pass.
+_PG_WRITE_LOCK = text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -54,6 +64,7 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
+        self._queue_writers = not url.startswith("sqlite")
         if url.startswith("sqlite"):
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
@@ -80,6 +91,8 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any exception."""
         with self._write() as session, session.begin():
+            if self._queue_writers:
+                session.execute(_PG_WRITE_LOCK)
             yield session
 
     def close(self) -> None:
