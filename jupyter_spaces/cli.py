@@ -159,10 +159,17 @@ def run_command(argv: list[str]) -> int:
     return 0
 
 
+def _is_command(argv: list[str]) -> bool:
+    """`jupyter spaces [--data-dir D] [--db-url U] user|space ...` manages; anything else serves."""
+    i = 0
+    while i < len(argv) and argv[i].split("=", 1)[0] in ("--data-dir", "--db-url"):
+        i += 1 if "=" in argv[i] else 2
+    return i < len(argv) and argv[i] in COMMANDS
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    # `jupyter spaces [--data-dir D] user|space ...` manages; anything else serves.
-    if any(a in COMMANDS for a in argv[:3]):
+    if _is_command(argv):
         sys.exit(run_command(argv))
     from .domain.app import DomainApp
 

@@ -379,21 +379,27 @@ class Room(AwarenessRoom):
             else:
                 fmt = "base64" if self.format == "base64" else "text"
                 model = {"type": "file", "format": fmt, "content": content}
-            await ensure_async(self.service.contents_manager.save(model, self.path))
+            cm = self.service.contents_manager
+            await ensure_async(cm.save(model, self.path))
+            saved = await ensure_async(cm.get(self.path, content=False, require_hash=True))
             self.base = base
             self.file_sig = self._stat()
             clean = seq == self.update_seq
             self.journal.set_meta(
                 base=base, file_sig=self.file_sig, pending_base=None, **({"saved": True} if clean else {})
             )
+            self._merging = True  # the state flags are not content changes
+            try:
+                # JupyterLab compares this hash with the file's before its own saves:
+                # without it, every save after ours asks "File Changed" (as the anchor does).
+                if saved.get("hash"):
+                    self.model.hash = saved["hash"]
+                if clean and self.model.dirty:
+                    self.model.dirty = False
+            finally:
+                self._merging = False
             if clean:
                 self.dirty = False
-                if self.model.dirty:
-                    self._merging = True  # the flag itself is not a content change
-                    try:
-                        self.model.dirty = False
-                    finally:
-                        self._merging = False
             else:
                 self._schedule_save()
             return True

@@ -98,3 +98,13 @@ def test_cli_beside_a_running_server(tmp_path):
         out, _ = server.communicate(timeout=30)
     assert "Ada Lovelace (admin): http://" in out and "/login?token=" in out
     assert "Grace Hopper:" in out and "Linus Pauling:" in out
+
+
+def test_commands_after_global_options_are_commands():
+    from jupyter_spaces.cli import _is_command
+
+    assert _is_command(["--db-url", "sqlite:///x", "--data-dir", "d", "user", "add", "x"])
+    assert _is_command(["--db-url=sqlite:///x", "space", "list"])
+    assert _is_command(["user", "list"])
+    assert not _is_command(["--data-dir", "d", "--port", "9", "--demo"])
+    assert not _is_command([])
