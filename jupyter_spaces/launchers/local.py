@@ -706,6 +706,9 @@ class LocalLauncher(Launcher):
                 if "already in use" in log_tail and attempt < 2:
                     self.log.warning("Port %s taken while %s started; retrying", port, space)
                     await asyncio.to_thread(self._terminate, state, popen)
+                    if cg is not None:  # _terminate removed it along with the failed server
+                        cg = await asyncio.to_thread(cgroups.SpaceCgroup.create, h.cgroups, space, limits)
+                        state["cgroup"] = cg.to_state()
                     continue
                 raise LaunchError(self._start_failure(rc, log_tail, state))
             raise LaunchError("The space server could not get a port; try again.")  # pragma: no cover

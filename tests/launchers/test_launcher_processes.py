@@ -229,3 +229,33 @@ async def test_start_failure_is_actionable_and_clean(launcher, spec, image, tmp_
     with pytest.raises(LaunchError) as exc:
         await launcher.start(bad, lambda *a: None)
     assert "Code Editor" in exc.value.message
+
+
+async def test_a_port_taken_during_start_is_retried_in_a_fresh_cgroup(require_root_sandbox, launcher_dirs, spec):
+    """Another process may bind the chosen port before the server does: start retries."""
+    import socket
+
+    from jupyter_spaces.launchers.local import LocalLauncher
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+
+    class Contested(LocalLauncher):
+        picks = 0
+
+        def _pick_port(self, space):
+            self.picks += 1
+            return taken if self.picks == 1 else super()._pick_port(space)
+
+    vol, run = launcher_dirs
+    launcher = Contested(volumes_dir=vol, run_dir=run)
+    try:
+        launched = await launcher.start(spec("contested"), lambda p, m: None)
+        assert launcher.picks == 2 and launched.state["port"] != taken
+        assert await launcher.poll("contested", launched.state) is None
+        await launcher.stop("contested", launched.state)
+    finally:
+        squatter.close()
+        await launcher.cleanup_orphans({})
