@@ -83,6 +83,11 @@ class DomainHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(obj))
 
+    def no_content(self) -> None:
+        """204: deleted, nothing to say."""
+        self.set_status(204)
+        self.finish()
+
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SpacesError):

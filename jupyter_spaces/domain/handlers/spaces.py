@@ -46,8 +46,7 @@ class SpaceHandler(DomainHandler):
     @authorized
     async def delete(self, name):
         await self.domain.lifecycle.delete_space(self.caller, name)
-        self.set_status(204)
-        self.finish()
+        self.no_content()
 
 
 class LifecycleHandler(DomainHandler):
@@ -121,8 +120,7 @@ class MemberHandler(DomainHandler):
     async def delete(self, name, user):
         await self.call(self.domain.service.delete_member, self.caller, name, user)
         self.domain.forget(name)
-        self.set_status(204)
-        self.finish()
+        self.no_content()
 
 
 handlers = [

@@ -51,8 +51,7 @@ class UserHandler(DomainHandler):
     async def delete(self, name):
         await self.call(self.domain.service.delete_user, self.caller, name)
         self.identity_provider.cache.clear()
-        self.set_status(204)
-        self.finish()
+        self.no_content()
 
 
 class TokensHandler(DomainHandler):
@@ -74,8 +73,7 @@ class TokenHandler(DomainHandler):
     async def delete(self, name, token_id):
         await self.call(self.domain.service.delete_token, self.caller, name, int(token_id))
         self.identity_provider.cache.clear()
-        self.set_status(204)
-        self.finish()
+        self.no_content()
 
 
 class AuditHandler(DomainHandler):
