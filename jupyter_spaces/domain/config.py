@@ -56,6 +56,12 @@ class DomainConfig(Configurable):
         "of an environment with jupyter_spaces and jupyterlab). The first is the default.",
     )
     default_volume_gb = Int(5, config=True, help="Volume size of a new space, in GiB.")
+    max_volume_gb = Int(
+        1024,
+        config=True,
+        help="Largest volume a space may ask for, in GiB (sizes above it are refused with 422). "
+        "Volumes are sparse, but creating and growing a huge one still takes time and host disk.",
+    )
     default_idle_timeout_minutes = Int(
         60, config=True, help="Idle timeout of a new space in minutes; 0 means never."
     )
@@ -123,6 +129,7 @@ class DomainConfig(Configurable):
             base_url=base_url,
             default_role=self.default_role,
             default_volume_gb=self.default_volume_gb,
+            max_volume_gb=self.max_volume_gb,
             default_idle_timeout_minutes=self.default_idle_timeout_minutes,
         )
 

@@ -119,6 +119,7 @@ class DomainService:
         base_url: str = "/",
         default_role: str = "editor",
         default_volume_gb: int = 5,
+        max_volume_gb: int = 1024,
         default_idle_timeout_minutes: int = 60,
     ):
         self.store = store
@@ -126,6 +127,7 @@ class DomainService:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.default_role = default_role
         self.default_volume_gb = default_volume_gb
+        self.max_volume_gb = max_volume_gb
         self.default_idle_timeout_minutes = default_idle_timeout_minutes
 
     # -- audit -------------------------------------------------------------------
@@ -456,7 +458,11 @@ class DomainService:
             space, owner, role = self._authorize(session, caller, name, Action.DESCRIBE)
             return self.space_json(space, owner, role)
 
-    def _check_catalog(self, instance_type: str | None, image: str | None, app_type: str | None) -> None:
+    def _check_catalog(
+        self, instance_type: str | None, image: str | None, app_type: str | None, volume_gb: int | None = None
+    ) -> None:
+        if volume_gb is not None and volume_gb > self.max_volume_gb:
+            raise Invalid(f"A volume of {volume_gb} GiB is above this domain's limit of {self.max_volume_gb} GiB.")
         if instance_type is not None and instance_type not in self.catalog.instance_types:
             choices = ", ".join(self.catalog.instance_types)
             raise Invalid(f"Unknown instance type {instance_type!r}; choose one of: {choices}.")
@@ -470,7 +476,7 @@ class DomainService:
     def create_space(self, caller: Caller, body: SpaceCreate, owner: str | None = None) -> dict:
         """Create a stopped space owned by the caller (or by ``owner``, for the CLI)."""
         with self._change(caller, "space.create", "space", body.name, sharing=body.sharing) as (session, _):
-            self._check_catalog(body.instance_type, body.image, body.app_type)
+            self._check_catalog(body.instance_type, body.image, body.app_type, body.volume_gb)
             owner_user = self._user(session, owner or caller.name)
             if session.scalar(select(Space.id).where(Space.name == body.name)) is not None:
                 # Same answer whether or not the caller could see the existing space:
@@ -514,7 +520,7 @@ class DomainService:
             return self.space_json(space, owner, role)
 
     def _check_settings(self, space: Space, fields: dict, allowed: tuple[str, ...]) -> None:
-        self._check_catalog(fields.get("instance_type"), fields.get("image"), None)
+        self._check_catalog(fields.get("instance_type"), fields.get("image"), None, fields.get("volume_gb"))
         needs_stop = sorted(k for k in set(fields) - LIVE_FIELDS if fields[k] != getattr(space, k))
         if needs_stop and space.status not in allowed:
             raise Conflict(

@@ -154,7 +154,7 @@ class Volumes:
         tmp = img + ".new"
         try:
             with open(tmp, "wb") as f:
-                f.truncate(size_gb * GiB)  # sparse
+                _truncate(f, size_gb * GiB)  # sparse
             os.chmod(tmp, 0o600)
             cp = await run(["mkfs.ext4", "-F", "-q", "-m", "0", "-L", space[:16],
                             "-E", "lazy_itable_init=1,lazy_journal_init=1", tmp])  # fmt: skip
@@ -302,7 +302,7 @@ class Volumes:
             raise _fail("Checking the volume (e2fsck)", cp)
         if new > old:
             with open(img, "r+b") as f:
-                f.truncate(new)
+                _truncate(f, new)
             cp = await run(["resize2fs", img])
             if cp.returncode != 0:
                 with open(img, "r+b") as f:
@@ -330,6 +330,16 @@ class Volumes:
     def attached(self) -> list[str]:
         """Spaces whose volume is currently mounted (image mode)."""
         return [os.path.basename(mp) for mp in mounts_under(self.mounts_dir)]
+
+
+def _truncate(f, size: int) -> None:
+    """Set the image's (sparse) size; a host filesystem that cannot hold it is a VolumeError."""
+    try:
+        f.truncate(size)
+    except OSError as e:
+        raise VolumeError(
+            f"The host's filesystem cannot hold a {size // GiB} GiB volume image ({e.strerror}); choose a smaller size."
+        ) from e
 
 
 def _ensure_free_loop_node() -> None:

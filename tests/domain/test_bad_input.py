@@ -203,3 +203,13 @@ async def test_resize_while_not_stopped_is_409(client, service, world):
     r = await client.api("PATCH", "spaces/team-proj", who="owner", body={"display_name": "Team"})
     assert r.status == 200
     await refused(client, service, "DELETE", "spaces/team-proj", 409)
+
+
+async def test_volume_above_the_domain_limit_is_422(client, service, world):
+    # Found by the fuzzer: a 16 TiB volume reached the host's filesystem and failed there.
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "volume_gb": 1025})
+    assert "1025 GiB" in err["message"] and "1024 GiB" in err["message"]
+    err = await refused(client, service, "PATCH", "spaces/team-proj", 422, body={"volume_gb": 16384})
+    assert "16384 GiB" in err["message"]
+    r = await client.api("GET", "spaces/team-proj", who="owner")
+    assert r.json()["volume_gb"] == 5 and r.json()["status"] == "stopped"

@@ -95,3 +95,26 @@ async def test_directory_volume_soft_quota(make_launcher):
     assert launcher.volumes.size_bytes("dvol") == 2 * GiB
     await launcher.delete_volume("dvol")
     assert not os.path.exists(path)
+
+
+async def test_an_image_the_host_cannot_hold_is_a_volume_error(tmp_path):
+    """A file size limit (here RLIMIT_FSIZE; elsewhere a filesystem's maximum file size)
+    makes truncate fail with EFBIG: a VolumeError that says so, and no image left behind."""
+    import subprocess
+    import sys
+
+    code = f"""
+import asyncio, logging, resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))
+from jupyter_spaces.launchers.base import VolumeError
+from jupyter_spaces.launchers.volumes import Volumes
+vols = Volumes({str(tmp_path / 'v')!r}, {str(tmp_path / 'm')!r}, "image", logging.getLogger())
+try:
+    asyncio.run(vols.create("huge", 2))
+except VolumeError as e:
+    print(e.message)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "cannot hold a 2 GiB volume image" in out.stdout, out
+    assert os.listdir(tmp_path / "v") == []
