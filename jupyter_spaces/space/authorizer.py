@@ -12,8 +12,9 @@ websockets) and answers 403 with a JSON message such as
   files, create or run kernels and sessions, or open terminals
   (creating a terminal is a ``write``, attaching to one an ``execute``).
 
-Routes that jupyter_server extensions expose without ``@authorized`` (for
-example JupyterLab's own settings and workspaces) are not seen here.
+Routes that jupyter_server extensions expose without ``@authorized`` are not
+seen here; JupyterLab's own settings and workspaces are made per-user instead
+(see :mod:`.personal`).
 """
 
 from __future__ import annotations

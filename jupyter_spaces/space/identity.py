@@ -41,6 +41,7 @@ from tornado import web
 from traitlets import Instance, default
 
 from ..signing import InvalidSignature, Verifier
+from . import personal
 
 
 @dataclass
@@ -110,6 +111,9 @@ class SpaceIdentityProvider(IdentityProvider):
             ) from None
         # Lets jupyter_server skip XSRF and Origin checks for this request (see module docstring).
         handler._token_authenticated = True
+        # The one hook every request passes: JupyterLab's settings and workspaces
+        # handlers never ask the authorizer, so they are made per-user here.
+        personal.scope_to_user(handler, identity.name)
         return SpaceUser(
             username=identity.name,
             name=identity.display_name,
