@@ -38,10 +38,14 @@ A running JupyterLab space is::
   ``JUPYTER_DATA_DIR``, so nothing a kernel writes into ``$HOME`` changes how the
   next server starts (user settings and workspaces still live in
   ``$HOME/.jupyter/lab``).
-- **Volume quota hook** (directory mode, no root): the environment variables
-  ``JUPYTER_SPACES_VOLUME_LIMIT_BYTES`` and ``JUPYTER_SPACES_VOLUME_HARD_LIMIT``
-  (``"1"``/``"0"``) tell the agent the size; with a soft limit the agent should
-  refuse saves past it (see ``volumes.tree_used_bytes``).
+- **Volume quota** (``volume_mode``): as root an ext4 image, a hard limit. In
+  directory mode (no root, or ``volume_mode = "directory"``) the size is a soft
+  quota: the server gets ``--SpaceContentsManager.volume_quota_bytes=<size>`` and
+  the agent's contents manager refuses saves through Jupyter past it with 507
+  (``space/contents.py``); kernels and terminals can still write past it. The
+  environment variables ``JUPYTER_SPACES_VOLUME_LIMIT_BYTES`` and
+  ``JUPYTER_SPACES_VOLUME_HARD_LIMIT`` (``"1"``/``"0"``) tell programs in the
+  space the same; nothing reads them to enforce anything.
 
 Limitations (also reported by :meth:`LocalLauncher.capabilities`):
 - The network namespace is shared with the host so the domain proxy reaches the
@@ -83,7 +87,7 @@ import subprocess
 import time
 
 import httpx
-from traitlets import Bool, Float, Integer, List, Tuple, Unicode, default
+from traitlets import Bool, Enum, Float, Integer, List, Tuple, Unicode, default
 
 from . import cgroups
 from .base import (
@@ -292,11 +296,16 @@ class LocalLauncher(Launcher):
         help="When bubblewrap is unusable, still run spaces (without a filesystem sandbox; "
         "logged and reported by capabilities()). Set False to refuse to start instead.",
     )
-    volume_mode = Unicode(
+    volume_mode = Enum(
+        ["auto", "image", "directory"],
         "auto",
         config=True,
-        help="'image' (ext4 image, hard limit, needs root and loop devices), 'directory' "
-        "(soft quota) or 'auto' (image when possible).",
+        help="How spaces' volumes are made. 'image': a sparse ext4 image per space, loop-mounted "
+        "while it runs; its size is a hard limit (needs root, loop devices and e2fsprogs; a start "
+        "fails without them). 'directory': a plain directory per space; its size is a soft quota "
+        "(saves through Jupyter past it are refused with 507, kernels and terminals can still "
+        "write past it); works without root. 'auto': image when the host allows it, else "
+        "directory. Changing it does not convert existing volumes.",
     )
     server_oom_score_adj = Integer(
         -500,
@@ -385,20 +394,18 @@ class LocalLauncher(Launcher):
         try:
             mode = self.volumes.mode
         except LaunchError as e:
-            mode, why = "", e.message
+            mode, reason = "", e.message
         else:
-            why = h.loop_reason
-        caps.append(
-            Capability(
-                "hard volume quota",
-                mode == "image",
-                "ext4 image per space, loop-mounted: writes past the size fail with 'no space left'"
-                if mode == "image"
-                else f"{why or 'volume_mode is directory'}; volumes are directories with a soft "
-                "quota: the space agent is told the size (JUPYTER_SPACES_VOLUME_LIMIT_BYTES) and "
-                "must refuse saves past it",
-            )
-        )
+            if mode == "image":
+                reason = "ext4 image per space, loop-mounted: writes past the size fail with 'no space left'"
+            else:
+                why = "volume_mode is 'directory'" if self.volume_mode == "directory" else h.loop_reason
+                reason = (
+                    f"{why}; a space's volume is a directory and its size is only a soft quota: "
+                    "saves through Jupyter past it are refused (507), but kernels and terminals "
+                    "can write past it"
+                )
+        caps.append(Capability("hard volume quota", mode == "image", reason))
         caps.append(
             Capability(
                 "network isolation",
@@ -754,6 +761,8 @@ class LocalLauncher(Launcher):
                     f"--SpaceAgentApp.space_name={space}",
                     f"--SpaceAgentApp.secret_fd={rfd}",
                 ]
+                if self.volumes.mode == "directory":  # the soft quota, enforced on saves by the agent
+                    args.append(f"--SpaceContentsManager.volume_quota_bytes={spec.volume_gb * GiB}")
             args += list(self.extra_args)
             bootstrap = _BOOTSTRAP.format(extra=extra_path)
             command = [info["executable"], "-I", "-c", bootstrap, *args]

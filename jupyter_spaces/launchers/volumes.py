@@ -14,14 +14,16 @@ Sizes are in GB meaning GiB (2**30 bytes).
     and nothing changes. Used bytes come from ``statvfs`` when mounted and from
     the superblock (``dumpe2fs -h``) when not — both exclude filesystem overhead.
 
-``directory`` mode (no root) — a soft quota
+``directory`` mode (no root, or ``LocalLauncher.volume_mode = "directory"``) — a soft quota
     ``<volumes_dir>/<space>/`` is a plain directory; the size is recorded in
     ``<volumes_dir>/<space>.size``. Nothing in the kernel stops a process from
-    writing past it. The launcher hands ``limit_bytes`` and ``hard_limit:
-    false`` to the space agent (see ``local.py``: the ``volume`` entry of the
-    agent hand-off); the agent is expected to refuse saves through the
-    contents API once :func:`tree_used_bytes` of the home exceeds the limit.
-    Shrinking below the data still raises :class:`VolumeTooSmall`.
+    writing past it. The launcher starts the server with
+    ``--SpaceContentsManager.volume_quota_bytes=<size>`` and the space agent's
+    contents manager (``space/contents.py``) refuses saves through Jupyter's
+    contents API that would take :func:`tree_used_bytes` of the home past it
+    (HTTP 507); kernels and terminals can still write past it. Growing only
+    records the new size; shrinking below the data raises
+    :class:`VolumeTooSmall` and changes nothing.
 """
 
 from __future__ import annotations
