@@ -32,6 +32,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Self-conflicting, so writers queue; plain SELECTs (readers) take ACCESS SHARE and pass.
 _PG_WRITE_LOCK = text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+# Any constant key shared by every jupyter-spaces migrator ("jspaces" in ASCII).
+_PG_MIGRATION_LOCK = text("SELECT pg_advisory_lock(29963274038764915)")
+_PG_MIGRATION_UNLOCK = text("SELECT pg_advisory_unlock(29963274038764915)")
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -78,9 +81,30 @@ class Store:
         """Bring the schema to the newest Alembic revision."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.write_engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self._migration_lock():
+            with self.write_engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """On PostgreSQL, one migrator at a time (a server and the CLI may start together).
+
+        A session-level advisory lock on a connection of its own: the migration's
+        SERIALIZABLE snapshot must be taken after the wait, not before it. SQLite's
+        BEGIN IMMEDIATE already serialises migrators.
+        """
+        if not self._queue_writers:
+            yield
+            return
+        with self.read_engine.connect() as lock:
+            lock.execute(_PG_MIGRATION_LOCK)
+            lock.commit()
+            try:
+                yield
+            finally:
+                lock.execute(_PG_MIGRATION_UNLOCK)
+                lock.commit()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

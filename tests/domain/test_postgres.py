@@ -189,6 +189,33 @@ def test_migrate_twice_and_schema_matches_the_models(store):
         other.close()
 
 
+def test_concurrent_migrations_of_a_fresh_database(pg_url):
+    """A domain server and the CLI starting at once on an empty database: both migrate."""
+    stores = [Store(pg_url) for _ in range(3)]
+    errors = []
+    barrier = threading.Barrier(len(stores))
+
+    def migrate(store):
+        barrier.wait()
+        try:
+            store.migrate()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        with stores[0].read() as s:
+            assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == LATEST
+    finally:
+        for s in stores:
+            s.close()
+
+
 # -- the domain service --------------------------------------------------------------
 
 
