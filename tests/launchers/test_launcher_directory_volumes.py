@@ -70,6 +70,9 @@ async def test_directory_resize_grows_and_refuses_to_shrink_below_the_data(make_
     assert exc.value.used_bytes >= GiB + 100 * MiB
     assert "1 GB" in exc.value.message
     assert launcher.volumes.size_bytes("grow") == 3 * GiB, "a refused shrink changes nothing"
+    with pytest.raises(VolumeTooSmall):  # how the domain resizes (its PATCH answers 409)
+        await launcher.create_volume("grow", 1)
+    assert launcher.volumes.size_bytes("grow") == 3 * GiB
     await launcher.resize_volume("grow", 2)  # the data fits
     assert launcher.volumes.size_bytes("grow") == 2 * GiB
     with open(os.path.join(path, "data"), "rb") as f:
