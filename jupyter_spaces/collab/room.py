@@ -23,6 +23,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_ydoc import ydocs
 from pycrdt import Doc
 
+from . import fastload
 from . import protocol as P
 from .journal import Journal
 from .merge import merge_notebook, merge_text, notebook_base, text_base
@@ -142,6 +143,11 @@ class Room(AwarenessRoom):
         self._poll_task: asyncio.Task | None = None
         self._seen_sig: list[int] | None = None
         self._sub: Any = None
+        #: bumped by every transaction of ``doc``; keys ``_full_state``
+        self._version = 0
+        #: (version, SyncStep2 with the whole document): the reply to a client with an
+        #: empty document, encoded at most once per version (dropped on any change)
+        self._full_state: tuple[int, bytes] | None = None
         self.closed = False
 
     # ------------------------------------------------------------------ loading
@@ -167,11 +173,40 @@ class Room(AwarenessRoom):
     async def _read_file(self) -> Any:
         cm = self.service.contents_manager
         if self.is_notebook:
+            if fastload.stock_contents_manager(cm):
+                nb = await self._read_notebook_fast(cm)
+                if nb is not None:
+                    return nb
             model = await ensure_async(cm.get(self.path, content=True, type="notebook"))
             return model["content"]
         fmt = "base64" if self.format == "base64" else "text"
         model = await ensure_async(cm.get(self.path, content=True, type="file", format=fmt))
         return model["content"]
+
+    async def _read_notebook_fast(self, cm: Any) -> dict[str, Any] | None:
+        """What ``cm.get(path, type="notebook")["content"]`` returns, read and parsed in a
+        thread without nbformat's conversion and validation (see fastload); None when
+        the contents manager must do it (it then reports errors its own way)."""
+        os_path = cm._get_os_path(self.path)
+        notary = cm.notary
+        secret, digestmod = notary.secret, notary.digestmod
+
+        def read() -> tuple[dict[str, Any] | None, str]:
+            nb = fastload.read_notebook(os_path)
+            return nb, (fastload.signature(nb, secret, digestmod) if nb is not None else "")
+
+        try:
+            nb, sig = await asyncio.to_thread(read)
+        except OSError:
+            return None
+        if nb is None:
+            return None
+        trusted = bool(notary.store.check_signature(sig, notary.algorithm))
+        if not trusted:
+            cm.log.warning("Notebook %s is not trusted", self.path)
+        fastload.mark_cells(nb, trusted)
+        cm.emit(data={"action": "get", "path": self.path})
+        return nb
 
     def _base_of(self, content: Any) -> dict[str, Any]:
         return notebook_base(content) if self.is_notebook else text_base(content)
@@ -184,6 +219,8 @@ class Room(AwarenessRoom):
             self.doc.unobserve(self._sub)
         self.doc = doc
         self.model = model if model is not None else self._new_model(doc)
+        self._version += 1
+        self._full_state = None
         self._sub = doc.observe(self._on_transaction)
 
     async def load(self) -> None:
@@ -197,18 +234,25 @@ class Room(AwarenessRoom):
         await self._load_file()
 
     async def _load_journal(self) -> None:
-        state = self.journal.load()
-        doc = Doc()
-        if state.snapshot:
-            doc.apply_update(state.snapshot)
-        for u in state.updates:
-            doc.apply_update(u)
+        def replay() -> tuple[Any, Doc]:
+            state = self.journal.load()
+            doc = Doc()
+            if state.snapshot:
+                doc.apply_update(state.snapshot)
+            for u in state.updates:
+                doc.apply_update(u)
+            return state, doc
+
+        state, doc = await asyncio.to_thread(replay)
         meta = state.meta
         self.lineage = meta["lineage"]
         self.base = meta.get("base")
         self.pending_base = meta.get("pending_base")
         self.file_sig = meta.get("file_sig")
         self._attach(doc)
+        if state.snapshot and not state.updates:
+            # the snapshot is the whole document: what a new client is sent
+            self._full_state = (self._version, P.sync_step2(state.snapshot))
         self.dirty = state.unsaved_updates > 0
         self.log.info(
             "collab: %s restored from journal (%d updates, %d unsaved)",
@@ -219,26 +263,39 @@ class Room(AwarenessRoom):
             self._schedule_save()
 
     async def _load_file(self) -> None:
+        # the signature first: a change after it is seen (and merged) by the next check
+        file_sig = self._stat()
         content = await self._read_file()
-        doc = Doc()
-        model = self._new_model(doc)
-        model.set(content)
-        self._attach(doc, model)
-        self.lineage = uuid.uuid4().hex
-        self.base = self._base_of(content)
-        self.file_sig = self._stat()
-        self.journal.create(
-            doc.get_update(),
-            {
-                "lineage": self.lineage,
+        lineage = uuid.uuid4().hex
+
+        def build() -> tuple[Doc, Any, dict[str, Any], bytes]:
+            # off the event loop: building, encoding and journaling a big document
+            base = self._base_of(content)  # before the build, which takes the content over
+            doc = Doc()
+            model = self._new_model(doc)
+            if self.is_notebook:
+                fastload.build_notebook(model, content)
+            else:
+                model.set(content)
+            snapshot = doc.get_update()
+            meta = {
+                "lineage": lineage,
                 "path": self.path,
                 "format": self.format,
                 "type": self.type,
-                "base": self.base,
-                "file_sig": self.file_sig,
-            },
-        )
-        self.journal.set_meta(saved=True)
+                "base": base,
+                "file_sig": file_sig,
+            }
+            self.journal.create(snapshot, meta)
+            self.journal.set_meta(saved=True)
+            return doc, model, base, P.sync_step2(snapshot)
+
+        doc, model, base, full_state = await asyncio.to_thread(build)
+        self._attach(doc, model)
+        self._full_state = (self._version, full_state)
+        self.lineage = lineage
+        self.base = base
+        self.file_sig = file_sig
         self.adoptable = True
 
     def start(self) -> None:
@@ -250,6 +307,8 @@ class Room(AwarenessRoom):
     # ------------------------------------------------------------------ updates
     def _on_transaction(self, event: Any) -> None:
         """Server-side changes (file merges, the ``dirty`` flag): journal and broadcast."""
+        self._version += 1
+        self._full_state = None
         if self._applying_remote or self.closed:
             return
         update = event.update
@@ -288,12 +347,22 @@ class Room(AwarenessRoom):
 
     # ------------------------------------------------------------------ sync
     def reply_step1(self, state_vector: bytes) -> bytes:
+        if state_vector == EMPTY_STATE_VECTOR:
+            self.adoptable = False
+            return self.full_state()
         try:
             update = self.doc.get_update(state_vector)
         except ValueError as e:
             raise P.ProtocolError(P.CLOSE_MALFORMED, f"invalid state vector: {e}") from e
         self.adoptable = False
         return P.sync_step2(update)
+
+    def full_state(self) -> bytes:
+        """SyncStep2 with the whole document, encoded once per version of the document."""
+        cached = self._full_state
+        if cached is None or cached[0] != self._version:
+            cached = self._full_state = (self._version, P.sync_step2(self.doc.get_update()))
+        return cached[1]
 
     def adopt_or_merge(self, conn: Conn, client_state: bytes) -> bool:
         """A client of another lineage sent its whole state. Returns True if adopted
