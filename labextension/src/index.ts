@@ -19,6 +19,7 @@ import type { HomeWidget } from './home';
 import { HomeModel } from './homemodel';
 import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
+import { lockAllDocuments } from './readonly';
 import type { SwitcherWidget } from './switcher';
 
 export * from './api';
@@ -26,6 +27,7 @@ export * from './context';
 export * from './homemodel';
 export * from './model';
 export * from './presence';
+export * from './readonly';
 
 /** The command ids of this extension. */
 export namespace CommandIDs {
@@ -208,6 +210,9 @@ export async function activateSpaces(
   let space = model.get(name);
   if (!space) {
     space = await client.getSpace(name).catch(() => undefined);
+  }
+  if (space?.role === 'viewer') {
+    lockAllDocuments(app, trans);
   }
   if (space?.sharing === 'shared') {
     const presence = new PresenceModel({ client, space: name });

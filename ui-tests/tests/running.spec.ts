@@ -243,7 +243,8 @@ test.describe('running spaces', () => {
     await putNotebook(pageA, server, space.name, 'co.ipynb');
     await hideToasts(pageA);
     await openLab(pageA, server, space.name, '/tree/co.ipynb');
-    const pageB = await openHome(browser, server, 'bob');
+    // bob in the dark theme: one space gives both reference screenshots
+    const pageB = await openHome(browser, server, 'bob', { theme: 'dark' });
     await hideToasts(pageB);
     await openLab(pageB, server, space.name, '/tree/co.ipynb');
 
@@ -300,13 +301,33 @@ test.describe('running spaces', () => {
       )
       .toMatch(/alice_was_here = 1[\s\S]*bob_was_here = 2/);
 
-    // reference screenshot (light) of the switcher
+    // no 'File Changed' dialog after the save, nothing modal over the page
+    await pageA.waitForTimeout(1500);
+    for (const page of [pageA, pageB]) {
+      await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+    }
+
+    // reference screenshots of the switcher, light (alice) and dark (bob)
     await expect(pageA.locator('.jp-SpacesSwitcher-button')).toHaveScreenshot(
       'switcher-light.png'
     );
-    // TODO(coedit-light.png): after Ctrl+S JupyterLab shows "File Changed …
-    // has changed on disk" (the collab service's save vs the page's mtime), a
-    // modal that covers the page; a co-editing reference screenshot needs that fixed.
+    await expect(pageB.locator('.jp-SpacesSwitcher-button')).toHaveScreenshot(
+      'switcher-dark.png'
+    );
+    // and of the whole page of each: both edits, both avatars, the other
+    // person's cursor (volatile parts masked: kernel state, status bar, times)
+    // (the local cursors blink; the other person's cursor is what counts)
+    for (const page of [pageA, pageB]) {
+      await page.addStyleTag({
+        content: '.cm-cursorLayer { visibility: hidden !important; }'
+      });
+    }
+    await expect(pageA).toHaveScreenshot('coedit-light.png', {
+      mask: volatile(pageA)
+    });
+    await expect(pageB).toHaveScreenshot('coedit-dark.png', {
+      mask: volatile(pageB)
+    });
 
     await pageA.context().close();
     await pageB.context().close();
@@ -345,11 +366,24 @@ test.describe('running spaces', () => {
     await pageA.keyboard.type(' # owner');
     await expect(cellV).toContainText('start = 0 # owner');
 
-    // the viewer types: nothing reaches the owner nor the disk
+    // the viewer's page says the document is read-only
+    await expect(
+      pageV.locator('.jp-NotebookPanel .jp-SpacesReadOnly')
+    ).toHaveText('Read-only (viewer)');
+    await expect(pageA.locator('.jp-SpacesReadOnly')).toHaveCount(0);
+
+    // the viewer types: not even the viewer's own copy changes
     await cellV.click();
     await pageV.keyboard.press('Control+End');
     await pageV.keyboard.type(' VIEWER_TYPED');
-    await pageV.keyboard.press('Control+s');
+    await pageV.keyboard.press('Control+v');
+    await pageV.keyboard.press('Escape');
+    await pageV.keyboard.press('d');
+    await pageV.keyboard.press('d');
+    await pageV.keyboard.press('b');
+    await expect(pageV.locator('.jp-NotebookPanel .jp-Cell')).toHaveCount(1);
+    await expect(cellV).toHaveText('start = 0 # owner');
+    // nothing reaches the owner nor the disk
     await pageA.waitForTimeout(3000);
     await expect(cellA).not.toContainText('VIEWER_TYPED');
     await pageA.keyboard.press('Control+s');
@@ -388,6 +422,18 @@ function cellEditor(page: Page) {
     .locator('.jp-NotebookPanel .jp-Cell')
     .first()
     .locator('.cm-content');
+}
+
+/** Parts of a space's JupyterLab that change from run to run. */
+function volatile(page: Page) {
+  return [
+    page.locator('#jp-main-statusbar'),
+    page.locator('.jp-DirListing-itemModified'),
+    page.locator('.jp-DirListing-headerItem.jp-id-modified'),
+    page.locator('[data-jp-item-name="kernelName"]'),
+    page.locator('[data-jp-item-name="kernelStatus"]'),
+    page.locator('[data-jp-item-name="executionProgress"]')
+  ];
 }
 
 /** Hide JupyterLab's toasts (the news question) so they do not cover cells. */
