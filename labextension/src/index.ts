@@ -13,8 +13,10 @@ import {
   detectContext,
   homeLabUrl,
   ISpacesContext,
-  NEW_SPACE_PARAM
+  NEW_SPACE_PARAM,
+  PageConfigKeys
 } from './context';
+import { domainServicePlugins } from './domainservices';
 import type { HomeWidget } from './home';
 import { HomeModel } from './homemodel';
 import { SpacesModel } from './model';
@@ -246,4 +248,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/**
+ * In the domain, also the service managers that never call the APIs the
+ * domain refuses (see domainservices.ts); elsewhere only the main plugin.
+ */
+export function plugins(
+  getOption: (key: string) => string = PageConfig.getOption
+): JupyterFrontEndPlugin<any>[] {
+  return getOption(PageConfigKeys.context) === 'domain'
+    ? [plugin, ...domainServicePlugins]
+    : [plugin];
+}
+
+export { plugin };
+
+export default plugins();

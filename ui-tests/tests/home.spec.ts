@@ -1,4 +1,13 @@
-import { createSpace, expect, openHome, row, test, uniqueName } from './fixtures';
+import { AUTH_DIR } from './env';
+import {
+  createSpace,
+  expect,
+  openHome,
+  row,
+  test,
+  uniqueName,
+  useTheme
+} from './fixtures';
 
 test.describe('spaces home', () => {
   test('lists the caller’s spaces with their fields; search and filters narrow it', async ({
@@ -229,5 +238,58 @@ test.describe('spaces home', () => {
     ]);
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.context().close();
+  });
+});
+
+test.describe('the home is quiet', () => {
+  test('loads with no refused or failed request to the server’s APIs, in both themes', async ({
+    browser,
+    server
+  }) => {
+    for (const theme of ['light', 'dark'] as const) {
+      const failed: string[] = [];
+      const context = await browser.newContext({
+        storageState: `${AUTH_DIR}/alice.json`
+      });
+      const page = await context.newPage();
+      page.on('response', response => {
+        const url = response.url();
+        if (url.includes('/api/') && response.status() >= 400) {
+          failed.push(`${response.status()} ${response.request().method()} ${url}`);
+        }
+      });
+      const errors: string[] = [];
+      page.on('console', message => {
+        if (message.type() === 'error') {
+          errors.push(message.text());
+        }
+      });
+      page.on('requestfailed', request => {
+        if (request.url().includes('/api/')) {
+          failed.push(`failed ${request.method()} ${request.url()}`);
+        }
+      });
+      await useTheme(page, theme);
+      await page.goto(`${server.baseURL}lab`);
+      await expect(page.locator('.jp-SpacesHome-inner')).toBeVisible({
+        timeout: 60_000
+      });
+      await expect(page.locator('.jp-SpacesHome-loading')).toHaveCount(0);
+      // JupyterLab's theme applies (the theme manager is kept)
+      await expect(page.locator('body')).toHaveAttribute(
+        'data-jp-theme-light',
+        theme === 'light' ? 'true' : 'false'
+      );
+      // late requests (plugins polling after start) included
+      await page.waitForTimeout(3000);
+      expect(failed).toEqual([]);
+      // nor refused websockets, nor plugins failing for want of a refused one
+      expect(
+        errors
+          .map(e => e.split('\n')[0])
+          .filter(e => /\/api\/|plugin|40[34]/i.test(e))
+      ).toEqual([]);
+      await context.close();
+    }
   });
 });

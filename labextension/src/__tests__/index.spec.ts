@@ -4,7 +4,7 @@
 import { CommandRegistry } from '@lumino/commands';
 import { nullTranslator } from '@jupyterlab/translation';
 
-import plugin, { activateSpaces, CommandIDs, homeUrl } from '../index';
+import { activateSpaces, CommandIDs, homeUrl, plugin, plugins } from '../index';
 import { FakeServer, makeSpace } from './fakeserver';
 
 const ME = {
@@ -53,6 +53,20 @@ describe('jupyter-spaces:plugin', () => {
   it('is an auto-started frontend plugin', () => {
     expect(plugin.id).toBe('jupyter-spaces:plugin');
     expect(plugin.autoStart).toBe(true);
+  });
+
+  it('in the domain also replaces the kernel, spec and session managers', () => {
+    expect(plugins(() => '')).toEqual([plugin]);
+    const ids = plugins(k => (k === 'spacesContext' ? 'domain' : '')).map(
+      p => p.id
+    );
+    expect(ids).toEqual([
+      'jupyter-spaces:plugin',
+      'jupyter-spaces:domain-event-manager',
+      'jupyter-spaces:domain-kernel-manager',
+      'jupyter-spaces:domain-kernel-spec-manager',
+      'jupyter-spaces:domain-session-manager'
+    ]);
   });
 
   it('in a plain JupyterLab registers commands only', async () => {
