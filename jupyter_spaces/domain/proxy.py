@@ -46,8 +46,14 @@ Streaming
 ---------
 HTTP bodies stream both ways with bounded memory: the request body (tornado's
 ``stream_request_body``) is written to the space server as it arrives, with
-backpressure; the response is relayed chunk by chunk, each chunk flushed to the
-client before the next is read. Connections to space servers are kept alive
+backpressure; the response head is encoded once as bytes and sent with the
+first body bytes, and the body is relayed as it arrives, with at most
+``RELAY_HIGH_WATER`` bytes waiting for the client before the space server is
+read again (no wait per chunk). A body of ``PUMP_MIN_BODY`` bytes or more with a
+Content-Length is pumped without copies in Python: socket reads land in a few
+rotating buffers that are sent as they are, and the space server's socket wakes
+the domain only once ``PUMP_LOWAT`` bytes have arrived (``SO_RCVLOWAT``; a
+slow sender is relayed anyway after ``PUMP_LOWAT_WAIT`` seconds). Connections to space servers are kept alive
 and reused (a small per-upstream pool; a pooled connection closed by the
 server is detected before reuse). Websockets are proxied message by message,
 text and binary, with close codes, the subprotocol negotiated by the space
@@ -98,6 +104,18 @@ POOL_IDLE_SECONDS = 30.0
 CONNECT_TIMEOUT = 10.0
 #: Bytes read from a space server at once (socket reads and relayed chunks).
 CHUNK_SIZE = 256 * 1024
+#: Relayed response bytes that may wait in the client's send buffer before the
+#: space server is read again (then the relay waits down to the low mark).
+RELAY_HIGH_WATER = 4 * CHUNK_SIZE
+RELAY_LOW_WATER = CHUNK_SIZE
+#: Bodies with a Content-Length at least this big are pumped without copies:
+#: read straight into a few rotating buffers, each reused once sent.
+PUMP_MIN_BODY = 1024 * 1024
+PUMP_BUFFERS = 4
+#: While pumping, the space server's socket wakes the domain only once this
+#: many bytes wait (SO_RCVLOWAT), or after PUMP_LOWAT_WAIT seconds anyway.
+PUMP_LOWAT = CHUNK_SIZE
+PUMP_LOWAT_WAIT = 0.02
 #: Largest websocket message relayed, either way.
 MAX_WS_MESSAGE = 256 * 1024 * 1024
 ACTIVITY_INTERVAL = 1.0
@@ -266,6 +284,42 @@ def shutdown(domain) -> None:
         state.sockets.clear()
 
 
+_SPLICE_OK = hasattr(socket, "SO_RCVLOWAT")
+
+
+def _relax(sock: socket.socket) -> None:
+    """Drop a receive watermark (the waiting read then sees what has arrived)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+    except OSError:
+        pass
+
+
+_debug_checks: dict = {}  # logger -> (valid until, debug records are emitted)
+
+
+def _debug_logged(logger: logging.Logger) -> bool:
+    """Whether a debug record of ``logger`` would be written (checked every few seconds).
+
+    ``isEnabledFor(DEBUG)`` is not enough: traitlets applications set their
+    logger to DEBUG and filter in the handler (``log_level`` is the handler's).
+    """
+    now = time.monotonic()
+    known = _debug_checks.get(logger)
+    if known is not None and known[0] > now:
+        return known[1]
+    emitted = False
+    if logger.isEnabledFor(logging.DEBUG):
+        current = logger
+        while current is not None and not emitted:
+            emitted = any(h.level <= logging.DEBUG for h in current.handlers)
+            current = current.parent if current.propagate else None
+    if len(_debug_checks) > 64:
+        _debug_checks.clear()
+    _debug_checks[logger] = (now + 5.0, emitted)
+    return emitted
+
+
 # ---------------------------------------------------------------------- pages
 
 NOT_RUNNING_PAGE = """<!doctype html>
@@ -343,51 +397,218 @@ def _not_running_message(name: str, status: str) -> tuple[str, str]:
 
 
 class _Relay(httputil.HTTPMessageDelegate):
-    """Relays one upstream response to the client, chunk by chunk."""
+    """Relays one upstream response to the client.
+
+    The response head is encoded here as bytes and written straight to the
+    client's stream together with the first body bytes (one write for a small
+    response); tornado's own header machinery is skipped. Body chunks are
+    written as they arrive without waiting for each to reach the client: the
+    upstream is read again as long as less than ``RELAY_HIGH_WATER`` bytes
+    wait to be sent, then the oldest writes are awaited (backpressure without
+    a stall per chunk).
+    """
+
+    __slots__ = ("complete", "framing", "handler", "head", "keep_alive", "outstanding", "started", "stream",
+                 "truncated", "upstream", "writes")
 
     def __init__(self, handler: SpaceProxyHandler):
         self.handler = handler
         self.keep_alive = True
         self.started = False
         self.complete = False
+        self.head: bytes | None = None
+        self.framing = "length"  # "length" (or no body), "chunked" (to an HTTP/1.1 client), "close"
+        self.stream = handler.request.connection.stream
+        self.writes: deque = deque()  # (future, size) of writes not known to be flushed
+        self.outstanding = 0
+        self.upstream = handler._upstream_stream
+        self.truncated = False
 
     def headers_received(self, start_line, headers):
         self.started = True
         h = self.handler
         if h._finished:
             return None
-        out = httputil.HTTPHeaders()
+        request = h.request
+        code = start_line.code
         connection = headers.get("Connection", "")
         extra = {t.strip().lower() for t in connection.split(",") if t.strip()} if connection else ()
         if "close" in extra:
             self.keep_alive = False
+        reason = start_line.reason or httputil.responses.get(code, "Unknown")
+        lines = [f"HTTP/1.1 {code} {reason}"]
+        has_length = False
         for name, value in headers.get_all():
             lower = name.lower()
             if lower in _HOP or lower in extra:
                 continue
             if lower == "set-cookie" and value.lstrip().startswith(XSRF_COOKIE + "="):
                 continue  # the domain owns the _xsrf cookie (see module docstring)
-            out.add(name, value)
-        h._headers = out
-        h.set_status(start_line.code, start_line.reason or "Unknown")
+            if lower == "content-length":
+                has_length = True
+            lines.append(f"{name}: {value}")
+        new_cookies = getattr(h, "_new_cookie", None)  # ours: the domain's _xsrf cookie
+        if new_cookies:
+            lines.extend("Set-Cookie: " + c.OutputString(None) for c in new_cookies.values())
+        server_conn = request.connection
+        http11 = request.version == "HTTP/1.1"
+        bodiless = request.method == "HEAD" or code in (204, 304) or code < 200
+        if not bodiless and not has_length:
+            if http11:
+                self.framing = "chunked"
+                lines.append("Transfer-Encoding: chunked")
+            else:
+                # An HTTP/1.0 client: the end of the body is the end of the connection.
+                self.framing = "close"
+                server_conn._disconnect_on_finish = True
+        if getattr(server_conn, "_disconnect_on_finish", False):
+            if http11:
+                lines.append("Connection: close")
+        elif not http11 and request.headers.get("Connection", "").lower() == "keep-alive":
+            lines.append("Connection: Keep-Alive")
+        head = "\r\n".join(lines) + "\r\n\r\n"
+        try:
+            self.head = head.encode("latin-1")
+        except UnicodeEncodeError:
+            self.head = head.encode("utf-8")
+        # The handler's own output machinery stays out of the way from here on:
+        # finish() only tells the connection that the response is complete.
+        h._headers_written = True
+        h._transforms = []
+        h._status_code = code
+        h._reason = reason
+        if has_length and not bodiless and _SPLICE_OK:
+            length = headers.get("Content-Length", "")
+            if length.isdigit() and int(length) >= PUMP_MIN_BODY:
+                # The body is ours from here: the connection then reads an empty one.
+                headers["Content-Length"] = "0"
+                return self._pump(int(length))
         return None
+
+    def _write(self, data) -> None:
+        head = self.head
+        if head is not None:
+            self.head = None
+            data = head + data if data else head
+        future = self.stream.write(data)  # raises StreamClosedError if the client is gone
+        if not future.done():
+            self.writes.append((future, len(data)))
+            self.outstanding += len(data)
+
+    async def _drain(self, limit: int) -> None:
+        """Wait until no more than ``limit`` bytes of ours wait to be sent."""
+        writes = self.writes
+        while writes and (self.outstanding > limit or writes[0][0].done()):
+            future, size = writes[0]
+            if not future.done():
+                await future  # StreamClosedError if the client went away
+            writes.popleft()
+            self.outstanding -= size
+
+    async def _pump(self, remaining: int) -> None:
+        """Relay a ``remaining``-byte body: socket reads land in rotating buffers
+        that go to the client as they are (no copies in Python); a buffer is
+        read into again once the client's stream has sent it."""
+        up = self.upstream
+        loop = asyncio.get_running_loop()
+        sock = up.socket
+        buffers = [bytearray(CHUNK_SIZE) for _ in range(PUMP_BUFFERS)]
+        sent: list = [None] * PUMP_BUFFERS
+        lowat = 1
+        relaxed = False
+        i = 0
+        try:
+            while remaining > 0:
+                pending = sent[i]
+                if pending is not None and not pending.done():
+                    try:
+                        await pending
+                    except StreamClosedError:
+                        self.handler._abort_upstream()
+                        self.truncated = True
+                        return
+                want = 1 if relaxed else min(PUMP_LOWAT, remaining)
+                if want != lowat:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, want)
+                    lowat = want
+                view = memoryview(buffers[i])[: min(CHUNK_SIZE, remaining)]
+                reading = up.read_into(view, partial=True)
+                timer = None
+                if not reading.done() and lowat > 1:
+                    # A slow sender is relayed as it comes, not held back by the watermark.
+                    timer = loop.call_later(PUMP_LOWAT_WAIT, _relax, sock)
+                try:
+                    got = await reading
+                except StreamClosedError:
+                    self.truncated = True  # the space server went away mid-body
+                    return
+                finally:
+                    # After a wait that ended on the timer, the next read does not wait either.
+                    relaxed = timer is not None and timer.when() <= loop.time()
+                    if timer is not None:
+                        timer.cancel()
+                remaining -= got
+                try:
+                    future = self._send(view[:got])
+                except StreamClosedError:
+                    self.handler._abort_upstream()
+                    self.truncated = True
+                    return
+                sent[i] = future
+                i = (i + 1) % PUMP_BUFFERS
+        finally:
+            if lowat != 1 and not up.closed():
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+                except OSError:
+                    up.close()
+
+    def _send(self, view):
+        """Write to the client (with the head first); the future of this write."""
+        head = self.head
+        if head is not None:
+            self.head = None
+            view = head + view
+        future = self.stream.write(view)
+        if not future.done():
+            self.writes.append((future, len(view)))
+            self.outstanding += len(view)
+        return future
 
     async def data_received(self, chunk):
         h = self.handler
-        if h._finished:
+        if h._finished or not chunk:
             return
-        h.write(chunk)
         try:
-            await h.flush()
+            if self.framing == "chunked":
+                self._write(b"%x\r\n" % len(chunk))
+                self._write(chunk)
+                self._write(b"\r\n")
+            else:
+                self._write(chunk)
+            if self.outstanding > RELAY_HIGH_WATER:
+                await self._drain(RELAY_LOW_WATER)
         except StreamClosedError:
             # The client went away: stop reading from the space server.
             h._abort_upstream()
 
     def finish(self):
-        self.complete = True
+        self.complete = not self.truncated
 
     def on_connection_close(self):
         self.keep_alive = False
+
+    async def close(self) -> bool:
+        """End the response (after a complete body); False if the client went away."""
+        try:
+            if self.framing == "chunked":
+                self._write(b"0\r\n\r\n")
+            elif self.head is not None:
+                self._write(b"")
+            await self._drain(0)
+        except StreamClosedError:
+            return False
+        return True
 
 
 @web.stream_request_body
@@ -433,9 +654,10 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         return facts
 
     def _log(self):
-        # jupyter_server's request log (debug level below 400) costs more than the
-        # proxying itself; keep it for errors and when debug logging is on.
-        if self.get_status() >= 400 or self.log.isEnabledFor(logging.DEBUG):
+        # jupyter_server's request log (debug level below 400, plus a prometheus
+        # histogram) costs more than the proxying itself; keep it for errors and
+        # when debug records would really be written somewhere.
+        if self.get_status() >= 400 or _debug_logged(self.log):
             super()._log()
 
     def check_xsrf_cookie(self):
@@ -768,7 +990,10 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             # Cut off mid-body: the client must not take a truncated body as complete.
             self.request.connection.close()
             return
-        self.finish()
+        if await relay.close():
+            self.finish()
+        else:
+            self.request.connection.close()
 
     def _abort_upstream(self) -> None:
         stream = self._upstream_stream
