@@ -204,7 +204,7 @@ class _Pool:
             self._tcp.connect(host, int(port), max_buffer_size=4 * CHUNK_SIZE), CONNECT_TIMEOUT
         )
         stream.read_chunk_size = CHUNK_SIZE
-        stream.set_nodelay(True)
+        _nodelay_for_good(stream)
         return stream, False
 
     def release(self, netloc: str, stream: IOStream) -> None:
@@ -213,13 +213,25 @@ class _Pool:
         idle = self._idle.setdefault(netloc, deque())
         if len(idle) >= POOL_MAX_IDLE:
             idle.popleft()[0].close()
-        stream.set_nodelay(True)
         idle.append((stream, time.monotonic()))
 
     def forget(self, netloc: str | None = None) -> None:
         for key in [netloc] if netloc else list(self._idle):
             for stream, _ in self._idle.pop(key, ()):
                 stream.close()
+
+
+def _keep_nodelay(value: bool) -> None:
+    pass
+
+
+def _nodelay_for_good(stream: IOStream) -> None:
+    """TCP_NODELAY on, and kept on: tornado turns Nagle on and off around every
+    message (two system calls a request); every write here is a whole message
+    or a large chunk, which Nagle would only delay."""
+    if stream.set_nodelay is not _keep_nodelay:
+        stream.set_nodelay(True)
+        stream.set_nodelay = _keep_nodelay
 
 
 def _still_open(stream: IOStream) -> bool:
@@ -706,7 +718,19 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     # -- the checks -----------------------------------------------------------
 
+    def clear(self):
+        # tornado's default headers (Server, Content-Type, a formatted Date) are
+        # never sent by the proxy: relayed responses carry the space server's,
+        # refusals set theirs in _refuse.
+        self._headers = httputil.HTTPHeaders()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = "OK"
+
     async def prepare(self):
+        stream = getattr(self.request.connection, "stream", None)
+        if isinstance(stream, IOStream):
+            _nodelay_for_good(stream)
         if not self._host_facts()[0]:
             return self._refuse(Forbidden("Host not allowed."))
         name = self.path_kwargs["name"]
