@@ -242,17 +242,27 @@ async def typing_converge(srv: Server) -> float:
     return dt
 
 
-async def memory_per_room(srv: Server) -> float:
-    await asyncio.sleep(1)
-    before = srv.rss()
-    clients = []
-    for i in range(ROOMS):
-        clients.append(await client(srv, f"room{i}.ipynb").open(timeout=120))
-    await asyncio.sleep(1)
-    after = srv.rss()
-    for c in clients:
-        await c.disconnect()
-    return (after - before) / ROOMS / 1e6
+async def memory_per_room(name: str, python: str, root: Path, work: Path) -> tuple[float, float]:
+    """Resident memory a room adds, in a server of its own (in the server that ran the
+    other figures, freed memory is reused and the delta reads ~0): one small room first
+    (imports, first-use allocations), then ``ROOMS`` rooms opened and kept open.
+    Returns (MB per room, multiple of the notebook's JSON size)."""
+    work.mkdir(parents=True, exist_ok=True)
+    srv = Server(name, python, root, work)
+    srv.start()
+    try:
+        warm = await client(srv, "warmup.ipynb").open(timeout=120)
+        await asyncio.sleep(1)
+        before = srv.rss()
+        clients = [await client(srv, f"room{i}.ipynb").open(timeout=120) for i in range(ROOMS)]
+        await asyncio.sleep(1.5)
+        after = srv.rss()
+        for c in [warm, *clients]:
+            await c.disconnect()
+    finally:
+        srv.stop()
+    size = sum((root / f"room{i}.ipynb").stat().st_size for i in range(ROOMS))
+    return (after - before) / ROOMS / 1e6, (after - before) / size
 
 
 async def run_side(name: str, python: str, work: Path) -> dict:
@@ -264,6 +274,7 @@ async def run_side(name: str, python: str, work: Path) -> dict:
     (root / "typing.ipynb").write_text(json.dumps(notebook(TYPERS, 0.01)))
     for i in range(ROOMS):
         (root / f"room{i}.ipynb").write_text(json.dumps(notebook(100, ROOM_MB)))
+    (root / "warmup.ipynb").write_text(json.dumps(notebook(5, 0.01)))
     srv = Server(name, python, root, work)
     srv.start()
     res: dict = {}
@@ -272,12 +283,16 @@ async def run_side(name: str, python: str, work: Path) -> dict:
         for n in CLIENTS:
             res[f"p50_{n}"], res[f"p99_{n}"] = await propagation(srv, n)
         res["typing"] = await typing_converge(srv)
-        res["mem"] = await memory_per_room(srv)
     except Exception:
         srv.stop()
         print((work / "server.log").read_text()[-4000:])
         raise
     srv.stop()
+    try:
+        res["mem"], res["mem_x"] = await memory_per_room(name, python, root, work / "mem")
+    except Exception:
+        print((work / "mem" / "server.log").read_text()[-4000:])
+        raise
     return res
 
 
@@ -303,7 +318,8 @@ def main() -> None:
     for n in CLIENTS:
         rows += [(f"propagation p50, {n} clients (ms)", f"p50_{n}"), (f"propagation p99, {n} clients (ms)", f"p99_{n}")]
     rows += [(f"{TYPERS} clients x {CHARS} chars converge (s)", "typing"),
-             (f"memory per open room, {ROOM_MB:g} MB nb (MB)", "mem")]
+             (f"memory per open room, {ROOM_MB:g} MB nb (MB)", "mem"),
+             ("  same, x the notebook's JSON size", "mem_x")]
     ours, anchor = results.get("ours", {}), results.get("anchor", {})
     print()
     print(f"{'figure':45} {'ours':>10} {'anchor':>10} {'anchor/ours':>12}")

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from . import protocol as P
 from .presence import identity_of
-from .room import EMPTY_STATE_VECTOR, EMPTY_UPDATE
+from .room import BIG_DOCUMENT, EMPTY_STATE_VECTOR, EMPTY_UPDATE, release_free_memory
 
 if TYPE_CHECKING:
     from .room import Room
@@ -30,6 +31,27 @@ if TYPE_CHECKING:
 GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
 FORMATS = {"json", "text", "base64"}
 _ids = itertools.count(1)
+
+
+_trim_pending = False
+
+
+def _release_after_flush(fut: Any) -> None:
+    """After a big message left: its frame and write buffers are free; trim the heap
+    (once for a burst of such messages, in a thread)."""
+    global _trim_pending
+    if not fut.cancelled():
+        fut.exception()  # a closed connection is not an error here
+    if _trim_pending:
+        return
+    _trim_pending = True
+
+    def trim() -> None:
+        global _trim_pending
+        _trim_pending = False
+        release_free_memory()
+
+    asyncio.get_running_loop().run_in_executor(None, trim)
 
 
 def _service(handler: Any) -> CollabService:
@@ -107,13 +129,21 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self._refusals = 0
         self._closing = False
 
-    def send(self, message: bytes) -> None:
+    def send(self, message: bytes) -> Any:
+        """Queue ``message``; returns the future of its flush (None if closed)."""
         if self._closing:
-            return
+            return None
         try:
-            self.write_message(message, binary=True)
+            return self.write_message(message, binary=True)
         except WebSocketClosedError:
             self._closing = True
+            return None
+
+    def _send_big(self, message: bytes) -> None:
+        """Send a whole big document; once it is flushed, give the buffers back."""
+        fut = self.send(message)
+        if fut is not None and len(message) > BIG_DOCUMENT:
+            fut.add_done_callback(_release_after_flush)
 
     def close_with(self, code: int, reason: str) -> None:
         if not self._closing:
@@ -203,7 +233,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             if self.pending_adoption:
                 self._pending_sv = msg.payload
             else:
-                self.send(room.reply_step1(msg.payload))
+                self._send_big(room.reply_step1(msg.payload))
         elif kind in ("step2", "update"):
             if self.pending_adoption:
                 if kind == "step2":
@@ -239,7 +269,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             self.close_with(P.CLOSE_UNSUPPORTED, json.dumps(reason))
             return
         self.pending_adoption = False
-        self.send(room.reply_step1(self._pending_sv or EMPTY_STATE_VECTOR))
+        self._send_big(room.reply_step1(self._pending_sv or EMPTY_STATE_VECTOR))
         self.send(P.sync_step1(room.doc.get_state()))
         snap = room.awareness_snapshot()
         if snap:

@@ -39,6 +39,17 @@ def _record(kind: bytes, payload: bytes) -> bytes:
     return _HEAD.pack(kind, len(payload), zlib.crc32(payload)) + payload
 
 
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    views = [memoryview(p) for p in parts if p]
+    while views:
+        n = os.writev(fd, views)
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if views and n:
+            views[0] = views[0][n:]
+
+
 class Journal:
     """One document's journal file."""
 
@@ -49,6 +60,8 @@ class Journal:
         self.size = 0
         #: size of the latest snapshot record (what compaction shrinks towards)
         self.snapshot_size = 0
+        #: file offset of the latest snapshot's payload (see :meth:`read_snapshot`)
+        self.snapshot_offset = 0
         self.meta: dict[str, Any] = {}
 
     # -- reading ---------------------------------------------------------
@@ -82,6 +95,7 @@ class Journal:
                 state.snapshot = payload
                 state.updates.clear()
                 self.snapshot_size = length
+                self.snapshot_offset = start
             elif kind == b"M":
                 meta = json.loads(payload)
                 state.meta.update(meta)
@@ -122,17 +136,38 @@ class Journal:
 
     def _rewrite(self, snapshot: bytes) -> None:
         tmp = self.path + ".tmp"
-        body = MAGIC + _record(b"M", json.dumps(self.meta).encode()) + _record(b"S", snapshot)
+        head = MAGIC + _record(b"M", json.dumps(self.meta).encode())
+        # no concatenated copy of a big snapshot: the parts go to one writev
+        parts = [head, _HEAD.pack(b"S", len(snapshot), zlib.crc32(snapshot)), snapshot]
+        size = sum(len(p) for p in parts)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, body)
+            _write_all(fd, parts)
             os.fsync(fd)
         finally:
             os.close(fd)
         self.close()
         os.replace(tmp, self.path)
         self.snapshot_size = len(snapshot)
-        self._open(len(body))
+        self.snapshot_offset = len(head) + _HEAD.size
+        self._open(size)
+
+    def read_snapshot(self, prefix: bytes = b"") -> bytes:
+        """``prefix`` + the latest snapshot's payload, read back from the file (page
+        cache) and checked against its CRC."""
+        start = self.snapshot_offset - _HEAD.size
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, _HEAD.size + self.snapshot_size, start)
+        finally:
+            os.close(fd)
+        if len(data) != _HEAD.size + self.snapshot_size:
+            raise OSError(f"{self.path}: snapshot truncated")
+        kind, length, crc = _HEAD.unpack_from(data)
+        payload = memoryview(data)[_HEAD.size :]
+        if kind != b"S" or length != self.snapshot_size or zlib.crc32(payload) != crc:
+            raise OSError(f"{self.path}: snapshot does not read back")
+        return prefix + payload
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None, "journal is closed"

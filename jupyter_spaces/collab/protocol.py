@@ -161,6 +161,11 @@ def sync_step2(update: bytes) -> bytes:
     return _frame(b"\x00\x01", write_var_uint(len(update)), update)
 
 
+def sync_step2_head(length: int) -> bytes:
+    """What precedes an update of ``length`` bytes in a SyncStep2 message."""
+    return b"\x00\x01" + write_var_uint(length)
+
+
 def sync_update(update: bytes) -> bytes:
     return _frame(b"\x00\x02", write_var_uint(len(update)), update)
 

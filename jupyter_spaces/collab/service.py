@@ -14,7 +14,7 @@ from .fileids import FileIds
 from .handlers import RoomHandler, SessionHandler
 from .journal import Journal
 from .presence import Presence
-from .room import AwarenessRoom, Room
+from .room import AwarenessRoom, Room, set_mmap_threshold
 
 CONFLICTING_EXTENSIONS = ("jupyter_server_ydoc", "jupyter_collaboration")
 
@@ -50,6 +50,13 @@ class CollabService(ExtensionApp):
     journal_fsync = Bool(False, config=True, help="fsync the journal after each update (power-loss durability; process-kill durability holds without it).")
     compact_min_bytes = Int(1024 * 1024, config=True, help="A journal is never compacted below this size.")
     compact_ratio = Float(2.0, config=True, help="Compact a journal when it exceeds this multiple of its last snapshot.")
+    malloc_mmap_threshold = Int(
+        1024 * 1024,
+        config=True,
+        help="glibc: blocks of this size and more get their own mappings, returned to the system "
+        "when freed (keeps the buffers of big documents from staying resident). 0 leaves the "
+        "allocator's dynamic threshold alone.",
+    )
 
     def initialize_settings(self) -> None:
         other = conflicting_extension(self.serverapp)
@@ -61,6 +68,8 @@ class CollabService(ExtensionApp):
             )
             self.log.error(msg)
             raise RuntimeError(msg)
+        if self.malloc_mmap_threshold > 0:
+            set_mmap_threshold(self.malloc_mmap_threshold)
         root = self.serverapp.root_dir
         self.store_dir = self.store_path or os.path.join(root, ".jupyter_spaces", "collab")
         self.journal_dir = os.path.join(self.store_dir, "journals")
