@@ -131,6 +131,30 @@ class Echo(web.RequestHandler):
                 await self.flush()
                 await asyncio.sleep(delay)
             return
+        if path in ("big", "slowlen"):
+            # A Content-Length body: n bytes of a fixed pattern, 64 KiB at a time;
+            # "slowlen" sends 50 KiB, 50 KiB 0.2 s later, then pauses for `pause` seconds.
+            n = int(self.get_argument("n"))
+            pause = float(self.get_argument("pause", "0"))
+            block = bytes(range(256)) * 256
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Content-Length", str(n))
+            sent = 0
+            while sent < n:
+                size = min(len(block), n - sent)
+                if path == "slowlen" and sent < 100 * 1024:
+                    size = 50 * 1024
+                self.write(block[:size] if size <= len(block) else (block * 2)[:size])
+                sent += size
+                try:
+                    await self.flush()
+                except Exception:
+                    return
+                if path == "slowlen" and sent == 50 * 1024:
+                    await asyncio.sleep(0.2)
+                if path == "slowlen" and sent == 100 * 1024:
+                    await asyncio.sleep(pause)
+            return
         if path == "cookie":
             self.set_cookie("_xsrf", "space-own", path="/")
             self.set_cookie("space_cookie", "kept", path="/")
@@ -623,3 +647,90 @@ async def test_keep_alive_connections_are_reused(client, proxied, domain):
     state = proxy._state(domain)
     assert len(state.pool._idle) == 1
     assert len(next(iter(state.pool._idle.values()))) == 1
+
+
+def pattern(n: int) -> bytes:
+    """What the echo server's ``big`` / ``slowlen`` endpoints send."""
+    block = bytes(range(256)) * 256
+    return (block * (n // len(block) + 1))[:n]
+
+
+async def test_large_body_is_relayed_byte_for_byte(client, proxied, port):
+    """A large Content-Length body (pumped through rotating buffers) arrives intact, twice on one connection."""
+    token = client.tokens["owner"]
+    n = 8 * MB + 12345
+    for _ in range(2):
+        r = await raw(port, "GET", space_path("echo", f"echo/big?n={n}"), headers={"Authorization": f"token {token}"})
+        assert r.code == 200 and int(r.headers["Content-Length"]) == n
+        assert r.body == pattern(n)
+    # and the pooled connection is still good for a small request
+    r = await raw(port, "GET", space_path("echo", "echo/after"), headers={"Authorization": f"token {token}"})
+    assert r.code == 200 and json.loads(r.body)["verified_as"] == "alice"
+
+
+async def test_slow_sender_with_content_length_is_not_held_back(client, proxied, port):
+    """The receive watermark never holds bytes back for long: the first 100 KiB arrive during the pause."""
+    token = client.tokens["owner"]
+    n = 2 * MB
+    started = time.monotonic()
+    arrivals = []
+    got = bytearray()
+
+    def on_chunk(chunk):
+        got.extend(chunk)
+        arrivals.append((time.monotonic() - started, len(got)))
+
+    r = await raw(port, "GET", space_path("echo", f"echo/slowlen?n={n}&pause=1.5"),
+                  headers={"Authorization": f"token {token}"}, streaming_callback=on_chunk)
+    total = time.monotonic() - started
+    assert r.code == 200 and bytes(got) == pattern(n)
+    assert total >= 1.5
+    before_pause_ends = max(size for t, size in arrivals if t < total - 1.0)
+    assert before_pause_ends >= 100 * 1024, arrivals[:5]
+
+
+async def test_client_leaving_mid_body_does_not_spoil_the_pool(client, proxied, port, domain):
+    token = client.tokens["owner"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((f"GET {BASE}spaces/echo/echo/big?n={64 * MB} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Authorization: token {token}\r\n\r\n").encode())
+    await writer.drain()
+    await reader.readexactly(MB)
+    writer.close()
+    await asyncio.sleep(0.5)
+    for _ in range(3):
+        r = await raw(port, "GET", space_path("echo", "echo/again"), headers={"Authorization": f"token {token}"})
+        assert r.code == 200 and json.loads(r.body)["verified_as"] == "alice"
+    r = await raw(port, "GET", space_path("echo", f"echo/big?n={3 * MB}"), headers={"Authorization": f"token {token}"})
+    assert r.code == 200 and r.body == pattern(3 * MB)
+
+
+async def _raw_exchange(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 30)  # until the server closes
+    writer.close()
+    return data
+
+
+async def test_http10_client_and_head_requests(client, proxied, port):
+    """Framing the relay chooses itself: HTTP/1.0 (no chunking, close at the end), HEAD (no body)."""
+    token = client.tokens["owner"]
+    auth = f"Authorization: token {token}\r\n"
+    # HTTP/1.0 client, a streamed (unknown length) response: raw body, then the connection closes
+    data = await _raw_exchange(port, f"GET {BASE}spaces/echo/echo/stream?n=3&delay=0.05 HTTP/1.0\r\n{auth}\r\n".encode())
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding" not in head.lower()
+    assert [json.loads(line)["i"] for line in body.splitlines()] == [0, 1, 2]
+    # HTTP/1.1 client, same response: chunked
+    r = await raw(port, "GET", space_path("echo", "echo/stream?n=3&delay=0.05"), headers={"Authorization": f"token {token}"})
+    assert r.code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    assert [json.loads(line)["i"] for line in r.body.splitlines()] == [0, 1, 2]
+    # HEAD of a large body: the length, no body, and the connection stays usable
+    data = await _raw_exchange(
+        port, f"HEAD {BASE}spaces/echo/echo/big?n={4 * MB} HTTP/1.1\r\n{auth}Connection: close\r\n\r\n".encode()
+    )
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 ") and body == b""
