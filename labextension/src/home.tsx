@@ -16,6 +16,7 @@ import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
 import { DialogButton, Field, Modal } from './modal';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
+import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import {
   canOpen,
   canRun,
@@ -88,12 +89,13 @@ export function Home(
   const start = (space: ISpace) => run(() => spaces.start(space.name));
 
   const stop = async (space: ISpace) => {
+    const info = await runningInSpace(
+      space,
+      makeFetcher(spaces.client.serverSettings)
+    );
     const ok = await confirm(
       trans.__('Stop %1?', space.display_name),
-      trans.__(
-        'Running kernels and terminals in “%1” end, and unsaved changes in its open documents are lost. Files on its volume are kept. Resources started from inside the space elsewhere (cloud jobs, databases) keep running.',
-        space.display_name
-      ),
+      stopMessage(space, info, trans),
       trans.__('Stop'),
       trans
     );

@@ -22,6 +22,7 @@ import { HomeModel } from './homemodel';
 import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
 import { lockAllDocuments } from './readonly';
+import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import type { SwitcherWidget } from './switcher';
 
 export * from './api';
@@ -30,6 +31,7 @@ export * from './homemodel';
 export * from './model';
 export * from './presence';
 export * from './readonly';
+export * from './stopinfo';
 
 /** The command ids of this extension. */
 export namespace CommandIDs {
@@ -67,6 +69,20 @@ function defaultNavigate(url: string, newTab: boolean): void {
   } else {
     window.location.assign(url);
   }
+}
+
+/** Paths of the open documents with unsaved changes in this JupyterLab. */
+export function unsavedDocuments(
+  app: Pick<JupyterFrontEnd, 'shell'>
+): string[] {
+  const paths = new Set<string>();
+  for (const widget of app.shell.widgets('main')) {
+    const context = (widget as any).context;
+    if (context?.model?.dirty && typeof context.path === 'string') {
+      paths.add(context.path);
+    }
+  }
+  return [...paths];
 }
 
 /**
@@ -192,12 +208,14 @@ export async function activateSpaces(
     trans,
     openUrl: navigate,
     confirmStop: async (space: ISpace) => {
+      const info = await runningInSpace(
+        space,
+        makeFetcher(serverSettings),
+        space.name === name ? unsavedDocuments(app) : null
+      );
       const result = await showDialog({
         title: trans.__('Stop %1?', space.display_name),
-        body: trans.__(
-          'Running kernels and terminals in “%1” end, and unsaved changes in its open documents are lost. Resources started from inside the space elsewhere keep running.',
-          space.display_name
-        ),
+        body: stopMessage(space, info, trans),
         buttons: [
           Dialog.cancelButton({ label: trans.__('Cancel') }),
           Dialog.warnButton({ label: trans.__('Stop') })

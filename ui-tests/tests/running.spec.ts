@@ -182,10 +182,13 @@ test.describe('running spaces', () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect(r.locator('.jp-SpacesStatus')).toHaveText('Running');
     await r.getByRole('button', { name: 'Stop' }).click();
-    await page
-      .locator('.jp-Dialog')
-      .getByRole('button', { name: 'Stop' })
-      .click();
+    // the confirmation counts what ends (read through the proxy): nothing runs
+    const confirmStop = page.locator('.jp-Dialog');
+    await expect(confirmStop).toContainText(
+      '0 running kernels and 0 terminals'
+    );
+    await expect(confirmStop).toContainText('keep running');
+    await confirmStop.getByRole('button', { name: 'Stop' }).click();
     await expect(r.locator('.jp-SpacesStatus')).toHaveText('Stopped', {
       timeout: START_TIMEOUT
     });
