@@ -63,10 +63,11 @@ M_MMAP_THRESHOLD = -3
 
 def set_mmap_threshold(nbytes: int) -> bool:
     """Allocate blocks of ``nbytes`` and more with their own mappings (glibc), so that
-    freeing them gives the memory back at once. glibc raises this threshold on its own
-    up to 32 MiB after a big block is freed, so a server that opened a big document
-    kept serving its next big buffers from the heap, where they stayed resident after
-    being freed (a 20 MB notebook's room read as 3.5x its size instead of 1.7x)."""
+    freeing them gives the memory back at once. glibc raises this threshold by itself,
+    up to 32 MiB, after a big block is freed: a server that had opened a big document
+    then served its next big buffers from the heap, where they stayed resident once
+    freed (a 20 MB notebook's room read 3.5x its size instead of 1.7x). Returns False
+    where the allocator is not glibc's."""
     if _LIBC is None or nbytes <= 0:
         return False
     return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, int(nbytes)))
