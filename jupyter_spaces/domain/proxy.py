@@ -929,7 +929,13 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             stream.close()
             return await self._unreachable(token_auth, retry)
         self._relay = _Relay(self)
-        self._response_task = asyncio.ensure_future(self._read_response(conn, self._relay))
+        # With a request body the response is read while the body is still being
+        # sent (a space server may answer early); without one, _proxy_http reads it.
+        self._response_task = asyncio.ensure_future(self._read_response(conn, self._relay)) if has_body else None
+
+    def _response(self):
+        task = self._response_task
+        return task if task is not None else self._read_response(self._upstream_conn, self._relay)
 
     @staticmethod
     async def _read_response(conn: HTTP1Connection, relay: _Relay) -> tuple[str, bool]:
@@ -983,7 +989,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 conn.finish()
             except (StreamClosedError, OSError, httputil.HTTPOutputError):
                 self._upload_failed = True
-        outcome, still_open = await self._response_task
+        outcome, still_open = await self._response()
         if outcome == "closed" and not self._relay.started and self._reused and not self._has_body:
             # A kept-alive connection the server closed meanwhile: once more, on a new one.
             self._upstream_stream.close()
@@ -992,7 +998,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             if self._finished or self._upstream_conn is None:
                 return
             conn = self._upstream_conn
-            outcome, still_open = await self._response_task
+            outcome, still_open = await self._response()
         relay = self._relay
         stream = self._upstream_stream
         reusable = (
