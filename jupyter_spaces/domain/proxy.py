@@ -104,6 +104,8 @@ POOL_IDLE_SECONDS = 30.0
 CONNECT_TIMEOUT = 10.0
 #: Bytes read from a space server at once (socket reads and relayed chunks).
 CHUNK_SIZE = 256 * 1024
+#: A socket read into tornado's own buffer (heads, small and chunked bodies).
+READ_CHUNK = 64 * 1024
 #: Relayed response bytes that may wait in the client's send buffer before the
 #: space server is read again (then the relay waits down to the low mark).
 RELAY_HIGH_WATER = 4 * CHUNK_SIZE
@@ -188,24 +190,36 @@ class _Pool:
         self._idle: dict[str, deque] = {}
         self._tcp = TCPClient()
 
-    async def acquire(self, netloc: str, fresh: bool = False) -> tuple[IOStream, bool]:
-        """A connected stream and whether it was reused."""
-        idle = None if fresh else self._idle.get(netloc)
+    def take(self, netloc: str) -> IOStream | None:
+        """An idle connection still open, if there is one."""
+        idle = self._idle.get(netloc)
         now = time.monotonic()
         while idle:
             stream, since = idle.pop()
             if now - since < POOL_IDLE_SECONDS and _still_open(stream):
-                return stream, True
+                return stream
             stream.close()
+        return None
+
+    async def acquire(self, netloc: str, fresh: bool = False) -> tuple[IOStream, bool]:
+        """A connected stream and whether it was reused."""
+        stream = None if fresh else self.take(netloc)
+        if stream is not None:
+            return stream, True
+        return await self.connect(netloc), False
+
+    async def connect(self, netloc: str) -> IOStream:
         host, _, port = netloc.rpartition(":")
         if host.startswith("["):
             host = host[1:-1]
         stream = await asyncio.wait_for(
             self._tcp.connect(host, int(port), max_buffer_size=4 * CHUNK_SIZE), CONNECT_TIMEOUT
         )
-        stream.read_chunk_size = CHUNK_SIZE
+        # Each read allocates read_chunk_size bytes: tornado's 64 KiB default suits
+        # heads and small bodies; large ones are pumped into buffers of their own.
+        stream.read_chunk_size = READ_CHUNK
         _nodelay_for_good(stream)
-        return stream, False
+        return stream
 
     def release(self, netloc: str, stream: IOStream) -> None:
         if stream.closed():
@@ -904,10 +918,14 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         if chunked:
             headers.append(("Transfer-Encoding", "chunked"))
         t = self._target
-        try:
-            stream, reused = await _state(self.domain).pool.acquire(t.netloc, fresh)
-        except (OSError, StreamClosedError, asyncio.TimeoutError):
-            return await self._unreachable(token_auth, retry)
+        pool = _state(self.domain).pool
+        stream = None if fresh else pool.take(t.netloc)
+        reused = stream is not None
+        if stream is None:
+            try:
+                stream = await pool.connect(t.netloc)
+            except (OSError, StreamClosedError, asyncio.TimeoutError):
+                return await self._unreachable(token_auth, retry)
         self._upstream_stream = stream
         self._reused = reused
         self._has_body = has_body
