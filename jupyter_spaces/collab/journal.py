@@ -14,6 +14,7 @@ power loss. A torn tail (kill during a write) fails its CRC and is truncated on 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import struct
 import zlib
@@ -157,21 +158,24 @@ class Journal:
         self._open(size)
 
     def read_snapshot(self, prefix: bytes = b"") -> bytes:
-        """``prefix`` + the latest snapshot's payload, read back from the file (page
-        cache) and checked against its CRC."""
+        """``prefix`` + the latest snapshot's payload, read back from the file (mapped:
+        one copy, out of the page cache) and checked against its CRC."""
         start = self.snapshot_offset - _HEAD.size
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            data = os.pread(fd, _HEAD.size + self.snapshot_size, start)
-        finally:
-            os.close(fd)
-        if len(data) != _HEAD.size + self.snapshot_size:
-            raise OSError(f"{self.path}: snapshot truncated")
-        kind, length, crc = _HEAD.unpack_from(data)
-        payload = memoryview(data)[_HEAD.size :]
-        if kind != b"S" or length != self.snapshot_size or zlib.crc32(payload) != crc:
-            raise OSError(f"{self.path}: snapshot does not read back")
-        return prefix + payload
+        end = self.snapshot_offset + self.snapshot_size
+        with open(self.path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < end:
+                raise OSError(f"{self.path}: snapshot truncated")
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                view = memoryview(mm)
+                payload = view[self.snapshot_offset : end]
+                try:
+                    kind, length, crc = _HEAD.unpack_from(view, start)
+                    if kind != b"S" or length != self.snapshot_size or zlib.crc32(payload) != crc:
+                        raise OSError(f"{self.path}: snapshot does not read back")
+                    return b"".join((prefix, payload))
+                finally:
+                    payload.release()
+                    view.release()
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None, "journal is closed"

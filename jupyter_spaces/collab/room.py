@@ -187,6 +187,9 @@ class Room(AwarenessRoom):
         #: empty document is sent it from the file (page cache) instead of re-encoding
         #: the document -- and without holding an encoded copy in memory
         self._snapshot_version = -1
+        #: the snapshot just encoded by a load from the file, kept for the client that is
+        #: opening the document (its first full-state reply), then dropped
+        self._loaded_snapshot: bytes | None = None
         self.closed = False
 
     # ------------------------------------------------------------------ loading
@@ -262,6 +265,7 @@ class Room(AwarenessRoom):
         self.doc = doc
         self.model = model if model is not None else self._new_model(doc)
         self._version += 1
+        self._loaded_snapshot = None
         self._sub = doc.observe(self._on_transaction)
 
     async def load(self) -> None:
@@ -310,7 +314,7 @@ class Room(AwarenessRoom):
         content = await self._read_file()
         lineage = uuid.uuid4().hex
 
-        def build() -> tuple[Doc, Any, dict[str, Any]]:
+        def build() -> list[Any]:
             nonlocal content
             # off the event loop: building, encoding and journaling a big document
             base = self._base_of(content)  # before the build, which takes the content over
@@ -332,14 +336,19 @@ class Room(AwarenessRoom):
             self.journal.create(snapshot, meta)
             self.journal.set_meta(saved=True)
             big = len(snapshot) > BIG_DOCUMENT
-            content = snapshot = None  # the document holds it now
+            content = None  # the document holds it now
             if big:
                 release_free_memory()
-            return doc, model, base
+            return [doc, model, base, snapshot]
 
-        doc, model, base = await asyncio.to_thread(build)
+        box = await asyncio.to_thread(build)
+        doc, model, base, snapshot = box
+        box.clear()  # only this frame holds the snapshot
         self._attach(doc, model)
         self._snapshot_version = self._version
+        self._loaded_snapshot = snapshot
+        # not kept if the opening client never asks (nor past the first change)
+        asyncio.get_running_loop().call_later(5.0, self._drop_loaded_snapshot)
         self.lineage = lineage
         self.base = base
         self.file_sig = file_sig
@@ -355,6 +364,7 @@ class Room(AwarenessRoom):
     def _on_transaction(self, event: Any) -> None:
         """Server-side changes (file merges, the ``dirty`` flag): journal and broadcast."""
         self._version += 1
+        self._loaded_snapshot = None
         if self._applying_remote or self.closed:
             return
         update = event.update
@@ -404,10 +414,16 @@ class Room(AwarenessRoom):
         self.adoptable = False
         return P.sync_step2(update)
 
+    def _drop_loaded_snapshot(self) -> None:
+        self._loaded_snapshot = None
+
     def full_state(self) -> bytes:
         """SyncStep2 with the whole document: the journal's snapshot while it is the
         current state (no re-encoding of a big document for each client that opens it)."""
         if self._snapshot_version == self._version:
+            loaded, self._loaded_snapshot = self._loaded_snapshot, None
+            if loaded is not None:
+                return P.sync_step2(loaded)
             try:
                 head = P.sync_step2_head(self.journal.snapshot_size)
                 return self.journal.read_snapshot(head)

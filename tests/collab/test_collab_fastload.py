@@ -156,3 +156,34 @@ def test_build_is_ynotebook_set(name):
     other = YNotebook(Doc())
     other.ydoc.apply_update(b.ydoc.get_update())
     assert structure(other._ycells) == structure(b._ycells)
+
+
+async def test_clients_opening_get_the_current_document(jp_root_dir, base_url, jp_serverapp):
+    """The first client gets the snapshot the load encoded, the next ones the journal's
+    snapshot read back, and once the document changed, a fresh encoding."""
+    from jupyter_spaces.collab import get_service
+    from jupyter_spaces.collab.client import CollabClient, wait_until
+
+    from tests.collab.conftest import headers
+
+    nb = shapes()["v4.5"]
+    (jp_root_dir / "nb.ipynb").write_text(json.dumps(nb))
+
+    def open_client() -> CollabClient:
+        return CollabClient(base_url, "nb.ipynb", headers=headers())
+
+    a = await open_client().open()
+    b = await open_client().open()
+    assert a.content() == b.content()
+    assert [c["id"] for c in a.content()["cells"]] == [c["id"] for c in nb["cells"]]
+    room = next(iter(get_service(jp_serverapp).rooms.values()))
+    assert room._snapshot_version == room._version  # unchanged: served from the snapshot
+    text = a.model._ycells[0]["source"]
+    text += "# edited\n"
+    await wait_until(lambda: "# edited" in str(b.model._ycells[0]["source"]))
+    assert room._snapshot_version != room._version
+    c = await open_client().open()
+    assert "# edited" in str(c.model._ycells[0]["source"])
+    assert c.content() == a.content()
+    for x in (a, b, c):
+        await x.disconnect()
