@@ -49,11 +49,12 @@ HTTP bodies stream both ways with bounded memory: the request body (tornado's
 backpressure; the response head is encoded once as bytes and sent with the
 first body bytes, and the body is relayed as it arrives, with at most
 ``RELAY_HIGH_WATER`` bytes waiting for the client before the space server is
-read again (no wait per chunk). A body of ``PUMP_MIN_BODY`` bytes or more with a
-Content-Length is pumped without copies in Python: socket reads land in a few
+read again (no wait per chunk). A body of ``PUMP_MIN_BODY`` bytes or more with
+a Content-Length is pumped without copies in Python: socket reads land in a few
 rotating buffers that are sent as they are, and the space server's socket wakes
-the domain only once ``PUMP_LOWAT`` bytes have arrived (``SO_RCVLOWAT``; a
-slow sender is relayed anyway after ``PUMP_LOWAT_WAIT`` seconds). Connections to space servers are kept alive
+the domain only once ``PUMP_LOWAT`` bytes have arrived (``SO_RCVLOWAT``; a slow
+sender is relayed anyway after ``PUMP_LOWAT_WAIT`` seconds). TCP_NODELAY is set
+once on both sides and left on. Connections to space servers are kept alive
 and reused (a small per-upstream pool; a pooled connection closed by the
 server is detected before reuse). Websockets are proxied message by message,
 text and binary, with close codes, the subprotocol negotiated by the space
@@ -201,13 +202,6 @@ class _Pool:
             stream.close()
         return None
 
-    async def acquire(self, netloc: str, fresh: bool = False) -> tuple[IOStream, bool]:
-        """A connected stream and whether it was reused."""
-        stream = None if fresh else self.take(netloc)
-        if stream is not None:
-            return stream, True
-        return await self.connect(netloc), False
-
     async def connect(self, netloc: str) -> IOStream:
         host, _, port = netloc.rpartition(":")
         if host.startswith("["):
@@ -310,7 +304,7 @@ def shutdown(domain) -> None:
         state.sockets.clear()
 
 
-_SPLICE_OK = hasattr(socket, "SO_RCVLOWAT")
+_LOWAT_OK = hasattr(socket, "SO_RCVLOWAT")
 
 
 def _relax(sock: socket.socket) -> None:
@@ -503,7 +497,7 @@ class _Relay(httputil.HTTPMessageDelegate):
         h._transforms = []
         h._status_code = code
         h._reason = reason
-        if has_length and not bodiless and _SPLICE_OK:
+        if has_length and not bodiless and _LOWAT_OK:
             length = headers.get("Content-Length", "")
             if length.isdigit() and int(length) >= PUMP_MIN_BODY:
                 # The body is ours from here: the connection then reads an empty one.
@@ -511,7 +505,8 @@ class _Relay(httputil.HTTPMessageDelegate):
                 return self._pump(int(length))
         return None
 
-    def _write(self, data) -> None:
+    def _write(self, data):
+        """Write to the client (the head first); this write's future."""
         head = self.head
         if head is not None:
             self.head = None
@@ -520,6 +515,7 @@ class _Relay(httputil.HTTPMessageDelegate):
         if not future.done():
             self.writes.append((future, len(data)))
             self.outstanding += len(data)
+        return future
 
     async def _drain(self, limit: int) -> None:
         """Wait until no more than ``limit`` bytes of ours wait to be sent."""
@@ -575,7 +571,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                         timer.cancel()
                 remaining -= got
                 try:
-                    future = self._send(view[:got])
+                    future = self._write(view[:got])
                 except StreamClosedError:
                     self.handler._abort_upstream()
                     self.truncated = True
@@ -588,18 +584,6 @@ class _Relay(httputil.HTTPMessageDelegate):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
                 except OSError:
                     up.close()
-
-    def _send(self, view):
-        """Write to the client (with the head first); the future of this write."""
-        head = self.head
-        if head is not None:
-            self.head = None
-            view = head + view
-        future = self.stream.write(view)
-        if not future.done():
-            self.writes.append((future, len(view)))
-            self.outstanding += len(view)
-        return future
 
     async def data_received(self, chunk):
         h = self.handler
