@@ -55,6 +55,13 @@ export default tseslint.config(
     }
   },
   {
+    // the settings schemas (linted by the jupyter plugin's JSON rules)
+    files: ['**/schema/*.json'],
+    plugins: {
+      jupyter: jupyterPlugin
+    }
+  },
+  {
     files: ['src/__tests__/**'],
     rules: {
       'jupyter/no-untranslated-string': 'off'

@@ -5,6 +5,7 @@ import {
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { ISpace, SpacesClient } from './api';
@@ -21,6 +22,7 @@ import type { HomeWidget } from './home';
 import { HomeModel } from './homemodel';
 import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
+import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments } from './readonly';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import type { SwitcherWidget } from './switcher';
@@ -31,6 +33,7 @@ export * from './homemodel';
 export * from './model';
 export * from './presence';
 export * from './readonly';
+export * from './rtcbadge';
 export * from './stopinfo';
 
 /** The command ids of this extension. */
@@ -61,6 +64,37 @@ export interface IActivateOptions {
   navigate?: (url: string, newTab: boolean) => void;
   /** `location.search` of the page (tests replace it). */
   search?: string;
+  /** The settings registry (the preferences in schema/plugin.json). */
+  settingRegistry?: ISettingRegistry | null;
+}
+
+/** The id of the main plugin (and of its settings). */
+export const PLUGIN_ID = 'jupyter-spaces:plugin';
+
+/** The user's preferences (schema/plugin.json). */
+export interface IPreferences {
+  openInNewTab: boolean;
+}
+
+/** Read the preferences and keep them current; defaults without a registry. */
+export async function loadPreferences(
+  registry: ISettingRegistry | null | undefined
+): Promise<IPreferences> {
+  const prefs: IPreferences = { openInNewTab: false };
+  if (!registry) {
+    return prefs;
+  }
+  try {
+    const settings = await registry.load(PLUGIN_ID);
+    const read = () => {
+      prefs.openInNewTab = settings.get('openInNewTab').composite === true;
+    };
+    read();
+    settings.changed.connect(read);
+  } catch (error) {
+    console.warn('jupyter-spaces: settings not loaded', error);
+  }
+  return prefs;
 }
 
 function defaultNavigate(url: string, newTab: boolean): void {
@@ -98,7 +132,10 @@ export async function activateSpaces(
   const trans = (translator ?? nullTranslator).load('jupyter_spaces');
   const baseUrl = options.baseUrl ?? app.serviceManager.serverSettings.baseUrl;
   const getOption = options.getOption ?? PageConfig.getOption;
-  const navigate = options.navigate ?? defaultNavigate;
+  const prefs = await loadPreferences(options.settingRegistry);
+  const rawNavigate = options.navigate ?? defaultNavigate;
+  const navigate = (url: string, newTab: boolean) =>
+    rawNavigate(url, newTab || prefs.openInNewTab);
   const search =
     options.search ??
     (typeof window !== 'undefined' ? window.location.search : '');
@@ -241,6 +278,7 @@ export async function activateSpaces(
     setup.avatars = avatars;
     app.shell.add(avatars, 'top', { rank: 980 });
     presence.start();
+    watchLaunchers(app, trans);
   }
   return setup;
 }
@@ -250,17 +288,18 @@ export async function activateSpaces(
  * avatars inside a space.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-spaces:plugin',
+  id: PLUGIN_ID,
   description:
     'Jupyter Spaces: the spaces home, the space switcher and collaborator avatars.',
   autoStart: true,
-  optional: [ITranslator, ICommandPalette],
+  optional: [ITranslator, ICommandPalette, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     translator: ITranslator | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null
   ) => {
-    activateSpaces(app, translator, palette).catch(error =>
+    activateSpaces(app, translator, palette, { settingRegistry }).catch(error =>
       console.error('jupyter-spaces: could not set up', error)
     );
   }

@@ -147,6 +147,18 @@ test.describe('running spaces', () => {
     );
     // and JupyterLab itself works there: the launcher and file browser
     await expect(page.locator('#filebrowser')).toBeAttached();
+    // a shared space's launcher carries the RTC badge
+    await expect(
+      page.locator('.jp-MainAreaWidget:has(.jp-Launcher) > .jp-SpacesRtcBadge')
+    ).toHaveText('Collaborative');
+    // the extension's settings (schema/plugin.json) are known to the space
+    const settings = await page.request.get(
+      `${server.baseURL}spaces/${space.name}/lab/api/settings/jupyter-spaces:plugin`
+    );
+    expect(settings.status(), await settings.text()).toBe(200);
+    expect(
+      (await settings.json()).schema.properties.openInNewTab.default
+    ).toBe(false);
     await page.context().close();
   });
 

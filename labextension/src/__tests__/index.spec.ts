@@ -34,6 +34,7 @@ describe('jupyter-spaces:plugin', () => {
         add: (widget: { id: string }, area: string) =>
           added.push({ id: widget.id, area }),
         activateById: (id: string) => activated.push(id),
+        widgets: () => [][Symbol.iterator](),
         collapseLeft: () => undefined,
         collapseRight: () => undefined
       }
