@@ -25,6 +25,22 @@ runs all clients in one Python process, so with 10-50 clients it dominates):
     propagation p50 / p99, 50 clients (ms) 19.6/58.2 19.4/142.8  0.99 / 2.45
     50 clients x 20 chars converge (s)        15.41     14.68    0.95
     memory per open room (1 MB nb)            noisy (RSS delta after the 20 MB room)
+
+After the fast open (fastload.py, documents built in a thread, the snapshot served to
+opening clients, allocator tuning; issue #4), same machine, busy (load ~3.5), one run:
+
+    figure                                      ours    anchor  anchor/ours
+    cold open 20 MB / 2000 cells (s)           0.736     1.883   2.56
+    warm open (s)                              0.164     0.270   1.65
+    propagation p50 / p99, 1 client (ms)   0.48/5.5   6.7/23.3
+    propagation p50 / p99, 10 clients (ms)  1.1/5.0   5.2/26.5
+    propagation p50 / p99, 50 clients (ms)  4.4/10.0 16.3/47.9
+    50 clients x 20 chars converge (s)        2.99     10.40     3.48
+    memory per open room, 1 MB nb (MB)        2.26      4.66     2.06  (2.25x / 4.6x the JSON)
+
+(the code before, in the same conditions: cold 1.27-1.78 s, warm 0.25-0.27 s, 50-client
+p99 37-42 ms, 1.9 MB per 1 MB room; its 20 MB room took 5.3x the JSON, ours 1.7x.)
+Memory is measured in a server of its own (fresh process, one small room opened first).
 """
 
 from __future__ import annotations
