@@ -38,6 +38,7 @@ describe('watchLaunchers', () => {
     expect(badges()).toEqual([1, 0, 1]);
     expect(scan()).toBe(0);
     widgets.forEach(w => w.dispose());
+    plain.dispose();
   });
 });
 
