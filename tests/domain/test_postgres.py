@@ -47,6 +47,7 @@ from jupyter_spaces.domain.schemas import (
 from jupyter_spaces.domain.service import SYSTEM, DomainService
 from jupyter_spaces.domain.store import MIGRATIONS, Store
 from jupyter_spaces.errors import Conflict, Forbidden, Invalid, NotFound
+from tests.processes import stop
 
 LATEST = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 BIN_DIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name))
@@ -516,12 +517,7 @@ def test_domain_server_on_postgres(pg_url, tmp_path):
         # The server wrote where the CLI and the tests look: PostgreSQL, not a SQLite file.
         assert not (data_dir / "spaces.sqlite").exists()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
+        stop(server)
         log.seek(0)
         print(log.read())  # pytest shows it when the test failed
         log.close()

@@ -23,6 +23,7 @@ from tornado.web import HTTPError
 
 from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space.contents import SpaceContentsManager, human
+from tests.processes import stop
 
 from .conftest import IDENTITIES
 
@@ -214,12 +215,7 @@ def quota_server(tmp_path):
             time.sleep(0.2)
         yield server, root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
