@@ -38,6 +38,8 @@ LABEXT_DIR="$("$PYTHON" -c 'import sys, os; print(os.path.join(sys.prefix, "shar
 mkdir -p "$LABEXT_DIR"
 rm -rf "$LABEXT_DIR/jupyter-spaces.tmp"
 cp -r "$ROOT/jupyter_spaces/labextension" "$LABEXT_DIR/jupyter-spaces.tmp"
+# As the wheel installs it: without install.json it is no longer "(python, jupyter-spaces)".
+cp "$ROOT/labextension/install.json" "$LABEXT_DIR/jupyter-spaces.tmp/"
 rm -rf "$LABEXT_DIR/jupyter-spaces"
 mv "$LABEXT_DIR/jupyter-spaces.tmp" "$LABEXT_DIR/jupyter-spaces"
 (cd "$ROOT" && "$PYTHON" -m jupyterlab.labextensions list 2>&1 | grep -q "jupyter-spaces.*enabled") || {
