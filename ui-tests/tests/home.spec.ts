@@ -90,6 +90,36 @@ test.describe('spaces home', () => {
     await page.context().close();
   });
 
+  test('the keyboard alone: command palette, create dialog, row actions', async ({
+    browser,
+    server
+  }) => {
+    const page = await openHome(browser, server, 'alice');
+    const name = uniqueName('keys');
+    await page.keyboard.press('Control+Shift+C');
+    const palette = page.locator('#command-palette');
+    await expect(palette).toBeVisible();
+    await page.keyboard.type('New Space');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Create space' });
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByLabel('Name', { exact: true })).toBeFocused();
+    await page.keyboard.type(name);
+    await page.keyboard.press('Enter'); // the dialog's default button: Create
+    await expect(dialog).toHaveCount(0);
+    const created = row(page, name);
+    await expect(created).toContainText('Stopped');
+    // row actions are focusable buttons that Enter activates
+    const settings = created.getByRole('button', { name: 'Settings' });
+    await settings.focus();
+    await expect(settings).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('dialog')).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('dialog')).toHaveCount(0);
+    await page.context().close();
+  });
+
   test('explains invalid input inline and keeps the dialog open', async ({
     browser,
     server
