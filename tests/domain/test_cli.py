@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+from tests.processes import wait_for_domain
+
 
 def cli(data_dir, *args, check=True, stdin=None):
     proc = subprocess.run(
@@ -67,15 +69,7 @@ def test_cli_beside_a_running_server(tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/spaces/api/me", timeout=1).status_code == 403:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the domain server did not start")
+        wait_for_domain(server, base)
         token = last_line(cli(tmp_path, "user", "add", "carol"))
         headers = {"Authorization": f"token {token}"}
         me = httpx.get(f"{base}/spaces/api/me", headers=headers)

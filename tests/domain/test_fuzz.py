@@ -22,14 +22,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.domain.openapi_check import SPEC_PATH
-from tests.processes import stop
+from tests.processes import stop, wait_for_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = (
@@ -92,19 +91,10 @@ def domain_server(data_dir: Path, *, port: int | None = None, log_name: str = "s
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"domain server exited {proc.returncode}:\n{_tail(data_dir / log_name)}")
-            try:
-                # Anonymous: 403 in the API's error shape means the domain API is up.
-                if httpx.get(url + "spaces/api/me", timeout=2).status_code == 403:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"domain server did not start:\n{_tail(data_dir / log_name)}")
-            time.sleep(0.3)
+        try:
+            wait_for_domain(proc, url.rstrip("/"), timeout=120)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}:\n{_tail(data_dir / log_name)}") from None
         if not (data_dir / "cookie_secret").exists():
             raise RuntimeError(f"the server ignored --data-dir {data_dir}:\n{_tail(data_dir / log_name)}")
         yield url

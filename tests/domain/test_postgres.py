@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -47,7 +46,7 @@ from jupyter_spaces.domain.schemas import (
 from jupyter_spaces.domain.service import SYSTEM, DomainService
 from jupyter_spaces.domain.store import MIGRATIONS, Store
 from jupyter_spaces.errors import Conflict, Forbidden, Invalid, NotFound
-from tests.processes import stop
+from tests.processes import stop, wait_for_domain
 
 LATEST = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 BIN_DIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name))
@@ -488,16 +487,7 @@ def test_domain_server_on_postgres(pg_url, tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "the domain server exited"
-            try:
-                if httpx.get(f"{base}/spaces/api/me", timeout=1).status_code == 403:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the domain server did not start")
+        wait_for_domain(server, base)
         # A user added beside the running server, through the same database.
         token = cli(pg_url, data_dir, "user", "add", "carol").stdout.strip().splitlines()[-1]
         headers = {"Authorization": f"token {token}"}
