@@ -215,7 +215,8 @@ def _low_level_ok(model: YNotebook) -> bool:
 def build_notebook(model: YNotebook, nb: dict[str, Any]) -> None:
     """``model.set(nb)`` for a model whose document is still empty, in one transaction.
 
-    ``nb`` is taken over (not copied): the caller must not use it afterwards."""
+    ``nb`` is taken over (not copied): its cell dicts are changed (ids, defaults);
+    nothing below them (metadata, outputs) is."""
     doc = model.ydoc
     if not nb.get("cells") or len(model._ycells) or len(model._ymeta) or not _low_level_ok(model):
         model.set(nb)
@@ -258,13 +259,13 @@ def build_notebook(model: YNotebook, nb: dict[str, Any]) -> None:
                     for j, output in enumerate(value):
                         youtput = youtputs.insert_map_prelim(txn, j)
                         stream = output.get("output_type") == "stream"
-                        if stream and "text" not in output:
-                            output["text"] = ""
                         for k, v in output.items():
                             if stream and k == "text":
                                 ytext = youtput.insert_text_prelim(txn, k)
                                 ytext.insert(txn, 0, v if isinstance(v, str) else "".join(v))
                             else:
                                 youtput.insert(txn, k, v)
+                        if stream and "text" not in output:
+                            youtput.insert_text_prelim(txn, "text")
                 else:
                     ycell.insert(txn, key, value)

@@ -157,9 +157,9 @@ class Journal:
         self.snapshot_offset = len(head) + _HEAD.size
         self._open(size)
 
-    def read_snapshot(self, prefix: bytes = b"") -> bytes:
-        """``prefix`` + the latest snapshot's payload, read back from the file (mapped:
-        one copy, out of the page cache) and checked against its CRC."""
+    def read_snapshot(self) -> bytes:
+        """The latest snapshot's payload, read back from the file (mapped: one copy,
+        out of the page cache) and checked against its CRC."""
         start = self.snapshot_offset - _HEAD.size
         end = self.snapshot_offset + self.snapshot_size
         with open(self.path, "rb") as f:
@@ -172,7 +172,7 @@ class Journal:
                     kind, length, crc = _HEAD.unpack_from(view, start)
                     if kind != b"S" or length != self.snapshot_size or zlib.crc32(payload) != crc:
                         raise OSError(f"{self.path}: snapshot does not read back")
-                    return b"".join((prefix, payload))
+                    return bytes(payload)
                 finally:
                     payload.release()
                     view.release()

@@ -35,6 +35,8 @@ EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
 #: bytes of encoded document above which a load gives its freed memory back to the system
 BIG_DOCUMENT = 4 << 20
+#: seconds after a load from the file before its base digest is computed
+BASE_DELAY = 1.0
 
 
 def release_free_memory() -> None:
@@ -150,6 +152,14 @@ class AwarenessRoom:
         pass
 
 
+def _base_source(content: Any) -> Any:
+    """What the base digest of ``content`` is computed from once ``build_notebook`` has
+    taken ``content`` over: it changes the cell dicts themselves, nothing below them."""
+    if isinstance(content, dict) and isinstance(content.get("cells"), list):
+        return {**content, "cells": [dict(c) if isinstance(c, dict) else c for c in content["cells"]]}
+    return content
+
+
 class Room(AwarenessRoom):
     def __init__(self, service: CollabService, file_id: str, path: str, fmt: str, kind: str):
         super().__init__()
@@ -190,6 +200,10 @@ class Room(AwarenessRoom):
         #: the snapshot just encoded by a load from the file, kept for the client that is
         #: opening the document (its first full-state reply), then dropped
         self._loaded_snapshot: bytes | None = None
+        #: what the load's base digest is computed from, until it is (see _load_file)
+        self._base_source: Any = None
+        self._base_handle: asyncio.TimerHandle | None = None
+        self._base_task: asyncio.Task | None = None
         self.closed = False
 
     # ------------------------------------------------------------------ loading
@@ -299,6 +313,11 @@ class Room(AwarenessRoom):
         self._attach(doc)
         if state.snapshot and not state.updates:
             self._snapshot_version = self._version
+        if self.base is None and self.file_sig is not None and self.file_sig == self._stat():
+            # Stopped before the load's base was recorded (so before any client update):
+            # the file is unchanged since, so its digest is that base.
+            self.base = await asyncio.to_thread(self._base_of, await self._read_file())
+            self.journal.set_meta(base=self.base)
         self.dirty = state.unsaved_updates > 0
         self.log.info(
             "collab: %s restored from journal (%d updates, %d unsaved)",
@@ -317,7 +336,7 @@ class Room(AwarenessRoom):
         def build() -> list[Any]:
             nonlocal content
             # off the event loop: building, encoding and journaling a big document
-            base = self._base_of(content)  # before the build, which takes the content over
+            source = _base_source(content)  # the build takes the content over
             doc = Doc()
             model = self._new_model(doc)
             if self.is_notebook:
@@ -330,7 +349,6 @@ class Room(AwarenessRoom):
                 "path": self.path,
                 "format": self.format,
                 "type": self.type,
-                "base": base,
                 "file_sig": file_sig,
             }
             self.journal.create(snapshot, meta)
@@ -339,20 +357,55 @@ class Room(AwarenessRoom):
             content = None  # the document holds it now
             if big:
                 release_free_memory()
-            return [doc, model, base, snapshot]
+            return [doc, model, source, snapshot]
 
         box = await asyncio.to_thread(build)
-        doc, model, base, snapshot = box
+        doc, model, source, snapshot = box
         box.clear()  # only this frame holds the snapshot
         self._attach(doc, model)
         self._snapshot_version = self._version
         self._loaded_snapshot = snapshot
+        loop = asyncio.get_running_loop()
         # not kept if the opening client never asks (nor past the first change)
-        asyncio.get_running_loop().call_later(5.0, self._drop_loaded_snapshot)
+        loop.call_later(5.0, self._drop_loaded_snapshot)
         self.lineage = lineage
-        self.base = base
         self.file_sig = file_sig
         self.adoptable = True
+        # The base digest (hashing the whole notebook: 0.16 s for 20 MB) is not needed
+        # to open the document, only to merge a change of the file: it is computed once
+        # the opening client has been served, or at once when a merge, a save or the
+        # first client update needs it. So the journal has it before any unsaved update:
+        # a journal without it holds none, and the file then wins (see _load_journal).
+        self._base_source = source
+        self._base_handle = loop.call_later(BASE_DELAY, self._start_base)
+
+    def _start_base(self) -> asyncio.Future | None:
+        self._base_handle = None
+        if self._base_task is None and self._base_source is not None:
+            source, self._base_source = self._base_source, None
+            self._base_task = asyncio.ensure_future(self._record_base(source))
+        return self._base_task
+
+    async def _record_base(self, source: Any) -> None:
+        try:
+            base = await asyncio.to_thread(self._base_of, source)
+            self.base = base
+            if not self.closed:
+                self.journal.set_meta(base=base)
+        finally:
+            self._base_task = None
+
+    @property
+    def base_pending(self) -> bool:
+        return self._base_source is not None or self._base_task is not None
+
+    async def settle_base(self) -> None:
+        """Wait for the load's base digest (see ``_load_file``)."""
+        if self._base_handle is not None:
+            self._base_handle.cancel()
+        task = self._start_base()
+        if task is not None:
+            await asyncio.shield(task)
 
     def start(self) -> None:
         if self.service.file_poll_interval > 0 and self._os_path() is not None:
@@ -404,6 +457,7 @@ class Room(AwarenessRoom):
 
     # ------------------------------------------------------------------ sync
     def reply_step1(self, state_vector: bytes) -> bytes:
+        """The update a client with ``state_vector`` is missing (for its SyncStep2)."""
         if state_vector == EMPTY_STATE_VECTOR:
             self.adoptable = False
             return self.full_state()
@@ -412,25 +466,24 @@ class Room(AwarenessRoom):
         except ValueError as e:
             raise P.ProtocolError(P.CLOSE_MALFORMED, f"invalid state vector: {e}") from e
         self.adoptable = False
-        return P.sync_step2(update)
+        return update
 
     def _drop_loaded_snapshot(self) -> None:
         self._loaded_snapshot = None
 
     def full_state(self) -> bytes:
-        """SyncStep2 with the whole document: the journal's snapshot while it is the
+        """The whole document as one update: the journal's snapshot while it is the
         current state (no re-encoding of a big document for each client that opens it)."""
         if self._snapshot_version == self._version:
             loaded, self._loaded_snapshot = self._loaded_snapshot, None
             if loaded is not None:
-                return P.sync_step2(loaded)
+                return loaded
             try:
-                head = P.sync_step2_head(self.journal.snapshot_size)
-                return self.journal.read_snapshot(head)
+                return self.journal.read_snapshot()
             except OSError:
                 self.log.warning("collab: snapshot of %s unreadable; encoding", self.path, exc_info=True)
                 self._snapshot_version = -1
-        return P.sync_step2(self.doc.get_update())
+        return self.doc.get_update()
 
     def adopt_or_merge(self, conn: Conn, client_state: bytes) -> bool:
         """A client of another lineage sent its whole state. Returns True if adopted
@@ -557,6 +610,7 @@ class Room(AwarenessRoom):
 
         With ``settled``, a change is merged only once the file's size and mtime have
         stayed the same for one poll interval (not while another program is writing it)."""
+        await self.settle_base()
         sig = self._stat()
         if sig is None or sig == self.file_sig:
             return False
@@ -588,6 +642,7 @@ class Room(AwarenessRoom):
 
     # ------------------------------------------------------------------ closing
     async def close(self, save: bool = True) -> None:
+        await self.settle_base()
         if save and self.dirty:
             try:
                 await self.save()

@@ -11,6 +11,7 @@ in the journal when the client learns of it.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 
@@ -173,3 +174,73 @@ async def test_kill9_every_acknowledged_update_reaches_the_file(server_factory):
     )
     on_disk = read_notebook(srv.root / "nb.ipynb")
     check_no_doubles(on_disk)
+
+
+async def test_kill9_right_after_open_then_file_changed_keeps_both(server_factory):
+    """The base digest of a freshly loaded document is computed after the opening client
+    is served, but journaled before the first client update: a kill -9 right after an
+    edit, then a change of the file on disk, still merges both (the edit is kept)."""
+    srv = server_factory(save_delay=30.0, room_idle_timeout=600)
+    write_notebook(srv.root / "nb.ipynb", make_notebook(3, source="cell {i}\n"))
+    srv.start()
+    c = await client(srv.url).open()
+    ids = [cell["id"] for cell in c.content()["cells"]]
+    text: Text = c.model._ycells[0]["source"]
+    text += "<c0-1>"
+    await c.ack()
+    srv.kill9()
+    await c.disconnect()
+    nb = read_notebook(srv.root / "nb.ipynb")
+    assert "<c0-1>" not in all_text(nb)  # not saved before the kill
+    nb["cells"][2]["source"] = "changed on disk\n"
+    write_notebook(srv.root / "nb.ipynb", nb)
+    srv.start()
+    # recovery merges the file's change into the journal's document, then saves both
+    await wait_until(lambda: "<c0-1>" in all_text(read_notebook(srv.root / "nb.ipynb")), timeout=60, interval=0.2)
+    on_disk = read_notebook(srv.root / "nb.ipynb")
+    assert sources(on_disk) == ["cell 0\n<c0-1>", "cell 1\n", "changed on disk\n"]
+    assert [cell["id"] for cell in on_disk["cells"]] == ids
+
+
+async def test_journal_without_base_and_unchanged_file_gets_its_base(server_factory):
+    """Stopped before the load's base was recorded (no edits): at the next start the
+    unchanged file gives the base, and a later change on disk is merged minimally."""
+    srv = server_factory(save_delay=0.2, room_idle_timeout=600)
+    write_notebook(srv.root / "nb.ipynb", make_notebook(3, source="cell {i}\n"))
+    srv.start()
+    c = await client(srv.url).open()
+    srv.kill9()  # well within the second before the base is computed
+    await c.disconnect()
+    assert "base" not in _journal_meta(srv)
+    srv.start()
+    c = await client(srv.url).open()
+    await wait_until(lambda: "base" in _journal_meta(srv), timeout=30)
+    text: Text = c.model._ycells[0]["source"]
+    text += "<c0-1>"
+    await c.ack()
+    nb = read_notebook(srv.root / "nb.ipynb")
+    nb["cells"][2]["source"] = "changed on disk\n"
+    write_notebook(srv.root / "nb.ipynb", nb)
+    await wait_until(lambda: sources(c.content())[2] == "changed on disk\n", timeout=30)
+    assert sources(c.content())[0] == "cell 0\n<c0-1>"  # the live edit is kept
+    await c.disconnect()
+
+
+def _journal_meta(srv) -> dict:
+    """The journal's metadata, read without opening it as a Journal (which may truncate
+    a record the server is writing)."""
+    from jupyter_spaces.collab.journal import _HEAD, MAGIC
+
+    (path,) = (srv.store / "journals").glob("*.journal")
+    data = path.read_bytes()
+    meta: dict = {}
+    pos = len(MAGIC)
+    while pos + _HEAD.size <= len(data):
+        kind, length, _crc = _HEAD.unpack_from(data, pos)
+        payload = data[pos + _HEAD.size : pos + _HEAD.size + length]
+        if len(payload) < length:
+            break
+        if kind == b"M":
+            meta.update(json.loads(payload))
+        pos += _HEAD.size + length
+    return meta
