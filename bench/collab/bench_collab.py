@@ -8,8 +8,9 @@ jupyterlab``) and drives them with the same pycrdt websocket clients
 (``jupyter_spaces.collab.client``). Sizes come from the environment:
 
     BENCH_COLLAB_MB=20 BENCH_COLLAB_CELLS=2000   big notebook for cold/warm open
+    BENCH_COLLAB_OPENS=5                          copies of it opened (median reported)
     BENCH_COLLAB_CLIENTS=1,10,50                  receivers for propagation
-    BENCH_COLLAB_EDITS=100                        edits per propagation run
+    BENCH_COLLAB_EDITS=300                        edits per propagation run
     BENCH_COLLAB_TYPERS=50 BENCH_COLLAB_CHARS=20  clients typing at once
     BENCH_COLLAB_ROOMS=5 BENCH_COLLAB_ROOM_MB=1   rooms opened for memory per room
     BENCH_COLLAB_ONLY=ours|anchor                 run one side only
@@ -68,8 +69,9 @@ TOKEN = "bench-token"
 ENV = os.environ.get
 MB = float(ENV("BENCH_COLLAB_MB", "20"))
 CELLS = int(ENV("BENCH_COLLAB_CELLS", "2000"))
+OPENS = int(ENV("BENCH_COLLAB_OPENS", "5"))
 CLIENTS = [int(x) for x in ENV("BENCH_COLLAB_CLIENTS", "1,10,50").split(",")]
-EDITS = int(ENV("BENCH_COLLAB_EDITS", "100"))
+EDITS = int(ENV("BENCH_COLLAB_EDITS", "300"))
 TYPERS = int(ENV("BENCH_COLLAB_TYPERS", "50"))
 CHARS = int(ENV("BENCH_COLLAB_CHARS", "20"))
 ROOMS = int(ENV("BENCH_COLLAB_ROOMS", "5"))
@@ -187,47 +189,58 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def propagation(srv: Server, n: int) -> tuple[float, float]:
+    """One writer types; each edit's latency to each of ``n`` readers is taken when the
+    reader's client applies it (its update callback), not when a poll notices."""
     path = f"prop{n}.ipynb"
     writer = await client(srv, path).open()
     readers = [await client(srv, path).open() for _ in range(n)]
-    lat: list[float] = []
-    got = [0] * n
-    for i, r in enumerate(readers):
-        r.on_update = (lambda i: lambda u: got.__setitem__(i, got[i] + 1))(i)
+    arrived: dict[int, float] = {}
+    all_in = asyncio.Event()
+
+    def arrival(i: int):
+        def on_update(update: bytes) -> None:
+            if i not in arrived:
+                arrived[i] = time.perf_counter()
+                if len(arrived) == n:
+                    all_in.set()
+        return on_update
+
     await asyncio.sleep(0.3)
-    base = list(got)
+    for i, r in enumerate(readers):
+        r.on_update = arrival(i)
+    lat: list[float] = []
     for k in range(EDITS):
+        arrived.clear()
+        all_in.clear()
         t0 = time.perf_counter()
         text = writer.model._ycells[0]["source"]
         text += "a"
-        times: dict[int, float] = {}
-        while len(times) < n:
-            for i in range(n):
-                if i not in times and got[i] > base[i]:
-                    times[i] = time.perf_counter() - t0
-            if len(times) < n:
-                await asyncio.sleep(0)
-            if time.perf_counter() - t0 > 10:
-                raise TimeoutError("propagation")
-        lat.extend(times.values())
-        base = list(got)
+        await asyncio.wait_for(all_in.wait(), 10)
+        lat.extend(t - t0 for t in arrived.values())
     for c in [writer, *readers]:
         await c.disconnect()
     return pct(lat, 50) * 1000, pct(lat, 99) * 1000
 
 
 async def open_times(srv: Server) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    c1 = await client(srv, "big.ipynb").open(timeout=300)
-    cold = time.perf_counter() - t0
-    assert len(c1.model._ycells) == CELLS, len(c1.model._ycells)
-    t0 = time.perf_counter()
-    c2 = await client(srv, "big.ipynb").open(timeout=300)
-    warm = time.perf_counter() - t0
-    assert len(c2.model._ycells) == CELLS
-    await c1.disconnect()
-    await c2.disconnect()
-    return cold, warm
+    """Median cold and warm open over OPENS copies of the big notebook: cold is the
+    first client of a document nobody has opened, warm a second client meanwhile."""
+    colds, warms = [], []
+    for k in range(OPENS):
+        path = f"big{k}.ipynb"
+        t0 = time.perf_counter()
+        c1 = await client(srv, path).open(timeout=300)
+        colds.append(time.perf_counter() - t0)
+        assert len(c1.model._ycells) == CELLS, len(c1.model._ycells)
+        t0 = time.perf_counter()
+        c2 = await client(srv, path).open(timeout=300)
+        warms.append(time.perf_counter() - t0)
+        assert len(c2.model._ycells) == CELLS
+        await c1.disconnect()
+        await c2.disconnect()
+    print(f"  {srv.name}: cold opens {' '.join(f'{x:.3f}' for x in colds)}, "
+          f"warm {' '.join(f'{x:.3f}' for x in warms)}", flush=True)
+    return statistics.median(colds), statistics.median(warms)
 
 
 async def typing_converge(srv: Server) -> float:
@@ -284,7 +297,9 @@ async def memory_per_room(name: str, python: str, root: Path, work: Path) -> tup
 async def run_side(name: str, python: str, work: Path) -> dict:
     root = work / "root"
     root.mkdir(parents=True)
-    (root / "big.ipynb").write_text(json.dumps(notebook(CELLS, MB)))
+    big = json.dumps(notebook(CELLS, MB))
+    for k in range(OPENS):
+        (root / f"big{k}.ipynb").write_text(big)
     for n in CLIENTS:
         (root / f"prop{n}.ipynb").write_text(json.dumps(notebook(10, 0.01)))
     (root / "typing.ipynb").write_text(json.dumps(notebook(TYPERS, 0.01)))
@@ -330,7 +345,7 @@ def main() -> None:
                 print(f"{name} failed: {type(e).__name__}: {e}", flush=True)
                 results[name] = {}
             print(name, json.dumps(results[name]), flush=True)
-    rows = [("cold open %g MB / %d cells (s)" % (MB, CELLS), "cold"), ("warm open (s)", "warm")]
+    rows = [("cold open %g MB / %d cells, median (s)" % (MB, CELLS), "cold"), ("warm open, median (s)", "warm")]
     for n in CLIENTS:
         rows += [(f"propagation p50, {n} clients (ms)", f"p50_{n}"), (f"propagation p99, {n} clients (ms)", f"p99_{n}")]
     rows += [(f"{TYPERS} clients x {CHARS} chars converge (s)", "typing"),

@@ -35,8 +35,6 @@ EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
 #: bytes of encoded document above which a load gives its freed memory back to the system
 BIG_DOCUMENT = 4 << 20
-#: seconds after a load from the file before its base digest is computed
-BASE_DELAY = 1.0
 
 
 def release_free_memory() -> None:
@@ -377,7 +375,7 @@ class Room(AwarenessRoom):
         # first client update needs it. So the journal has it before any unsaved update:
         # a journal without it holds none, and the file then wins (see _load_journal).
         self._base_source = source
-        self._base_handle = loop.call_later(BASE_DELAY, self._start_base)
+        self._base_handle = loop.call_later(self.service.base_delay, self._start_base)
 
     def _start_base(self) -> asyncio.Future | None:
         self._base_handle = None

@@ -45,6 +45,12 @@ class CollabService(ExtensionApp):
     )
     save_delay = Float(1.0, config=True, help="Seconds after the first unsaved change before the file is written.")
     room_idle_timeout = Float(60.0, config=True, help="Seconds a room with no clients stays in memory before it is saved and freed.")
+    base_delay = Float(
+        1.0, config=True,
+        help="Seconds after a document is loaded from its file before the digest used to merge later "
+        "changes of the file is computed (not needed to open it; computed sooner when an edit, a save "
+        "or a merge needs it).",
+    )
     file_poll_interval = Float(1.0, config=True, help="Seconds between checks of open documents' files for out-of-band changes (0 disables).")
     max_message_size = Int(64 * 1024 * 1024, config=True, help="Largest client message accepted; bigger ones close that connection (1009).")
     journal_fsync = Bool(False, config=True, help="fsync the journal after each update (power-loss durability; process-kill durability holds without it).")

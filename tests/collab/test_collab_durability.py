@@ -180,7 +180,7 @@ async def test_kill9_right_after_open_then_file_changed_keeps_both(server_factor
     """The base digest of a freshly loaded document is computed after the opening client
     is served, but journaled before the first client update: a kill -9 right after an
     edit, then a change of the file on disk, still merges both (the edit is kept)."""
-    srv = server_factory(save_delay=30.0, room_idle_timeout=600)
+    srv = server_factory(save_delay=30.0, room_idle_timeout=600, base_delay=600.0)
     write_notebook(srv.root / "nb.ipynb", make_notebook(3, source="cell {i}\n"))
     srv.start()
     c = await client(srv.url).open()
@@ -205,11 +205,11 @@ async def test_kill9_right_after_open_then_file_changed_keeps_both(server_factor
 async def test_journal_without_base_and_unchanged_file_gets_its_base(server_factory):
     """Stopped before the load's base was recorded (no edits): at the next start the
     unchanged file gives the base, and a later change on disk is merged minimally."""
-    srv = server_factory(save_delay=0.2, room_idle_timeout=600)
+    srv = server_factory(save_delay=0.2, room_idle_timeout=600, base_delay=600.0)
     write_notebook(srv.root / "nb.ipynb", make_notebook(3, source="cell {i}\n"))
     srv.start()
     c = await client(srv.url).open()
-    srv.kill9()  # well within the second before the base is computed
+    srv.kill9()  # long before the base is computed
     await c.disconnect()
     assert "base" not in _journal_meta(srv)
     srv.start()
