@@ -320,13 +320,7 @@ def main() -> None:
                     p.kill()
             if launched is not None:
                 asyncio.run(launcher.stop(SPACE, launched.state))
-            asyncio.run(launcher.cleanup_orphans({}))
-            if launcher._host is not None:
-                for parent in launcher.host.cgroups.parents.values():
-                    try:
-                        os.rmdir(parent)
-                    except OSError:
-                        pass
+            asyncio.run(launcher.discard())
     print(f"\ntotal {time.monotonic() - started:.0f}s on {os.cpu_count()} cores, "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

@@ -967,6 +967,16 @@ class LocalLauncher(Launcher):
             self.log.warning("Cleaning up orphaned space %s", name)
             await self.stop(name, {})
 
+    async def discard(self) -> None:
+        """Stop every space of this ``run_dir`` and remove the launcher's (then empty)
+        cgroup parents: for a ``run_dir`` that is thrown away (tests, benchmarks). A
+        domain never calls it: the next start reuses the parents."""
+        await self.cleanup_orphans({})
+        if self._host is not None:
+            for parent in self.host.cgroups.parents.values():
+                with contextlib.suppress(OSError):
+                    os.rmdir(parent)
+
     # ------------------------------------------------------------- volumes
     async def create_volume(self, space: str, size_gb: int) -> None:
         self._check_name(space)

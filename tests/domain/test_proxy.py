@@ -77,13 +77,7 @@ def space_server(tmp_path_factory):
         yield launched
     finally:
         asyncio.run(launcher.stop(SPACE, launched.state))
-        asyncio.run(launcher.cleanup_orphans({}))
-        if launcher._host is not None:
-            for parent in launcher.host.cgroups.parents.values():
-                try:
-                    os.rmdir(parent)
-                except OSError:
-                    pass
+        asyncio.run(launcher.discard())
 
 
 ECHO_SERVER = r'''

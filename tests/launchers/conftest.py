@@ -40,14 +40,7 @@ def make_launcher(launcher_dirs):
     yield make
     # leave nothing behind, even when a test failed half-way
     if made:
-        last = made[-1]
-        asyncio.run(last.cleanup_orphans({}))
-        if last._host is not None:  # the (now empty) per-run_dir cgroup parents
-            for parent in last.host.cgroups.parents.values():
-                try:
-                    os.rmdir(parent)
-                except OSError:
-                    pass
+        asyncio.run(made[-1].discard())
 
 
 @pytest.fixture

@@ -259,3 +259,16 @@ async def test_a_port_taken_during_start_is_retried_in_a_fresh_cgroup(require_ro
     finally:
         squatter.close()
         await launcher.cleanup_orphans({})
+
+
+@pytest.mark.asyncio
+async def test_discard_stops_everything_and_removes_the_cgroup_parents(require_root_sandbox, spec):
+    launcher = require_root_sandbox
+    launched = await launcher.start(spec("gone"), lambda *x: None)
+    parents = list(launcher.host.cgroups.parents.values())
+    if not parents:
+        pytest.skip("no usable cgroups here")
+    assert all(os.path.isdir(p) for p in parents)
+    await launcher.discard()
+    assert_gone(launcher, "gone", launched.state)
+    assert not any(os.path.exists(p) for p in parents)
