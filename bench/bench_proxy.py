@@ -12,7 +12,10 @@ One run, one machine, one real space server (``LocalLauncher``: sandboxed
   as a browser does it (login cookie);
 - **configurable-http-proxy** (npm, JupyterHub's proxy; installed with
   ``npm install --no-save`` into ``bench/node_modules`` when missing), with a
-  route to the same space server; it forwards our signed headers unchanged.
+  route to the same space server; it forwards our signed headers unchanged;
+- **a byte relay in Python** (``bench/tcp_relay.py``: asyncio, copies bytes both
+  ways, no parsing and no checks), forwarding our signed requests unchanged: not a
+  competitor but the floor, what one more hop through a Python process costs here.
 
 Measured:
 
@@ -143,6 +146,15 @@ def ensure_chp() -> Path:
         subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
                         "--prefix", str(BENCH), CHP_VERSION], check=True, cwd=BENCH)
     return exe
+
+
+def start_relay(data: Path, target_port: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    log = open(data / "relay.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, str(BENCH / "tcp_relay.py"), str(port), str(target_port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    wait_http(port, f"/spaces/{SPACE}/api/status", proc, data / "relay.log")
+    return proc, port
 
 
 def start_chp(data: Path, target: str) -> tuple[subprocess.Popen, int, str]:
@@ -309,8 +321,10 @@ def main() -> None:
             chp, chp_port, chp_version = start_chp(tmp, launched.url)
             procs.append(chp)
             space_port = int(launched.url.rsplit(":", 1)[1])
+            relay, relay_port = start_relay(tmp, space_port)
+            procs.append(relay)
             cookie = login_cookie(domain_port, link)
-            run(args, space_port, domain_port, chp_port, secret, token, cookie, chp_version)
+            run(args, space_port, domain_port, chp_port, relay_port, secret, token, cookie, chp_version)
         finally:
             for p in procs:
                 p.terminate()
@@ -339,13 +353,17 @@ def login_cookie(port: int, link: str) -> str:
     return "; ".join(cookies)
 
 
-def run(args, space_port, domain_port, chp_port, secret, token, cookie, chp_version) -> None:
+RELAY = "byte relay in Python (floor)"
+
+
+def run(args, space_port, domain_port, chp_port, relay_port, secret, token, cookie, chp_version) -> None:
     path = f"/spaces/{SPACE}/api/status"
     paths = {
         "direct": (space_port, "signed"),
         "domain proxy (token)": (domain_port, {"Authorization": f"token {token}"}),
         "domain proxy (cookie)": (domain_port, {"Cookie": cookie}),
         f"configurable-http-proxy {chp_version}": (chp_port, "signed"),
+        RELAY: (relay_port, "signed"),
     }
     clients = {label: KeepAlive(port) for label, (port, _) in paths.items()}
 
@@ -416,7 +434,9 @@ def run(args, space_port, domain_port, chp_port, secret, token, cookie, chp_vers
     added = pct(times[ours], 0.5) - d50
     chp_added = pct(times[chp], 0.5) - d50
     ratio = statistics.median(rates[ours]) / dm
-    print(f"\nissue #3 targets: added p50 {added:.3f} ms (target < 0.5; {chp} adds {chp_added:.3f}) -> "
+    relay_added = pct(times[RELAY], 0.5) - d50
+    print(f"\nissue #3 targets: added p50 {added:.3f} ms (target < 0.5; {chp} adds {chp_added:.3f}; "
+          f"a Python byte relay doing nothing adds {relay_added:.3f}) -> "
           f"{'met' if added < 0.5 else 'not met'}; download {ratio:.2f} of direct (target >= 0.85; "
           f"{chp} {statistics.median(rates[chp]) / dm:.2f}) -> {'met' if ratio >= 0.85 else 'not met'}")
 
