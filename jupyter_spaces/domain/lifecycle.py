@@ -161,7 +161,9 @@ class Lifecycle:
         if info is not None:
             self.on_change(name)
             self.hub.publish(name, "status", status_of(space))
-            self._spawn(name, self._do_stop(name, info["launcher_state"]))
+            starting = self._tasks.get(name) if info["cancel_start"] else None
+            reason = "Start cancelled; the volume is kept" if info["cancel_start"] else None
+            self._spawn(name, self._do_stop(name, info["launcher_state"], reason, cancel=starting))
         return space
 
     async def update_space(self, caller, name: str, body: SpaceUpdate) -> dict:
@@ -291,9 +293,16 @@ class Lifecycle:
         )
         return await self.launcher.start(spec, progress)
 
-    async def _do_stop(self, name: str, state: dict, reason: str | None = None) -> None:
-        self._running.pop(name, None)
+    async def _do_stop(
+        self, name: str, state: dict, reason: str | None = None, cancel: asyncio.Task | None = None
+    ) -> None:
         progress = self._progress(name)
+        if cancel is not None:
+            progress(5, "Cancelling the start")
+            cancel.cancel()  # the launcher undoes what it had done
+            await asyncio.gather(cancel, return_exceptions=True)
+        # a start that finished meanwhile left its state here
+        state = self._running.pop(name, None) or state
         progress(10, "Stopping the space server")
         try:
             await self.launcher.stop(name, state)

@@ -591,18 +591,23 @@ class DomainService:
             return self.space_json(space, owner, role), launch
 
     def begin_stop(self, caller: Caller, name: str) -> tuple[dict, dict | None]:
-        """Authorize a stop and move a running space to ``stopping``.
+        """Authorize a stop and move a running or starting space to ``stopping``.
 
-        Returns the space and its launcher state, or None when it is already stopped.
+        Returns the space and ``{"launcher_state", "cancel_start"}``, or None when it is
+        already stopped. Stopping a space that is starting cancels the start.
         """
         with self._change(caller, "space.stop", "space", name) as (session, _):
             space, owner, role = self._authorize(session, caller, name, Action.STOP)
             if space.status in STOPPED:
                 return self.space_json(space, owner, role), None
-            if space.status != "running":
+            if space.status not in ("running", "starting"):
                 raise Conflict(f"Space {name!r} is {space.status}; stop it once that is done.")
+            cancel_start = space.status == "starting"
             space.status = "stopping"
-            return self.space_json(space, owner, role), {"launcher_state": space.launcher_state or {}}
+            return self.space_json(space, owner, role), {
+                "launcher_state": space.launcher_state or {},
+                "cancel_start": cancel_start,
+            }
 
     def transition(self, name: str, *, expect: tuple[str, ...] | None = None, **fields) -> dict | None:
         """Set a space's lifecycle fields (status, failure_reason, server_url, ...).

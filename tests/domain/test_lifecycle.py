@@ -163,6 +163,27 @@ async def test_a_dead_space_server_is_noticed_within_seconds(client, world, life
     assert (await wait_for_status(client, "fragile", {"running", "failed"}))["status"] == "running"
 
 
+async def test_stop_while_starting_cancels_the_start(client, world, lifecycle):
+    await create(client, "hasty")
+    r = await client.api("POST", "spaces/hasty/start", who="owner")
+    assert r.status == 202 and r.json()["status"] == "starting"
+    deadline = time.monotonic() + 60
+    while not (pid := lifecycle.launcher._read_state_file("hasty").get("pid")):  # its server is spawned
+        assert time.monotonic() < deadline, "the space server was never spawned"
+        await asyncio.sleep(0.05)
+    r = await client.api("POST", "spaces/hasty/stop", who="owner")
+    assert r.status == 202 and r.json()["status"] == "stopping", r.text
+    space = await wait_for_status(client, "hasty", {"stopped", "failed"}, timeout=30)
+    assert space["status"] == "stopped" and not space["failure_reason"], space
+    await lifecycle.settle()
+    assert not alive(pid) and "hasty" not in lifecycle._running
+    with open("/proc/mounts") as mounts:
+        assert "/mounts/hasty" not in mounts.read()
+    # and it starts normally afterwards
+    await client.api("POST", "spaces/hasty/start", who="owner")
+    assert (await wait_for_status(client, "hasty", {"running", "failed"}))["status"] == "running"
+
+
 async def test_idle_space_is_stopped(client, world, lifecycle):
     await create(client, "sleepy", idle_timeout_minutes=1)
     await create(client, "awake", idle_timeout_minutes=0)

@@ -159,9 +159,9 @@ live_stop_spaces <- function(srv) {
                      jupyterspaces_error = function(e) NULL)
   for (name in spaces$name[spaces$status != "stopped"]) {
     tryCatch({
-      # A start cannot be cancelled (409 while starting): let it settle.
+      # A stop already under way is let finish; a start is cancelled by the stop.
       sp <- live_poll(function() jupyterspaces::space_get(name, conn = admin),
-                      function(sp) !sp$status %in% c("starting", "stopping"), timeout = 120)
+                      function(sp) !identical(sp$status, "stopping"), timeout = 120)
       if (!identical(sp$status, "stopped")) {
         jupyterspaces::space_stop(name, wait = TRUE, timeout = 60, progress = FALSE, conn = admin)
       }
