@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -412,32 +412,47 @@ class DomainService:
         }
 
     def list_spaces(self, caller: Caller, q: SpaceQuery) -> dict:
-        query = (
-            select(Space, User.name, Member.role)
-            .join(User, Space.owner_id == User.id)
-            .outerjoin(Member, (Member.space_id == Space.id) & (Member.user_id == caller.id))
-        )
-        if not caller.admin:
-            query = query.where((Space.sharing == "shared") | (Space.owner_id == caller.id))
+        conditions = []
         if q.sharing:
-            query = query.where(Space.sharing == q.sharing)
+            conditions.append(Space.sharing == q.sharing)
         if q.app_type:
-            query = query.where(Space.app_type == q.app_type)
+            conditions.append(Space.app_type == q.app_type)
         if q.status:
-            query = query.where(Space.status == q.status)
+            conditions.append(Space.status == q.status)
         if q.owner:
-            query = query.where(User.name == q.owner)
+            conditions.append(User.name == q.owner)
         if q.name_contains:
-            query = query.where(Space.name.contains(q.name_contains, autoescape=True))
+            conditions.append(Space.name.contains(q.name_contains, autoescape=True))
         key = q.sort.lstrip("-")
         descending = q.sort.startswith("-")
         column = getattr(Space, key)
         if q.cursor:
             value, last = paging.decode_cursor(q.cursor, q.sort, value=str if key == "name" else datetime)
-            query = query.where(paging.after(column, Space.name, value, last, descending=descending))
+            conditions.append(paging.after(column, Space.name, value, last, descending=descending))
         order = (column.desc(), Space.name.desc()) if descending else (column, Space.name)
         if key == "name":
             order = order[:1]
+
+        def page(*where):
+            return (
+                select(Space.id).join(User, Space.owner_id == User.id)
+                .where(*conditions, *where).order_by(*order).limit(q.limit + 1)
+            )
+
+        query = (
+            select(Space, User.name, Member.role)
+            .join(User, Space.owner_id == User.id)
+            .outerjoin(Member, (Member.space_id == Space.id) & (Member.user_id == caller.id))
+        )
+        if caller.admin:
+            query = query.where(*conditions)
+        else:
+            # What a user sees is the shared spaces and their own private ones: one page
+            # of each, each read in index order, then merged. (One query with an OR
+            # reads and sorts every shared space for each page.)
+            shared = page(Space.sharing == "shared").subquery()
+            own = page(Space.owner_id == caller.id, Space.sharing != "shared").subquery()
+            query = query.where(Space.id.in_(union_all(select(shared.c.id), select(own.c.id))))
         query = query.order_by(*order).limit(q.limit + 1)
         with self.store.read() as session:
             rows = session.execute(query).all()

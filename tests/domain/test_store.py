@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from jupyter_spaces.domain import policy
 from jupyter_spaces.domain.accounts import check_password, hash_password, initials_for
-from jupyter_spaces.domain.models import Base
+from jupyter_spaces.domain.catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog
+from jupyter_spaces.domain.models import Base, User
+from jupyter_spaces.domain.schemas import SpaceCreate, SpaceQuery, UserCreate
+from jupyter_spaces.domain.service import SYSTEM, DomainService
 from jupyter_spaces.domain.store import MIGRATIONS, Store, sqlite_url
 from jupyter_spaces.errors import Forbidden, NotFound
 
@@ -83,3 +88,40 @@ def test_policy_shared_space_roles():
     with pytest.raises(Forbidden):
         policy.check(BOB, SHARED, A.MANAGE_MEMBERS, "editor")
     policy.check(ADMIN, SHARED, A.MANAGE_MEMBERS, "editor")
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "created", "-last_activity"])
+@pytest.mark.parametrize("filters", [{}, {"sharing": "private"}, {"name_contains": "1"}, {"owner": "me"}])
+def test_a_users_pages_are_exactly_what_they_may_see(store, sort, filters):
+    """Shared spaces and the caller's own private ones, each once, in order, page by page
+    (the list merges a page of each; see DomainService.list_spaces)."""
+    service = DomainService(store, Catalog(DEFAULT_INSTANCE_TYPES, DEFAULT_IMAGES))
+    for name in ("me", "other"):
+        service.create_user(SYSTEM, UserCreate(name=name))
+    rnd = random.Random(3)
+    expected = set()
+    for i in range(60):
+        owner, sharing = rnd.choice(["me", "other"]), rnd.choice(["shared", "private"])
+        name = f"s{rnd.randrange(1000):03d}-{i}"
+        service.create_space(SYSTEM, SpaceCreate(name=name, sharing=sharing, app_type="jupyterlab"), owner=owner)
+        if sharing == "shared" or owner == "me":
+            expected.add((name, owner, sharing))
+    with store.read() as s:
+        me = policy.Caller(s.scalar(select(User.id).where(User.name == "me")), "me", False)
+    seen, cursor = [], None
+    while True:
+        page = service.list_spaces(me, SpaceQuery(limit=7, sort=sort, cursor=cursor, **filters))
+        seen += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    wanted = {
+        e for e in expected
+        if (filters.get("sharing") in (None, e[2])) and filters.get("name_contains", "") in e[0]
+        and filters.get("owner") in (None, e[1])
+    }
+    assert len(seen) == len({s["name"] for s in seen}), "a space listed twice"
+    assert {(s["name"], s["owner"], s["sharing"]) for s in seen} == wanted
+    key = sort.lstrip("-")
+    values = [(s[key], s["name"]) for s in seen]
+    assert values == sorted(values, reverse=sort.startswith("-"))
