@@ -386,10 +386,12 @@ class Room(AwarenessRoom):
 
     async def _record_base(self, source: Any) -> None:
         try:
-            base = await asyncio.to_thread(self._base_of, source)
-            self.base = base
+            self.base = await asyncio.to_thread(self._base_of, source)
             if not self.closed:
-                self.journal.set_meta(base=base)
+                self.journal.set_meta(base=self.base)
+        except Exception:
+            # without a base, a change of the file wins over the document's cells
+            self.log.exception("collab: the digest of %s failed", self.path)
         finally:
             self._base_task = None
 
