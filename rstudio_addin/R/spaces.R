@@ -110,7 +110,8 @@ space_delete <- function(name, conn = spaces_connect()) {
 #' `space_start()` asks the domain to start the space (compute and its app)
 #' and, with `wait = TRUE`, follows the server-sent events of
 #' `GET spaces/{name}/events` with a progress bar until the space is
-#' `running`. `space_stop()` releases the compute; the volume stays.
+#' `running`. `space_stop()` releases the compute; the volume stays. Stopping
+#' a space that is still starting cancels the start.
 #'
 #' If the start fails, the error is a `jupyterspaces_start_failed` condition
 #' with the server's `failure_reason`; if it takes longer than `timeout`
