@@ -118,3 +118,36 @@ export function DialogButton(props: {
     </button>
   );
 }
+
+/** The error of a whole form (one no field is named in), if any. */
+export function FormError(props: { error?: string }): JSX.Element | null {
+  return props.error ? (
+    <div className="jp-SpacesForm-error" role="alert">
+      {props.error}
+    </div>
+  ) : null;
+}
+
+/** A form's footer: Cancel, and the submit button (disabled while busy). */
+export function CancelSubmit(props: {
+  cancel: string;
+  submit: string;
+  busy?: boolean;
+  onCancel: () => void;
+}): JSX.Element {
+  return (
+    <>
+      <DialogButton
+        kind="reject"
+        label={props.cancel}
+        onClick={props.onCancel}
+      />
+      <DialogButton
+        kind="accept"
+        submit
+        disabled={props.busy}
+        label={props.submit}
+      />
+    </>
+  );
+}

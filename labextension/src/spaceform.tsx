@@ -8,7 +8,7 @@ import * as React from 'react';
 
 import { AppType, ICreateSpace, ISpace, IUpdateSpace, Sharing } from './api';
 import { ICatalog } from './homemodel';
-import { DialogButton, Field, Modal } from './modal';
+import { CancelSubmit, Field, FormError, Modal } from './modal';
 import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
 
 const CREATE_FIELDS = [
@@ -49,9 +49,15 @@ export function defaultCreateValues(catalog: ICatalog): ICreateFormValues {
 }
 
 /**
- * The request body for the form's values; `volume_gb` that is not a whole
- * number is sent as typed so that the server explains it.
+ * The volume size as typed: a whole number, or else the text itself, sent as
+ * typed so that the server explains it.
  */
+function volumeValue(typed: string): number {
+  const n = Number(typed);
+  return (Number.isInteger(n) ? n : typed) as unknown as number;
+}
+
+/** The request body for the form's values. */
 export function createBody(values: ICreateFormValues): ICreateSpace {
   const body: ICreateSpace = {
     name: values.name.trim(),
@@ -68,10 +74,7 @@ export function createBody(values: ICreateFormValues): ICreateSpace {
     body.image = values.image;
   }
   if (values.volume_gb.trim()) {
-    const n = Number(values.volume_gb);
-    body.volume_gb = (Number.isInteger(n)
-      ? n
-      : values.volume_gb) as unknown as number;
+    body.volume_gb = volumeValue(values.volume_gb);
   }
   return body;
 }
@@ -120,19 +123,12 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
       onClose={props.onClose}
       onSubmit={submit}
       footer={
-        <>
-          <DialogButton
-            kind="reject"
-            label={trans.__('Cancel')}
-            onClick={props.onClose}
-          />
-          <DialogButton
-            kind="accept"
-            submit
-            disabled={busy}
-            label={busy ? trans.__('Creating…') : trans.__('Create')}
-          />
-        </>
+        <CancelSubmit
+          cancel={trans.__('Cancel')}
+          submit={busy ? trans.__('Creating…') : trans.__('Create')}
+          busy={busy}
+          onCancel={props.onClose}
+        />
       }
     >
       <Field
@@ -152,15 +148,13 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
           required
         />
       </Field>
-      <Field label={trans.__('Display name')} error={errors.display_name}>
-        <input
-          className="jp-mod-styled"
-          name="display_name"
-          value={values.display_name}
-          onChange={set('display_name')}
-          placeholder={values.name}
-        />
-      </Field>
+      <DisplayNameField
+        trans={trans}
+        error={errors.display_name}
+        value={values.display_name}
+        onChange={set('display_name')}
+        placeholder={values.name}
+      />
       <fieldset className="jp-SpacesField jp-SpacesSharing">
         <legend>{trans.__('Sharing')}</legend>
         <label>
@@ -209,16 +203,7 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
           onChange={set('app_type')}
         >
           {catalog.appTypes.map(a => (
-            <option
-              key={a.name}
-              value={a.name}
-              disabled={!a.available}
-              title={a.available ? undefined : (a.reason ?? undefined)}
-            >
-              {a.available
-                ? a.display_name
-                : trans.__('%1 — unavailable: %2', a.display_name, a.reason)}
-            </option>
+            <CatalogOption key={a.name} entry={a} trans={trans} />
           ))}
         </select>
       </Field>
@@ -230,12 +215,58 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         set={set}
         locked={null}
       />
-      {errors[''] && (
-        <div className="jp-SpacesForm-error" role="alert">
-          {errors['']}
-        </div>
-      )}
+      <FormError error={errors['']} />
     </Modal>
+  );
+}
+
+/** A change handler of the form's field `key`. */
+type FieldSetter<K extends string> = (
+  key: K
+) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => void;
+
+/** A catalogue entry as a choice; one unavailable is disabled, with why. */
+function CatalogOption(props: {
+  entry: {
+    name: string;
+    display_name: string;
+    available: boolean;
+    reason?: string | null;
+  };
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { entry, trans } = props;
+  return (
+    <option
+      value={entry.name}
+      disabled={!entry.available}
+      title={entry.available ? undefined : (entry.reason ?? undefined)}
+    >
+      {entry.available
+        ? entry.display_name
+        : trans.__('%1 — unavailable: %2', entry.display_name, entry.reason)}
+    </option>
+  );
+}
+
+/** The display name field of both dialogs. */
+function DisplayNameField(props: {
+  trans: TranslationBundle;
+  error?: string;
+  value: string;
+  onChange: (event: React.ChangeEvent<HTMLInputElement>) => void;
+  placeholder?: string;
+}): JSX.Element {
+  return (
+    <Field label={props.trans.__('Display name')} error={props.error}>
+      <input
+        className="jp-mod-styled"
+        name="display_name"
+        value={props.value}
+        onChange={props.onChange}
+        placeholder={props.placeholder}
+      />
+    </Field>
   );
 }
 
@@ -245,9 +276,7 @@ function InstanceImageVolume(props: {
   trans: TranslationBundle;
   errors: FieldErrors;
   values: { instance_type: string; image: string; volume_gb: string };
-  set: (
-    key: any
-  ) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => void;
+  set: FieldSetter<'instance_type' | 'image' | 'volume_gb'>;
   locked: string | null;
 }): JSX.Element {
   const { catalog, trans, errors, values, set, locked } = props;
@@ -270,16 +299,7 @@ function InstanceImageVolume(props: {
           disabled={!!locked}
         >
           {catalog.instanceTypes.map(i => (
-            <option
-              key={i.name}
-              value={i.name}
-              disabled={!i.available}
-              title={i.available ? undefined : (i.reason ?? undefined)}
-            >
-              {i.available
-                ? i.display_name
-                : trans.__('%1 — unavailable: %2', i.display_name, i.reason)}
-            </option>
+            <CatalogOption key={i.name} entry={i} trans={trans} />
           ))}
         </select>
       </Field>
@@ -349,10 +369,7 @@ export function settingsBody(
       body.image = values.image;
     }
     if (values.volume_gb.trim() !== String(space.volume_gb)) {
-      const n = Number(values.volume_gb);
-      body.volume_gb = (Number.isInteger(n)
-        ? n
-        : values.volume_gb) as unknown as number;
+      body.volume_gb = volumeValue(values.volume_gb);
     }
   }
   return body;
@@ -408,29 +425,20 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
       onClose={props.onClose}
       onSubmit={submit}
       footer={
-        <>
-          <DialogButton
-            kind="reject"
-            label={trans.__('Cancel')}
-            onClick={props.onClose}
-          />
-          <DialogButton
-            kind="accept"
-            submit
-            disabled={busy}
-            label={trans.__('Save')}
-          />
-        </>
+        <CancelSubmit
+          cancel={trans.__('Cancel')}
+          submit={trans.__('Save')}
+          busy={busy}
+          onCancel={props.onClose}
+        />
       }
     >
-      <Field label={trans.__('Display name')} error={errors.display_name}>
-        <input
-          className="jp-mod-styled"
-          name="display_name"
-          value={values.display_name}
-          onChange={set('display_name')}
-        />
-      </Field>
+      <DisplayNameField
+        trans={trans}
+        error={errors.display_name}
+        value={values.display_name}
+        onChange={set('display_name')}
+      />
       {locked && (
         <div className="jp-SpacesForm-locked" role="note">
           {locked}
@@ -444,11 +452,7 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
         set={set}
         locked={locked}
       />
-      {errors[''] && (
-        <div className="jp-SpacesForm-error" role="alert">
-          {errors['']}
-        </div>
-      )}
+      <FormError error={errors['']} />
     </Modal>
   );
 }
