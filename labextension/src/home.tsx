@@ -14,14 +14,22 @@ import { labUrl } from './context';
 import { spacesIcon } from './icons';
 import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
-import { DialogButton, Field, Modal } from './modal';
+import { CancelSubmit, DialogButton, Field, FormError, Modal } from './modal';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
+import {
+  ActionsHeader,
+  IRowAction,
+  ISpaceColumn,
+  RowActions,
+  SpaceTable,
+  StatusCell,
+  TimeCell
+} from './spacetable';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import {
   canOpen,
   canRun,
   formatBytes,
-  relativeTime,
   sharingLabel,
   statusLabel
 } from './util';
@@ -286,63 +294,181 @@ interface ISpaceActions {
   onRefresh: () => void;
 }
 
-/** A status cell: the word, and a progress bar while starting or stopping. */
-export function StatusCell(props: {
-  space: ISpace;
-  progress: { percent: number; message: string } | null;
-  trans: TranslationBundle;
+/** The search field of a view's toolbar. */
+function SearchInput(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
 }): JSX.Element {
-  const { space, progress, trans } = props;
   return (
-    <div className="jp-SpacesStatusCell">
-      <span
-        className={`jp-SpacesStatus jp-SpacesStatus-${space.status}`}
-        title={space.failure_reason ?? undefined}
-      >
-        {statusLabel(space.status, trans)}
-      </span>
-      {progress && (
-        <div
-          className="jp-SpacesProgress"
-          role="progressbar"
-          aria-label={trans.__('Progress of %1', space.display_name)}
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={Math.round(progress.percent)}
-          aria-valuetext={progress.message || undefined}
-          title={progress.message}
-        >
-          <div
-            className="jp-SpacesProgress-bar"
-            style={{ width: `${progress.percent}%` }}
-          />
-        </div>
-      )}
-      {progress?.message && (
-        <div className="jp-SpacesProgress-message">{progress.message}</div>
-      )}
-      {space.status === 'failed' && space.failure_reason && (
-        <div className="jp-SpacesProgress-message">{space.failure_reason}</div>
-      )}
-    </div>
+    <input
+      className="jp-mod-styled jp-SpacesSearch"
+      type="search"
+      placeholder={props.label}
+      aria-label={props.label}
+      value={props.value}
+      onChange={e => props.onChange(e.target.value)}
+    />
+  );
+}
+
+/** A view's main button (create a space, add a user). */
+function AddButton(props: { label: string; onClick: () => void }): JSX.Element {
+  return (
+    <button
+      className="jp-mod-styled jp-mod-accept jp-SpacesPrimary"
+      onClick={props.onClick}
+    >
+      <addIcon.react tag="span" />
+      {props.label}
+    </button>
   );
 }
 
 function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
   const { model, trans } = props;
   const f = model.filters;
-  const rows = model.visibleSpaces;
   const now = Date.now();
+  const { appTypes, instanceTypes } = model.catalog;
+  const columns: ISpaceColumn[] = [
+    {
+      header: trans.__('Name'),
+      cell: space => (
+        <td>
+          <div className="jp-SpacesRow-name">
+            {canOpen(space) ? (
+              <a
+                href={labUrl(space.url!)}
+                onClick={e => {
+                  e.preventDefault();
+                  props.onOpen(space, e);
+                }}
+              >
+                {space.display_name}
+              </a>
+            ) : (
+              space.display_name
+            )}
+          </div>
+          <div className="jp-SpacesMuted">{space.name}</div>
+        </td>
+      )
+    },
+    {
+      header: trans.__('Sharing'),
+      cell: space => (
+        <td>
+          <span className={`jp-SpacesBadge jp-SpacesBadge-${space.sharing}`}>
+            {sharingLabel(space.sharing, trans)}
+          </span>
+        </td>
+      )
+    },
+    {
+      header: trans.__('App'),
+      cell: space => (
+        <td>
+          {appTypes.find(a => a.name === space.app_type)?.display_name ??
+            space.app_type}
+        </td>
+      )
+    },
+    {
+      header: trans.__('Instance'),
+      cell: space => (
+        <td
+          title={
+            instanceTypes.find(i => i.name === space.instance_type)
+              ?.display_name
+          }
+        >
+          {space.instance_type}
+        </td>
+      )
+    },
+    {
+      header: trans.__('Status'),
+      cell: space => (
+        <td>
+          <StatusCell
+            space={space}
+            progress={model.spaces.progress(space.name)}
+            trans={trans}
+          />
+        </td>
+      )
+    },
+    { header: trans.__('Owner'), cell: space => <td>{space.owner}</td> },
+    {
+      header: trans.__('Last activity'),
+      cell: space => (
+        <TimeCell time={space.last_activity} now={now} trans={trans} />
+      )
+    }
+  ];
+  const actions = (space: ISpace): IRowAction[] => {
+    const isOwner = space.role === 'owner' || model.isAdmin;
+    const busy = ['starting', 'stopping', 'updating', 'deleting'].includes(
+      space.status
+    );
+    const lifecycle: IRowAction[] =
+      space.status === 'running'
+        ? [
+            {
+              label: trans.__('Open'),
+              kind: 'accept',
+              disabled: !canOpen(space),
+              onClick: e => props.onOpen(space, e)
+            },
+            {
+              label: trans.__('Stop'),
+              disabled: !canRun(space),
+              title: canRun(space)
+                ? undefined
+                : trans.__('Viewers cannot stop'),
+              onClick: () => props.onStop(space)
+            }
+          ]
+        : [
+            {
+              label: trans.__('Start'),
+              disabled: !canRun(space) || busy,
+              title: canRun(space)
+                ? undefined
+                : trans.__('Viewers cannot start'),
+              onClick: () => props.onStart(space)
+            }
+          ];
+    return [
+      ...lifecycle,
+      {
+        label: trans.__('Settings'),
+        disabled: !isOwner,
+        onClick: () => props.onSettings(space)
+      },
+      ...(space.sharing === 'shared'
+        ? [
+            {
+              label: trans.__('Members'),
+              onClick: () => props.onMembers(space)
+            }
+          ]
+        : []),
+      {
+        label: trans.__('Delete'),
+        kind: 'warn',
+        disabled: !isOwner || busy,
+        onClick: () => props.onDelete(space)
+      }
+    ];
+  };
   return (
     <section className="jp-SpacesList" aria-label={trans.__('Spaces')}>
       <div className="jp-SpacesToolbar">
-        <input
-          className="jp-mod-styled jp-SpacesSearch"
-          type="search"
-          placeholder={trans.__('Search spaces')}
-          aria-label={trans.__('Search spaces')}
+        <SearchInput
+          label={trans.__('Search spaces')}
           value={f.search}
-          onChange={e => model.setFilters({ search: e.target.value })}
+          onChange={search => model.setFilters({ search })}
         />
         <select
           className="jp-mod-styled"
@@ -374,7 +500,7 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
           onChange={e => model.setFilters({ appType: e.target.value as any })}
         >
           <option value="">{trans.__('Any application')}</option>
-          {model.catalog.appTypes.map(a => (
+          {appTypes.map(a => (
             <option key={a.name} value={a.name}>
               {a.display_name}
             </option>
@@ -397,159 +523,25 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
         >
           <refreshIcon.react tag="span" />
         </button>
-        <button
-          className="jp-mod-styled jp-mod-accept jp-SpacesPrimary"
-          onClick={props.onCreate}
-        >
-          <addIcon.react tag="span" />
-          {trans.__('Create space')}
-        </button>
+        <AddButton label={trans.__('Create space')} onClick={props.onCreate} />
       </div>
-      <table className="jp-SpacesTable">
-        <thead>
-          <tr>
-            <th>{trans.__('Name')}</th>
-            <th>{trans.__('Sharing')}</th>
-            <th>{trans.__('App')}</th>
-            <th>{trans.__('Instance')}</th>
-            <th>{trans.__('Status')}</th>
-            <th>{trans.__('Owner')}</th>
-            <th>{trans.__('Last activity')}</th>
-            <th>
-              <span className="jp-SpacesVisuallyHidden">
-                {trans.__('Actions')}
-              </span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(space => (
-            <SpaceRow key={space.name} space={space} now={now} {...props} />
-          ))}
-          {!rows.length && (
-            <tr>
-              <td colSpan={8} className="jp-SpacesEmpty">
-                {model.spaces.loading
-                  ? trans.__('Loading…')
-                  : model.spaces.spaces.some(s => s.role !== null)
-                    ? trans.__('No space matches the filters.')
-                    : trans.__(
-                        'No spaces yet. Create one to get a JupyterLab with its own compute and storage.'
-                      )}
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <SpaceTable
+        spaces={model.visibleSpaces}
+        columns={columns}
+        actions={actions}
+        rowClassName="jp-SpacesRow"
+        trans={trans}
+        empty={
+          model.spaces.loading
+            ? trans.__('Loading…')
+            : model.spaces.spaces.some(s => s.role !== null)
+              ? trans.__('No space matches the filters.')
+              : trans.__(
+                  'No spaces yet. Create one to get a JupyterLab with its own compute and storage.'
+                )
+        }
+      />
     </section>
-  );
-}
-
-function SpaceRow(
-  props: IHomeProps & ISpaceActions & { space: ISpace; now: number }
-): JSX.Element {
-  const { space, model, trans, now } = props;
-  const app = model.catalog.appTypes.find(a => a.name === space.app_type);
-  const instance = model.catalog.instanceTypes.find(
-    i => i.name === space.instance_type
-  );
-  const isOwner = space.role === 'owner' || model.isAdmin;
-  const busy = ['starting', 'stopping', 'updating', 'deleting'].includes(
-    space.status
-  );
-  return (
-    <tr data-space={space.name} className="jp-SpacesRow">
-      <td>
-        <div className="jp-SpacesRow-name">
-          {canOpen(space) ? (
-            <a
-              href={labUrl(space.url!)}
-              onClick={e => {
-                e.preventDefault();
-                props.onOpen(space, e);
-              }}
-            >
-              {space.display_name}
-            </a>
-          ) : (
-            space.display_name
-          )}
-        </div>
-        <div className="jp-SpacesMuted">{space.name}</div>
-      </td>
-      <td>
-        <span className={`jp-SpacesBadge jp-SpacesBadge-${space.sharing}`}>
-          {sharingLabel(space.sharing, trans)}
-        </span>
-      </td>
-      <td>{app?.display_name ?? space.app_type}</td>
-      <td title={instance?.display_name}>{space.instance_type}</td>
-      <td>
-        <StatusCell
-          space={space}
-          progress={model.spaces.progress(space.name)}
-          trans={trans}
-        />
-      </td>
-      <td>{space.owner}</td>
-      <td className="jp-SpacesTime" title={space.last_activity ?? undefined}>
-        {relativeTime(space.last_activity, trans, now)}
-      </td>
-      <td className="jp-SpacesActions">
-        {space.status === 'running' ? (
-          <>
-            <button
-              className="jp-SpacesSmallButton jp-mod-accept"
-              disabled={!canOpen(space)}
-              onClick={e => props.onOpen(space, e)}
-            >
-              {trans.__('Open')}
-            </button>
-            <button
-              className="jp-SpacesSmallButton"
-              disabled={!canRun(space)}
-              title={
-                canRun(space) ? undefined : trans.__('Viewers cannot stop')
-              }
-              onClick={() => props.onStop(space)}
-            >
-              {trans.__('Stop')}
-            </button>
-          </>
-        ) : (
-          <button
-            className="jp-SpacesSmallButton"
-            disabled={!canRun(space) || busy}
-            title={canRun(space) ? undefined : trans.__('Viewers cannot start')}
-            onClick={() => props.onStart(space)}
-          >
-            {trans.__('Start')}
-          </button>
-        )}
-        <button
-          className="jp-SpacesSmallButton"
-          onClick={() => props.onSettings(space)}
-          disabled={!isOwner}
-        >
-          {trans.__('Settings')}
-        </button>
-        {space.sharing === 'shared' && (
-          <button
-            className="jp-SpacesSmallButton"
-            onClick={() => props.onMembers(space)}
-          >
-            {trans.__('Members')}
-          </button>
-        )}
-        <button
-          className="jp-SpacesSmallButton jp-mod-warn"
-          onClick={() => props.onDelete(space)}
-          disabled={!isOwner || busy}
-        >
-          {trans.__('Delete')}
-        </button>
-      </td>
-    </tr>
   );
 }
 
@@ -561,19 +553,74 @@ function AllSpaces(
 ): JSX.Element {
   const { model, trans } = props;
   const now = Date.now();
+  const columns: ISpaceColumn[] = [
+    { header: trans.__('Name'), cell: space => <td>{space.name}</td> },
+    { header: trans.__('Owner'), cell: space => <td>{space.owner}</td> },
+    {
+      header: trans.__('Sharing'),
+      cell: space => <td>{sharingLabel(space.sharing, trans)}</td>
+    },
+    {
+      header: trans.__('Status'),
+      cell: space => (
+        <td>
+          <StatusCell
+            space={space}
+            progress={model.spaces.progress(space.name)}
+            trans={trans}
+          />
+        </td>
+      )
+    },
+    {
+      header: trans.__('Instance'),
+      cell: space => <td>{space.instance_type}</td>
+    },
+    {
+      header: trans.__('Volume'),
+      cell: space => (
+        <td>
+          {trans.__(
+            '%1 of %2 GB',
+            formatBytes(space.volume_used_bytes),
+            space.volume_gb
+          )}
+        </td>
+      )
+    },
+    {
+      header: trans.__('Created'),
+      cell: space => <TimeCell time={space.created} now={now} trans={trans} />
+    },
+    {
+      header: trans.__('Last activity'),
+      cell: space => (
+        <TimeCell time={space.last_activity} now={now} trans={trans} />
+      )
+    }
+  ];
+  const actions = (space: ISpace): IRowAction[] => [
+    {
+      label: trans.__('Stop'),
+      disabled: space.status !== 'running',
+      onClick: () => props.onStop(space)
+    },
+    {
+      label: trans.__('Delete'),
+      kind: 'warn',
+      onClick: () => props.onDelete(space)
+    }
+  ];
   return (
     <section
       className="jp-SpacesList jp-SpacesAll"
       aria-label={trans.__('All spaces')}
     >
       <div className="jp-SpacesToolbar">
-        <input
-          className="jp-mod-styled jp-SpacesSearch"
-          type="search"
-          placeholder={trans.__('Search all spaces')}
-          aria-label={trans.__('Search all spaces')}
+        <SearchInput
+          label={trans.__('Search all spaces')}
           value={model.filters.search}
-          onChange={e => model.setFilters({ search: e.target.value })}
+          onChange={search => model.setFilters({ search })}
         />
         <span className="jp-SpacesMuted">
           {trans.__(
@@ -581,80 +628,13 @@ function AllSpaces(
           )}
         </span>
       </div>
-      <table className="jp-SpacesTable">
-        <thead>
-          <tr>
-            <th>{trans.__('Name')}</th>
-            <th>{trans.__('Owner')}</th>
-            <th>{trans.__('Sharing')}</th>
-            <th>{trans.__('Status')}</th>
-            <th>{trans.__('Instance')}</th>
-            <th>{trans.__('Volume')}</th>
-            <th>{trans.__('Created')}</th>
-            <th>{trans.__('Last activity')}</th>
-            <th>
-              <span className="jp-SpacesVisuallyHidden">
-                {trans.__('Actions')}
-              </span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {model.allSpaces.map(space => (
-            <tr key={space.name} data-space={space.name}>
-              <td>{space.name}</td>
-              <td>{space.owner}</td>
-              <td>{sharingLabel(space.sharing, trans)}</td>
-              <td>
-                <StatusCell
-                  space={space}
-                  progress={model.spaces.progress(space.name)}
-                  trans={trans}
-                />
-              </td>
-              <td>{space.instance_type}</td>
-              <td>
-                {trans.__(
-                  '%1 of %2 GB',
-                  formatBytes(space.volume_used_bytes),
-                  space.volume_gb
-                )}
-              </td>
-              <td className="jp-SpacesTime" title={space.created}>
-                {relativeTime(space.created, trans, now)}
-              </td>
-              <td
-                className="jp-SpacesTime"
-                title={space.last_activity ?? undefined}
-              >
-                {relativeTime(space.last_activity, trans, now)}
-              </td>
-              <td className="jp-SpacesActions">
-                <button
-                  className="jp-SpacesSmallButton"
-                  disabled={space.status !== 'running'}
-                  onClick={() => props.onStop(space)}
-                >
-                  {trans.__('Stop')}
-                </button>
-                <button
-                  className="jp-SpacesSmallButton jp-mod-warn"
-                  onClick={() => props.onDelete(space)}
-                >
-                  {trans.__('Delete')}
-                </button>
-              </td>
-            </tr>
-          ))}
-          {!model.allSpaces.length && (
-            <tr>
-              <td colSpan={9} className="jp-SpacesEmpty">
-                {trans.__('No spaces.')}
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <SpaceTable
+        spaces={model.allSpaces}
+        columns={columns}
+        actions={actions}
+        trans={trans}
+        empty={trans.__('No spaces.')}
+      />
     </section>
   );
 }
@@ -671,13 +651,7 @@ function Users(
     <section className="jp-SpacesList" aria-label={trans.__('Users')}>
       <div className="jp-SpacesToolbar">
         <div className="jp-SpacesHome-spacer" />
-        <button
-          className="jp-mod-styled jp-mod-accept jp-SpacesPrimary"
-          onClick={props.onAdd}
-        >
-          <addIcon.react tag="span" />
-          {trans.__('Add user')}
-        </button>
+        <AddButton label={trans.__('Add user')} onClick={props.onAdd} />
       </div>
       <table className="jp-SpacesTable">
         <thead>
@@ -686,11 +660,7 @@ function Users(
             <th>{trans.__('Name')}</th>
             <th>{trans.__('Role')}</th>
             <th>{trans.__('Last activity')}</th>
-            <th>
-              <span className="jp-SpacesVisuallyHidden">
-                {trans.__('Actions')}
-              </span>
-            </th>
+            <ActionsHeader trans={trans} />
           </tr>
         </thead>
         <tbody>
@@ -701,21 +671,17 @@ function Users(
               </td>
               <td>{user.name}</td>
               <td>{user.admin ? trans.__('Admin') : trans.__('User')}</td>
-              <td
-                className="jp-SpacesTime"
-                title={user.last_activity ?? undefined}
-              >
-                {relativeTime(user.last_activity, trans, now)}
-              </td>
-              <td className="jp-SpacesActions">
-                <button
-                  className="jp-SpacesSmallButton jp-mod-warn"
-                  disabled={user.name === model.me?.name}
-                  onClick={() => props.onRemove(user)}
-                >
-                  {trans.__('Remove')}
-                </button>
-              </td>
+              <TimeCell time={user.last_activity} now={now} trans={trans} />
+              <RowActions
+                actions={[
+                  {
+                    label: trans.__('Remove'),
+                    kind: 'warn',
+                    disabled: user.name === model.me?.name,
+                    onClick: () => props.onRemove(user)
+                  }
+                ]}
+              />
             </tr>
           ))}
         </tbody>
@@ -774,14 +740,11 @@ function AddUserDialog(props: {
         created ? (
           <DialogButton kind="accept" submit label={trans.__('Done')} />
         ) : (
-          <>
-            <DialogButton
-              kind="reject"
-              label={trans.__('Cancel')}
-              onClick={props.onClose}
-            />
-            <DialogButton kind="accept" submit label={trans.__('Add')} />
-          </>
+          <CancelSubmit
+            cancel={trans.__('Cancel')}
+            submit={trans.__('Add')}
+            onCancel={props.onClose}
+          />
         )
       }
     >
@@ -824,11 +787,7 @@ function AddUserDialog(props: {
             />
             {trans.__('Administrator')}
           </label>
-          {error[''] && (
-            <div className="jp-SpacesForm-error" role="alert">
-              {error['']}
-            </div>
-          )}
+          <FormError error={error['']} />
         </>
       )}
     </Modal>

@@ -8,7 +8,7 @@ import { createRoot, Root } from 'react-dom/client';
 
 import { ISpace, SpacesClient } from '../api';
 import { Avatars, MAX_AVATARS } from '../avatars';
-import { StatusCell } from '../home';
+import { StatusCell } from '../spacetable';
 import { SpacesModel } from '../model';
 import { otherSpaces, Switcher } from '../switcher';
 import { FakeServer, makeSpace } from './fakeserver';
