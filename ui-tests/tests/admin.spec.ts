@@ -1,10 +1,10 @@
-import { createSpace, expect, openHome, test, uniqueName } from './fixtures';
+import { createSpace, expect, test, uniqueName } from './fixtures';
 
 test('admins manage users: add shows the one-time token, remove asks first', async ({
-  browser,
+  home,
   server
 }) => {
-  const page = await openHome(browser, server, 'root');
+  const page = await home('root');
   await page.getByRole('tab', { name: 'Users (admin)' }).click();
   await expect(page.locator('tr[data-user="alice"]')).toContainText('Alice Archer');
   const name = uniqueName('newbie');
@@ -32,19 +32,17 @@ test('admins manage users: add shows the one-time token, remove asks first', asy
     .click();
   await page.locator('.jp-Dialog').getByRole('button', { name: 'Remove' }).click();
   await expect(page.locator(`tr[data-user="${name}"]`)).toHaveCount(0);
-  await page.context().close();
 });
 
 test('admins see every space’s metadata and may delete it', async ({
-  browser,
-  server,
+  home,
   api
 }) => {
   const space = await createSpace(await api('bob'), {
     name: uniqueName('bobs'),
     sharing: 'private'
   });
-  const page = await openHome(browser, server, 'root');
+  const page = await home('root');
   await page.getByRole('tab', { name: 'All spaces (admin)' }).click();
   const meta = page.locator(`.jp-SpacesAll tr[data-space="${space.name}"]`);
   await expect(meta).toContainText('bob');
@@ -52,5 +50,4 @@ test('admins see every space’s metadata and may delete it', async ({
   await page.locator('.jp-Dialog').getByRole('button', { name: 'Delete' }).click();
   await expect(meta).toHaveCount(0);
   expect((await (await api('bob')).get(`spaces/${space.name}`)).status()).toBe(404);
-  await page.context().close();
 });

@@ -1,18 +1,16 @@
-import { AUTH_DIR } from './env';
+import { Page } from '@playwright/test';
+
 import {
   createSpace,
   expect,
-  openHome,
   row,
   test,
-  uniqueName,
-  useTheme
+  uniqueName
 } from './fixtures';
 
 test.describe('spaces home', () => {
   test('lists the caller’s spaces with their fields; search and filters narrow it', async ({
-    browser,
-    server,
+    home,
     api
   }) => {
     const alice = await api('alice');
@@ -26,7 +24,7 @@ test.describe('spaces home', () => {
       name: uniqueName('list-private'),
       sharing: 'private'
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     const sharedRow = row(page, shared.name);
     await expect(sharedRow).toContainText('Shared analysis');
     await expect(sharedRow).toContainText('Shared');
@@ -48,15 +46,13 @@ test.describe('spaces home', () => {
     await expect(row(page, shared.name)).toHaveCount(0);
     await page.getByRole('combobox', { name: 'Sharing' }).selectOption('');
     await expect(row(page, shared.name)).toBeVisible();
-    await page.context().close();
   });
 
   test('creates a shared and a private space through the dialog', async ({
-    browser,
-    server,
+    home,
     api
   }) => {
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     const names = {
       shared: uniqueName('dlg-shared'),
       private: uniqueName('dlg-private')
@@ -87,14 +83,12 @@ test.describe('spaces home', () => {
         status: 'stopped'
       });
     }
-    await page.context().close();
   });
 
   test('the keyboard alone: create dialog, row actions', async ({
-    browser,
-    server
+    home
   }) => {
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     const name = uniqueName('keys');
     // (the palette's "New Space…" command is covered by jest: it proved flaky here,
     // the palette closing under the home's first render)
@@ -118,14 +112,13 @@ test.describe('spaces home', () => {
     await expect(page.getByRole('dialog')).toBeVisible();
     await page.keyboard.press('Escape');
     await expect(page.getByRole('dialog')).toHaveCount(0);
-    await page.context().close();
   });
 
   test('explains invalid input inline and keeps the dialog open', async ({
-    browser,
+    home,
     server
   }) => {
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     await page.getByRole('button', { name: 'Create space' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create space' });
     const name = dialog.getByLabel('Name', { exact: true });
@@ -149,34 +142,31 @@ test.describe('spaces home', () => {
     await expect(rstudio).toContainText(`unavailable: ${reason}`);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(dialog).toHaveCount(0);
-    await page.context().close();
   });
 
   test('a taken name is explained at the name field', async ({
-    browser,
-    server,
+    home,
     api
   }) => {
     const taken = await createSpace(await api('bob'), {
       name: uniqueName('taken'),
       sharing: 'private'
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     await page.getByRole('button', { name: 'Create space' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create space' });
     await dialog.getByLabel('Name', { exact: true }).fill(taken.name);
     await dialog.getByRole('button', { name: 'Create' }).click();
     await expect(dialog.getByRole('alert')).toContainText('taken');
-    await page.context().close();
   });
 
-  test('changes settings while stopped', async ({ browser, server, api }) => {
+  test('changes settings while stopped', async ({ home, api }) => {
     const alice = await api('alice');
     const space = await createSpace(alice, {
       name: uniqueName('settings'),
       sharing: 'private'
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
     const dialog = page.getByRole('dialog', { name: /^Settings of/ });
     await expect(dialog.getByRole('note')).toHaveCount(0); // not locked
@@ -193,12 +183,10 @@ test.describe('spaces home', () => {
       volume_gb: 12,
       display_name: 'Renamed space'
     });
-    await page.context().close();
   });
 
   test('deletes a space after a confirmation naming what is lost', async ({
-    browser,
-    server,
+    home,
     api
   }) => {
     const alice = await api('alice');
@@ -207,7 +195,7 @@ test.describe('spaces home', () => {
       sharing: 'shared',
       volume_gb: 3
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     await row(page, space.name).getByRole('button', { name: 'Delete' }).click();
     let dialog = page.locator('.jp-Dialog').filter({ hasText: 'cannot be undone' });
     await expect(dialog).toContainText(space.name);
@@ -222,19 +210,17 @@ test.describe('spaces home', () => {
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect(row(page, space.name)).toHaveCount(0);
     expect((await alice.get(`spaces/${space.name}`)).status()).toBe(404);
-    await page.context().close();
   });
 
   test('shows the server’s message when an action is refused', async ({
-    browser,
-    server,
+    home,
     api
   }) => {
     const space = await createSpace(await api('alice'), {
       name: uniqueName('refused'),
       sharing: 'private'
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     // The space is deleted behind the home's back: the next action is refused.
     expect((await (await api('alice')).delete(`spaces/${space.name}`)).status()).toBe(204);
     await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
@@ -244,15 +230,14 @@ test.describe('spaces home', () => {
     const answer = await (await api('alice')).get(`spaces/${space.name}`);
     const { message } = await answer.json();
     await expect(dialog.getByRole('alert')).toHaveText(message);
-    await page.context().close();
   });
 
-  test('members and roles of a shared space', async ({ browser, server, api }) => {
+  test('members and roles of a shared space', async ({ home, api }) => {
     const space = await createSpace(await api('alice'), {
       name: uniqueName('team'),
       sharing: 'shared'
     });
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     await row(page, space.name).getByRole('button', { name: 'Members' }).click();
     const dialog = page.getByRole('dialog', { name: /^Members of/ });
     await expect(dialog).toContainText('Alice Archer');
@@ -268,44 +253,35 @@ test.describe('spaces home', () => {
       ['bob', 'viewer']
     ]);
     await dialog.getByRole('button', { name: 'Close' }).click();
-    await page.context().close();
   });
 });
 
 test.describe('the home is quiet', () => {
   test('loads with no refused or failed request to the server’s APIs, in both themes', async ({
-    browser,
-    server
+    home
   }) => {
     for (const theme of ['light', 'dark'] as const) {
       const failed: string[] = [];
-      const context = await browser.newContext({
-        storageState: `${AUTH_DIR}/alice.json`
-      });
-      const page = await context.newPage();
-      page.on('response', response => {
-        const url = response.url();
-        if (url.includes('/api/') && response.status() >= 400) {
-          failed.push(`${response.status()} ${response.request().method()} ${url}`);
-        }
-      });
       const errors: string[] = [];
-      page.on('console', message => {
-        if (message.type() === 'error') {
-          errors.push(message.text());
-        }
-      });
-      page.on('requestfailed', request => {
-        if (request.url().includes('/api/')) {
-          failed.push(`failed ${request.method()} ${request.url()}`);
-        }
-      });
-      await useTheme(page, theme);
-      await page.goto(`${server.baseURL}lab`);
-      await expect(page.locator('.jp-SpacesHome-inner')).toBeVisible({
-        timeout: 60_000
-      });
-      await expect(page.locator('.jp-SpacesHome-loading')).toHaveCount(0);
+      const listen = (page: Page) => {
+        page.on('response', response => {
+          const url = response.url();
+          if (url.includes('/api/') && response.status() >= 400) {
+            failed.push(`${response.status()} ${response.request().method()} ${url}`);
+          }
+        });
+        page.on('console', message => {
+          if (message.type() === 'error') {
+            errors.push(message.text());
+          }
+        });
+        page.on('requestfailed', request => {
+          if (request.url().includes('/api/')) {
+            failed.push(`failed ${request.method()} ${request.url()}`);
+          }
+        });
+      };
+      const page = await home('alice', { theme, prepare: listen });
       // JupyterLab's theme applies (the theme manager is kept)
       await expect(page.locator('body')).toHaveAttribute(
         'data-jp-theme-light',
@@ -320,7 +296,7 @@ test.describe('the home is quiet', () => {
           .map(e => e.split('\n')[0])
           .filter(e => /\/api\/|plugin|40[34]/i.test(e))
       ).toEqual([]);
-      await context.close();
+      await page.context().close();
     }
   });
 });

@@ -1,7 +1,7 @@
-import { createSpace, expect, openHome, row, test, uniqueName } from './fixtures';
+import { createSpace, expect, row, test, uniqueName } from './fixtures';
 
 test('a private space never appears for another user or an admin, and its URL is not found', async ({
-  browser,
+  home,
   server,
   api
 }) => {
@@ -15,7 +15,7 @@ test('a private space never appears for another user or an admin, and its URL is
   });
 
   // Another user: not in the list, not by search, and the URL is a 404 page.
-  const bob = await openHome(browser, server, 'bob');
+  const bob = await home('bob');
   await expect(row(bob, visible.name)).toBeVisible();
   await expect(row(bob, secret.name)).toHaveCount(0);
   await bob.getByRole('searchbox', { name: 'Search spaces' }).fill(secret.name);
@@ -27,7 +27,7 @@ test('a private space never appears for another user or an admin, and its URL is
   await bob.context().close();
 
   // An admin: not in "My spaces"; only in the all-spaces metadata view.
-  const root = await openHome(browser, server, 'root');
+  const root = await home('root');
   await expect(row(root, visible.name)).toBeVisible();
   await expect(row(root, secret.name)).toHaveCount(0);
   await root.getByRole('tab', { name: 'All spaces (admin)' }).click();
@@ -40,7 +40,6 @@ test('a private space never appears for another user or an admin, and its URL is
   await root.context().close();
 
   // The owner sees it.
-  const alice = await openHome(browser, server, 'alice');
+  const alice = await home('alice');
   await expect(row(alice, secret.name)).toBeVisible();
-  await alice.context().close();
 });

@@ -1,110 +1,28 @@
 /**
  * Running spaces: start with progress, open a space's JupyterLab through the
  * domain's proxy, stop/resize/start, co-editing between users and viewers.
- * Every test stops (deletes) the spaces it started, as the admin.
+ * The spaces a test starts are stopped and deleted after it (fixtures.ts).
  */
-import { APIRequestContext, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
 
 import {
   createSpace,
   expect,
-  openHome,
   row,
+  spaceApi,
+  START_TIMEOUT,
   test,
   uniqueName
 } from './fixtures';
-import { IServerInfo } from './env';
 
-// A space server takes 5–15 s to start here; more on a loaded machine.
-const START_TIMEOUT = 90_000;
 test.describe.configure({ timeout: 240_000 });
-
-/** Spaces started by the current test, stopped and deleted after it. */
-let started: string[] = [];
-
-test.afterEach(async ({ api }) => {
-  const root = await api('root');
-  for (const name of started) {
-    await root.post(`spaces/${name}/stop`).catch(() => undefined);
-    await root.delete(`spaces/${name}`).catch(() => undefined);
-  }
-  // wait until they are gone (deletion stops the sandbox and unmounts)
-  const deadline = Date.now() + 60_000;
-  for (const name of started) {
-    while (Date.now() < deadline) {
-      const r = await root.get(`spaces/${name}`).catch(() => null);
-      if (!r || r.status() === 404) {
-        break;
-      }
-      await new Promise(res => setTimeout(res, 500));
-    }
-  }
-  started = [];
-});
-
-/** Start through the API and wait until running. */
-async function startSpace(api: APIRequestContext, name: string): Promise<void> {
-  started.push(name);
-  const r = await api.post(`spaces/${name}/start`);
-  expect(r.status(), await r.text()).toBeLessThan(300);
-  await waitStatus(api, name, 'running');
-}
-
-async function waitStatus(
-  api: APIRequestContext,
-  name: string,
-  status: string
-): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        const space = await (await api.get(`spaces/${name}`)).json();
-        if (space.status === 'failed') {
-          throw new Error(`space ${name} failed: ${space.failure_reason}`);
-        }
-        return space.status;
-      },
-      { timeout: START_TIMEOUT, intervals: [500] }
-    )
-    .toBe(status);
-}
-
-/** Call the space's proxied Jupyter server API with the page's cookies. */
-async function spaceApi(
-  page: Page,
-  server: IServerInfo,
-  name: string,
-  method: 'GET' | 'PUT',
-  path: string,
-  data?: unknown
-) {
-  const cookies = await page.context().cookies(server.baseURL);
-  const xsrf = cookies.find(c => c.name === '_xsrf')?.value ?? '';
-  return page.request.fetch(`${server.baseURL}spaces/${name}/api/${path}`, {
-    method,
-    headers: { 'X-XSRFToken': xsrf, 'Content-Type': 'application/json' },
-    data: data === undefined ? undefined : JSON.stringify(data)
-  });
-}
-
-/** Open a running space's JupyterLab directly (a path inside, optionally). */
-async function openLab(
-  page: Page,
-  server: IServerInfo,
-  name: string,
-  path = ''
-): Promise<void> {
-  await page.goto(`${server.baseURL}spaces/${name}/lab${path}`);
-  await expect(page.locator('.jp-SpacesSwitcher-button')).toBeVisible({
-    timeout: 60_000
-  });
-}
 
 test.describe('running spaces', () => {
   test('start shows progress from the events stream; Open loads the space with the switcher', async ({
-    browser,
     server,
-    api
+    api,
+    home,
+    deleteAfter
   }) => {
     const alice = await api('alice');
     const space = await createSpace(alice, {
@@ -112,8 +30,8 @@ test.describe('running spaces', () => {
       display_name: 'Started together',
       sharing: 'shared'
     });
-    started.push(space.name);
-    const page = await openHome(browser, server, 'alice');
+    deleteAfter(space.name);
+    const page = await home('alice');
     const r = row(page, space.name);
     await expect(r).toContainText('Stopped');
     await r.getByRole('button', { name: 'Start' }).click();
@@ -159,13 +77,13 @@ test.describe('running spaces', () => {
     expect(
       (await settings.json()).schema.properties.openInNewTab.default
     ).toBe(false);
-    await page.context().close();
   });
 
   test('stop, change instance type and volume size, start: earlier files are still there', async ({
-    browser,
     server,
-    api
+    api,
+    home,
+    startSpace
   }) => {
     const alice = await api('alice');
     const space = await createSpace(alice, {
@@ -175,7 +93,7 @@ test.describe('running spaces', () => {
       volume_gb: 2
     });
     await startSpace(alice, space.name);
-    const page = await openHome(browser, server, 'alice');
+    const page = await home('alice');
     const put = await spaceApi(
       page,
       server,
@@ -234,34 +152,25 @@ test.describe('running spaces', () => {
     );
     expect(get.status(), await get.text()).toBe(200);
     expect((await get.json()).content).toBe('kept across restarts\n');
-    await page.context().close();
   });
 
   test('two users co-edit a notebook in a shared space: text, avatars, saved file', async ({
-    browser,
     server,
-    api
+    sharedNotebook
   }) => {
-    const alice = await api('alice');
-    const space = await createSpace(alice, {
-      name: uniqueName('run-coedit'),
-      display_name: 'Co-editing',
-      sharing: 'shared'
-    });
-    const m = await alice.put(`spaces/${space.name}/members/bob`, {
-      data: { role: 'editor' }
-    });
-    expect(m.status(), await m.text()).toBe(200);
-    await startSpace(alice, space.name);
-
-    const pageA = await openHome(browser, server, 'alice');
-    await putNotebook(pageA, server, space.name, 'co.ipynb');
-    await hideToasts(pageA);
-    await openLab(pageA, server, space.name, '/tree/co.ipynb');
     // bob in the dark theme: one space gives both reference screenshots
-    const pageB = await openHome(browser, server, 'bob', { theme: 'dark' });
-    await hideToasts(pageB);
-    await openLab(pageB, server, space.name, '/tree/co.ipynb');
+    const {
+      space,
+      owner: pageA,
+      member: pageB
+    } = await sharedNotebook({
+      prefix: 'run-coedit',
+      displayName: 'Co-editing',
+      member: 'bob',
+      role: 'editor',
+      path: 'co.ipynb',
+      memberTheme: 'dark'
+    });
 
     const cellA = cellEditor(pageA);
     const cellB = cellEditor(pageB);
@@ -343,34 +252,22 @@ test.describe('running spaces', () => {
     await expect(pageB).toHaveScreenshot('coedit-dark.png', {
       mask: volatile(pageB)
     });
-
-    await pageA.context().close();
-    await pageB.context().close();
   });
 
   test('a viewer can open the notebook but cannot change it', async ({
-    browser,
     server,
-    api
+    sharedNotebook
   }) => {
-    const alice = await api('alice');
-    const space = await createSpace(alice, {
-      name: uniqueName('run-viewer'),
-      sharing: 'shared'
+    const {
+      space,
+      owner: pageA,
+      member: pageV
+    } = await sharedNotebook({
+      prefix: 'run-viewer',
+      member: 'shot',
+      role: 'viewer',
+      path: 'view.ipynb'
     });
-    const m = await alice.put(`spaces/${space.name}/members/shot`, {
-      data: { role: 'viewer' }
-    });
-    expect(m.status(), await m.text()).toBe(200);
-    await startSpace(alice, space.name);
-
-    const pageA = await openHome(browser, server, 'alice');
-    await putNotebook(pageA, server, space.name, 'view.ipynb');
-    await hideToasts(pageA);
-    await openLab(pageA, server, space.name, '/tree/view.ipynb');
-    const pageV = await openHome(browser, server, 'shot');
-    await hideToasts(pageV);
-    await openLab(pageV, server, space.name, '/tree/view.ipynb');
 
     const cellA = cellEditor(pageA);
     const cellV = cellEditor(pageV);
@@ -425,9 +322,6 @@ test.describe('running spaces', () => {
     expect(JSON.stringify((await r.json()).content)).not.toContain(
       'VIEWER_TYPED'
     );
-
-    await pageA.context().close();
-    await pageV.context().close();
   });
 });
 
@@ -449,50 +343,4 @@ function volatile(page: Page) {
     page.locator('[data-jp-item-name="kernelStatus"]'),
     page.locator('[data-jp-item-name="executionProgress"]')
   ];
-}
-
-/** Hide JupyterLab's toasts (the news question) so they do not cover cells. */
-async function hideToasts(page: Page): Promise<void> {
-  await page.context().addInitScript(() => {
-    document.addEventListener('DOMContentLoaded', () => {
-      const style = document.createElement('style');
-      style.textContent = '.Toastify { display: none !important; }';
-      document.head.appendChild(style);
-    });
-  });
-}
-
-/** Write a one-cell Python notebook into the space (contents API). */
-async function putNotebook(
-  page: Page,
-  server: IServerInfo,
-  name: string,
-  path: string
-): Promise<void> {
-  const r = await spaceApi(page, server, name, 'PUT', `contents/${path}`, {
-    type: 'notebook',
-    format: 'json',
-    content: {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3',
-          language: 'python'
-        }
-      },
-      cells: [
-        {
-          cell_type: 'code',
-          id: 'c0',
-          metadata: {},
-          source: 'start = 0',
-          outputs: [],
-          execution_count: null
-        }
-      ]
-    }
-  });
-  expect(r.status(), await r.text()).toBeLessThan(300);
 }

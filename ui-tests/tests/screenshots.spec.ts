@@ -2,7 +2,7 @@
  * Reference screenshots of the home and the create dialog in the light and
  * dark themes (user "shot" has only these spaces; times are masked).
  */
-import { createSpace, expect, openHome, test, Theme } from './fixtures';
+import { createSpace, expect, test, Theme } from './fixtures';
 
 test.beforeAll(async ({ api }) => {
   const shot = await api('shot');
@@ -24,14 +24,14 @@ test.beforeAll(async ({ api }) => {
 });
 
 for (const theme of ['light', 'dark'] as Theme[]) {
-  test(`home and create dialog, ${theme} theme`, async ({ browser, server }) => {
-    const page = await openHome(browser, server, 'shot', { theme });
+  test(`home and create dialog, ${theme} theme`, async ({ home }) => {
+    const page = await home('shot', { theme });
     // Only this user's spaces, whatever other tests created.
     await page.getByRole('checkbox', { name: 'Only mine' }).check();
     await expect(page.locator('.jp-SpacesList tbody tr')).toHaveCount(2);
     const mask = [page.locator('.jp-SpacesTime')];
-    const home = page.locator('#jp-spaces-home');
-    await expect(home).toHaveScreenshot(`home-${theme}.png`, { mask });
+    const widget = page.locator('#jp-spaces-home');
+    await expect(widget).toHaveScreenshot(`home-${theme}.png`, { mask });
 
     await page.getByRole('button', { name: 'Create space' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create space' });
@@ -39,6 +39,5 @@ for (const theme of ['light', 'dark'] as Theme[]) {
     await dialog.getByRole('button', { name: 'Create' }).click();
     await expect(dialog.getByRole('alert')).toBeVisible();
     await expect(dialog).toHaveScreenshot(`create-dialog-${theme}.png`);
-    await page.context().close();
   });
 }
