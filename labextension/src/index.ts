@@ -66,6 +66,8 @@ export interface IActivateOptions {
   search?: string;
   /** The settings registry (the preferences in schema/plugin.json). */
   settingRegistry?: ISettingRegistry | null;
+  /** Settled once JupyterLab's router has run the page's first route. */
+  treeResolver?: JupyterFrontEnd.ITreeResolver | null;
 }
 
 /** The id of the main plugin (and of its settings). */
@@ -218,7 +220,11 @@ export async function activateSpaces(
     const home = new HomeWidget(model, trans, navigate);
     setup.home = home;
     openCreate = () => home.openCreate();
-    await app.restored;
+    // The modal command palette closes whenever a command runs, and the
+    // router runs its first route's commands (workspace state, then the tree
+    // resolver) after the workspace is saved, which can be after the home has
+    // loaded: show the home after them so a palette opened on it stays open.
+    await Promise.all([app.restored, options.treeResolver?.paths]);
     app.shell.add(home, 'main');
     app.shell.activateById(home.id);
     const shell = app.shell as any;
@@ -292,16 +298,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'Jupyter Spaces: the spaces home, the space switcher and collaborator avatars.',
   autoStart: true,
-  optional: [ITranslator, ICommandPalette, ISettingRegistry],
+  optional: [
+    ITranslator,
+    ICommandPalette,
+    ISettingRegistry,
+    JupyterFrontEnd.ITreeResolver
+  ],
   activate: (
     app: JupyterFrontEnd,
     translator: ITranslator | null,
     palette: ICommandPalette | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    treeResolver: JupyterFrontEnd.ITreeResolver | null
   ) => {
-    activateSpaces(app, translator, palette, { settingRegistry }).catch(error =>
-      console.error('jupyter-spaces: could not set up', error)
-    );
+    activateSpaces(app, translator, palette, {
+      settingRegistry,
+      treeResolver
+    }).catch(error => console.error('jupyter-spaces: could not set up', error));
   }
 };
 

@@ -113,6 +113,29 @@ describe('jupyter-spaces:plugin', () => {
     setup.home?.dispose();
   });
 
+  it('in the domain adds the home only after the router’s first route', async () => {
+    // (the command palette closes when a routed command runs under it)
+    server.handler = req =>
+      req.path.endsWith('/me')
+        ? { body: ME }
+        : req.path.endsWith('/spaces')
+          ? { body: { items: [], next_cursor: null } }
+          : { body: { items: [] } };
+    const { app, added } = makeApp('http://example.test/base/');
+    let route: (paths: null) => void = () => undefined;
+    const paths = new Promise<null>(resolve => (route = resolve));
+    const activating = activateSpaces(app as any, nullTranslator, null, {
+      getOption: () => '',
+      treeResolver: { paths }
+    });
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(added).toEqual([]);
+    route(null);
+    const setup = await activating;
+    expect(added).toEqual([{ id: 'jp-spaces-home', area: 'main' }]);
+    setup.home?.dispose();
+  });
+
   it('in a shared space adds the switcher and the avatars to the top bar', async () => {
     server.handler = req => {
       if (req.path.endsWith('/spaces')) {
