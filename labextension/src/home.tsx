@@ -95,6 +95,8 @@ export function Home(
   };
 
   const start = (space: ISpace) => run(() => spaces.start(space.name));
+  // a stop while starting cancels the start
+  const cancelStart = (space: ISpace) => run(() => spaces.stop(space.name));
 
   const stop = async (space: ISpace) => {
     const info = await runningInSpace(
@@ -215,6 +217,7 @@ export function Home(
           {...props}
           onCreate={() => setModal({ kind: 'create' })}
           onStart={start}
+          onCancelStart={cancelStart}
           onStop={stop}
           onOpen={open}
           onDelete={remove}
@@ -286,6 +289,7 @@ export function Home(
 interface ISpaceActions {
   onCreate: () => void;
   onStart: (space: ISpace) => void;
+  onCancelStart: (space: ISpace) => void;
   onStop: (space: ISpace) => void;
   onOpen: (space: ISpace, event: React.MouseEvent) => void;
   onDelete: (space: ISpace) => void;
@@ -429,16 +433,24 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
               onClick: () => props.onStop(space)
             }
           ]
-        : [
-            {
-              label: trans.__('Start'),
-              disabled: !canRun(space) || busy,
-              title: canRun(space)
-                ? undefined
-                : trans.__('Viewers cannot start'),
-              onClick: () => props.onStart(space)
-            }
-          ];
+        : space.status === 'starting' && canRun(space)
+          ? [
+              {
+                // nothing runs yet, so nothing to confirm: the launcher undoes the start
+                label: trans.__('Cancel start'),
+                onClick: () => props.onCancelStart(space)
+              }
+            ]
+          : [
+              {
+                label: trans.__('Start'),
+                disabled: !canRun(space) || busy,
+                title: canRun(space)
+                  ? undefined
+                  : trans.__('Viewers cannot start'),
+                onClick: () => props.onStart(space)
+              }
+            ];
     return [
       ...lifecycle,
       {

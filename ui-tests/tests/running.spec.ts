@@ -18,6 +18,28 @@ import {
 test.describe.configure({ timeout: 240_000 });
 
 test.describe('running spaces', () => {
+  test('a start can be cancelled from the home: the space ends stopped', async ({
+    api,
+    home,
+    deleteAfter
+  }) => {
+    const alice = await api('alice');
+    const space = await createSpace(alice, {
+      name: uniqueName('run-cancel'),
+      sharing: 'private'
+    });
+    deleteAfter(space.name);
+    const page = await home('alice');
+    const r = row(page, space.name);
+    await r.getByRole('button', { name: 'Start' }).click();
+    await expect(r).toContainText('Starting', { timeout: 30_000 });
+    await r.getByRole('button', { name: 'Cancel start' }).click();
+    await expect(r.locator('.jp-SpacesStatus')).toHaveText('Stopped', {
+      timeout: 60_000
+    });
+    await expect(r.getByRole('button', { name: 'Start' })).toBeEnabled();
+  });
+
   test('start shows progress from the events stream; Open loads the space with the switcher', async ({
     server,
     api,
