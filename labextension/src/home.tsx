@@ -329,6 +329,25 @@ function AddButton(props: { label: string; onClick: () => void }): JSX.Element {
   );
 }
 
+/** The status column of both spaces tables (with the start/stop progress). */
+function statusColumn(
+  model: HomeModel,
+  trans: TranslationBundle
+): ISpaceColumn {
+  return {
+    header: trans.__('Status'),
+    cell: space => (
+      <td>
+        <StatusCell
+          space={space}
+          progress={model.spaces.progress(space.name)}
+          trans={trans}
+        />
+      </td>
+    )
+  };
+}
+
 function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
   const { model, trans } = props;
   const f = model.filters;
@@ -390,18 +409,7 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
         </td>
       )
     },
-    {
-      header: trans.__('Status'),
-      cell: space => (
-        <td>
-          <StatusCell
-            space={space}
-            progress={model.spaces.progress(space.name)}
-            trans={trans}
-          />
-        </td>
-      )
-    },
+    statusColumn(model, trans),
     { header: trans.__('Owner'), cell: space => <td>{space.owner}</td> },
     {
       header: trans.__('Last activity'),
@@ -572,18 +580,7 @@ function AllSpaces(
       header: trans.__('Sharing'),
       cell: space => <td>{sharingLabel(space.sharing, trans)}</td>
     },
-    {
-      header: trans.__('Status'),
-      cell: space => (
-        <td>
-          <StatusCell
-            space={space}
-            progress={model.spaces.progress(space.name)}
-            trans={trans}
-          />
-        </td>
-      )
-    },
+    statusColumn(model, trans),
     {
       header: trans.__('Instance'),
       cell: space => <td>{space.instance_type}</td>
