@@ -140,27 +140,32 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             self._closing = True
             return None
 
+    def send_frame(self, frame: bytes) -> Any:
+        """Write an already framed message (see ``P.ws_frame``). tornado's
+        ``write_message`` would frame (copy) it again and start a task, per client."""
+        ws = self.ws_connection
+        if self._closing or ws is None or ws.is_closing():
+            return None
+        try:
+            return ws.stream.write(frame)
+        except StreamClosedError:
+            self._closing = True
+            return None
+
     def _send_step2(self, update: bytes) -> None:
-        """A SyncStep2 carrying ``update``. A big one (a whole document) is framed here
-        and written in two pieces: joining head and update, then frame header and
-        message, would copy the document twice (20 ms each for 20 MB here)."""
+        """A SyncStep2 carrying ``update``. A big one (a whole document) is written in
+        two pieces: joining head and update, then frame header and message, would copy
+        the document twice (20 ms each for 20 MB here)."""
         head = P.sync_step2_head(len(update))
         if len(update) < BIG_DOCUMENT:
             self.send(head + update)
             return
-        ws = self.ws_connection
-        if self._closing or ws is None or ws.is_closing():
+        if self.send_frame(P.ws_frame_header(len(head) + len(update)) + head) is None:
             return
-        # RFC 6455 5.2: FIN + binary opcode, unmasked (server to client), 64-bit length
-        frame = b"\x82\x7f" + (len(head) + len(update)).to_bytes(8, "big")
-        try:
-            ws.stream.write(frame + head)
-            fut = ws.stream.write(update)
-        except StreamClosedError:
-            self._closing = True
-            return
-        # once it has left, give the buffers back
-        fut.add_done_callback(_release_after_flush)
+        fut = self.send_frame(update)
+        if fut is not None:
+            # once it has left, give the buffers back
+            fut.add_done_callback(_release_after_flush)
 
     def close_with(self, code: int, reason: str) -> None:
         if not self._closing:

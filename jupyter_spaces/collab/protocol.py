@@ -153,6 +153,20 @@ def _frame(*parts: bytes) -> bytes:
     return b"".join(parts)
 
 
+def ws_frame_header(length: int) -> bytes:
+    """RFC 6455 5.2 header of an unmasked (server to client) binary message of ``length`` bytes."""
+    if length < 126:
+        return bytes((0x82, length))
+    if length < 1 << 16:
+        return b"\x82\x7e" + length.to_bytes(2, "big")
+    return b"\x82\x7f" + length.to_bytes(8, "big")
+
+
+def ws_frame(message: bytes) -> bytes:
+    """``message`` as a websocket frame: built once, written to every client of a room."""
+    return ws_frame_header(len(message)) + message
+
+
 def sync_step1(state_vector: bytes) -> bytes:
     return _frame(b"\x00\x00", write_var_uint(len(state_vector)), state_vector)
 

@@ -5,7 +5,8 @@ Invariants:
   connection's messages are handled in order, so the server's reply to a client's
   SyncStep1 (a SyncStep2) acknowledges every update that client sent before it;
 * each broadcast message is encoded once and the same bytes go to every client;
-* the file is written at most ``save_delay`` seconds after the first unsaved change;
+* the file is written once the document has been quiet for ``save_delay`` seconds, and at
+  most ``save_max_delay`` seconds after the first unsaved change;
 * the journal's lineage id is the ``sessionId`` clients carry across reconnects: a
   client from another lineage (journal lost) is never CRDT-merged into this one.
 """
@@ -84,6 +85,7 @@ class Conn(Protocol):
     pending_adoption: bool
 
     def send(self, message: bytes) -> None: ...
+    def send_frame(self, frame: bytes) -> None: ...
     def close_with(self, code: int, reason: str) -> None: ...
 
 
@@ -97,9 +99,11 @@ class AwarenessRoom:
         self.awareness: dict[int, tuple[int, str]] = {}
 
     def broadcast(self, message: bytes, exclude: Conn | None = None) -> None:
+        # framed once: every client is written the same bytes
+        frame = P.ws_frame(message)
         for c in list(self.clients):
             if c is not exclude and not c.pending_adoption:
-                c.send(message)
+                c.send_frame(frame)
 
     # ------------------------------------------------------------------ awareness
     def apply_awareness(self, conn: Conn, payload: bytes) -> None:
@@ -184,6 +188,7 @@ class Room(AwarenessRoom):
         self._applying_remote = False
         self._merging = False
         self._save_handle: asyncio.TimerHandle | None = None
+        self._first_unsaved = self._last_change = 0.0  # loop times
         self._evict_handle: asyncio.TimerHandle | None = None
         self._save_lock = asyncio.Lock()
         self._poll_task: asyncio.Task | None = None
@@ -535,11 +540,25 @@ class Room(AwarenessRoom):
 
     # ------------------------------------------------------------------ saving
     def _schedule_save(self) -> None:
-        if self._save_handle is None and not self.closed:
-            loop = asyncio.get_running_loop()
-            self._save_handle = loop.call_later(
-                self.service.save_delay, lambda: asyncio.ensure_future(self._debounced_save())
-            )
+        if self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._last_change = loop.time()
+        if self._save_handle is None:
+            self._first_unsaved = self._last_change
+            self._save_handle = loop.call_later(self.service.save_delay, self._save_when_due)
+
+    def _save_when_due(self) -> None:
+        """Save once the document has been quiet for ``save_delay``, or ``save_max_delay``
+        after the first unsaved change while people keep typing: a save holds the event
+        loop for a while (serializing, validating, signing), so not on every pause."""
+        loop = asyncio.get_running_loop()
+        svc = self.service
+        due = min(self._last_change + svc.save_delay, self._first_unsaved + max(svc.save_max_delay, svc.save_delay))
+        if loop.time() < due:
+            self._save_handle = loop.call_later(due - loop.time(), self._save_when_due)
+        else:
+            asyncio.ensure_future(self._debounced_save())
 
     async def _debounced_save(self) -> None:
         self._save_handle = None

@@ -43,7 +43,12 @@ class CollabService(ExtensionApp):
         help="Directory for the update journals and document ids (on the space's volume). "
         "Default: <root_dir>/.jupyter_spaces/collab",
     )
-    save_delay = Float(1.0, config=True, help="Seconds after the first unsaved change before the file is written.")
+    save_delay = Float(1.0, config=True, help="Seconds without a change before the document is written to its file.")
+    save_max_delay = Float(
+        10.0, config=True,
+        help="While people keep typing, the file is still written this many seconds after the first "
+        "unsaved change (every update is journaled at once either way).",
+    )
     room_idle_timeout = Float(60.0, config=True, help="Seconds a room with no clients stays in memory before it is saved and freed.")
     base_delay = Float(
         1.0, config=True,

@@ -157,3 +157,27 @@ async def test_journal_stays_bounded_after_100k_edits(jp_root_dir, base_url, jp_
     assert d.get_state() == room.doc.get_state()
     assert str(d.get("cells", type=__import__("pycrdt").Array)[0]["source"]) == str(t)
     await a.disconnect()
+
+
+async def test_saves_wait_for_a_pause_but_not_forever(jp_root_dir, base_url, jp_serverapp):
+    """While someone keeps typing, the file is written every ``save_max_delay``, not
+    after every short pause (nor never); once typing stops, ``save_delay`` later."""
+    path = jp_root_dir / "nb.ipynb"
+    write_notebook(path, make_notebook(1, source=""))
+    service = get_service(jp_serverapp)
+    service.save_delay, service.save_max_delay = 0.3, 1.0
+    a = await client(base_url).open()
+    t: Text = a.model._ycells[0]["source"]
+    saves, last = 0, os.stat(path).st_mtime_ns
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 2.6
+    while loop.time() < end:  # a key every 50 ms: never quiet for save_delay
+        t += "a"
+        await asyncio.sleep(0.05)
+        if os.stat(path).st_mtime_ns != last:
+            saves, last = saves + 1, os.stat(path).st_mtime_ns
+    # every 1.0 s: 2 (one more or less for a slow machine); after each pause it would be ~8
+    assert 1 <= saves <= 3, saves
+    typed = str(t)
+    await wait_until(lambda: sources(read_notebook(path)) == [typed], timeout=5)
+    await a.disconnect()

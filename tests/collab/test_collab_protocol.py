@@ -163,3 +163,46 @@ async def test_global_awareness_room(jp_root_dir, base_url):
     await wait_until(lambda: any(s.get("documents") == ["nb.ipynb"] for s in b.awareness.values()))
     await a.disconnect()
     await b.disconnect()
+
+
+async def test_broadcast_is_framed_once(jp_root_dir, base_url, jp_serverapp):
+    """Every receiver of an update is written the same frame object: the message is
+    encoded and framed once, not once per client."""
+    from jupyter_spaces.collab import protocol as P
+
+    write_notebook(jp_root_dir / "nb.ipynb", make_notebook(1, source=""))
+    writer = await client(base_url, user="alice").open()
+    readers = [await client(base_url, user=u).open() for u in ("bob", "carol", "dave")]
+    room = next(iter(get_service(jp_serverapp).rooms.values()))
+    written: dict[int, list[bytes]] = {}
+    for conn in room.clients:
+        stream = conn.ws_connection.stream
+        sent = written.setdefault(conn.conn_id, [])
+
+        def write(data, _orig=stream.write, _sent=sent):
+            _sent.append(data)
+            return _orig(data)
+
+        stream.write = write
+    got: list[bytes] = []
+    for r in readers:
+        r.on_update = got.append
+    text: Text = writer.model._ycells[0]["source"]
+    text += "x"
+    await wait_until(lambda: len(got) == len(readers))
+    frames = [f for sent in written.values() for f in sent]
+    assert len(frames) == len(readers), "the writer is not sent its own update"
+    assert all(f is frames[0] for f in frames)
+    assert frames[0] == P.ws_frame(P.sync_update(got[0]))
+    assert all(str(r.model._ycells[0]["source"]) == "x" for r in readers)
+    for c in (writer, *readers):
+        await c.disconnect()
+
+
+def test_ws_frame_lengths():
+    from jupyter_spaces.collab import protocol as P
+
+    for n, head in ((0, b"\x82\x00"), (125, b"\x82\x7d"), (126, b"\x82\x7e\x00\x7e"),
+                    (65535, b"\x82\x7e\xff\xff"), (65536, b"\x82\x7f" + (65536).to_bytes(8, "big"))):
+        assert P.ws_frame_header(n) == head
+        assert P.ws_frame(b"a" * n) == head + b"a" * n
