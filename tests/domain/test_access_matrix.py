@@ -8,10 +8,13 @@ with the default role); ``secret-alice-zq`` is alice's private space.
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from conftest import Response
 
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
+from tests.domain.openapi_check import api_prefix, documented_operations, find_operation
 
 CALLERS = ("owner", "editor", "viewer", "other", "admin", "anonymous")
 SHARED = "team-proj"
@@ -25,7 +28,8 @@ def expect(owner, editor, viewer, other, admin, anonymous=403):
 ALL_200 = expect(200, 200, 200, 200, 200)
 PRIVATE_ONLY_OWNER = expect(200, 404, 404, 404, 404)
 
-# (id, method, route, body, expected statuses, reset before each call)
+# (id, method, route, body, expected statuses, reset before each call; "stream": an endless
+# server-sent event stream, read up to its first event)
 MATRIX = [
     ("me", "GET", "me", None, ALL_200, None),
     ("list-users", "GET", "users", None, ALL_200, None),
@@ -52,6 +56,8 @@ MATRIX = [
     ("stop-shared", "POST", f"spaces/{SHARED}/stop", None, expect(202, 202, 403, 202, 202), "settled"),
     ("start-private", "POST", f"spaces/{PRIVATE}/start", None, expect(202, 404, 404, 404, 403), "settled"),
     ("stop-private", "POST", f"spaces/{PRIVATE}/stop", None, expect(202, 404, 404, 404, 202), "settled"),
+    ("events-shared", "GET", f"spaces/{SHARED}/events", None, ALL_200, "stream"),
+    ("events-private", "GET", f"spaces/{PRIVATE}/events", None, expect(200, 404, 404, 404, 200), "stream"),
     ("presence-shared", "GET", f"spaces/{SHARED}/presence", None, ALL_200, None),
     ("presence-private", "GET", f"spaces/{PRIVATE}/presence", None, PRIVATE_ONLY_OWNER, None),
     ("members-shared", "GET", f"spaces/{SHARED}/members", None, ALL_200, None),
@@ -100,6 +106,25 @@ def _query(**kw):
     return SpaceQuery(**kw)
 
 
+async def stream_start(port, base_url, route, token) -> Response:
+    """Status, headers and first event of a server-sent event stream (a 200 never ends)."""
+    headers = {"Authorization": f"token {token}"} if token else {}
+    url = f"http://127.0.0.1:{port}{base_url}spaces/api/{route}"
+    async with httpx.AsyncClient(timeout=30) as http, http.stream("GET", url, headers=headers) as r:
+        body = b""
+        async for chunk in r.aiter_bytes():
+            body += chunk
+            if r.status_code == 200 and b"\n\n" in body:
+                break
+        return Response(r.status_code, body, dict(r.headers))
+
+
+def test_the_matrix_covers_every_documented_route():
+    covered = {(method, find_operation(method, f"{api_prefix()}/{route.split('?')[0]}")[0])
+               for _, method, route, *_ in MATRIX}
+    assert sorted(documented_operations() - covered) == []
+
+
 def assert_nothing_hidden(response, hidden: list[str], where: str) -> None:
     blob = response.text + "".join(f"{k}: {v}" for k, v in response.headers.items())
     for name in hidden:
@@ -109,7 +134,7 @@ def assert_nothing_hidden(response, hidden: list[str], where: str) -> None:
 @pytest.mark.parametrize(
     "case", MATRIX, ids=[row[0] for row in MATRIX]
 )
-async def test_route_under_every_role(case, client, domain, service, world):
+async def test_route_under_every_role(case, client, domain, service, world, jp_http_port, jp_base_url):
     route_id, method, route, body, expected, reset_kind = case
     state: dict = {}
     for caller in CALLERS:
@@ -119,7 +144,12 @@ async def test_route_under_every_role(case, client, domain, service, world):
             reset(service, reset_kind, state)
         path = route.format(**state)
         who = None if caller == "anonymous" else caller
-        r = await client.api(method, path, who=who, body=body)
+        if reset_kind == "stream":
+            r = await stream_start(jp_http_port, jp_base_url, path, client.tokens.get(who))
+            if r.status == 200:
+                assert r.text.startswith("event: status\ndata: "), r.text
+        else:
+            r = await client.api(method, path, who=who, body=body)
         where = f"{method} {path} as {caller}"
         assert r.status == expected[caller], f"{where}: {r.status} {r.text}"
         assert_nothing_hidden(r, world.hidden[caller], where)
