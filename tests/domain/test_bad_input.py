@@ -104,6 +104,62 @@ async def test_oversize_body_is_413(client, service, world):
     assert err["reason"] == "too_large"
 
 
+# Every route with a body, called by someone allowed to: (method, route, caller, a body with a very long string).
+BODY_ROUTES = [
+    ("POST", "users", "admin", {"name": "u" * 10_000}),
+    ("PATCH", "users/otto", "admin", {"display_name": "x" * 10_000}),
+    ("POST", "users/eddie/tokens", "admin", {"note": "x" * 10_000}),
+    ("POST", "spaces", "owner", {**SPACE, "name": "a" * 10_000}),
+    ("PATCH", "spaces/team-proj", "owner", {"display_name": "x" * 10_000}),
+    ("PUT", "spaces/team-proj/members/otto", "owner", {"role": "v" * 10_000}),
+]
+BODY_IDS = [f"{m} {r}" for m, r, _, _ in BODY_ROUTES]
+
+
+@pytest.mark.parametrize("method, route, who, long", BODY_ROUTES, ids=BODY_IDS)
+async def test_every_body_route_refuses_bad_bodies(client, service, world, method, route, who, long):
+    err = await refused(client, service, method, route, 400, who=who, raw=b'{"name": "\xff"}')
+    assert "UTF-8" in err["message"]
+    err = await refused(client, service, method, route, 422, who=who, body=long)
+    assert err["reason"] == "invalid"
+    err = await refused(client, service, method, route, 413, who=who, raw=b" " * (64 * 1024 + 1))
+    assert err["reason"] == "too_large"
+
+
+async def test_oversize_body_without_a_length_is_413(client, service, world):
+    """A chunked body has no Content-Length to refuse it by; its size still counts."""
+
+    async def chunks(write):
+        for _ in range(70):
+            await write(b" " * 1024)
+
+    before = snapshot(service)
+    resp = await client.http.fetch(
+        client.base_url + "spaces/api/spaces", method="POST", body_producer=chunks, raise_error=False,
+        headers={"Authorization": f"token {client.tokens['owner']}"},
+    )
+    assert resp.code == 413, resp.body
+    assert json.loads(resp.body)["reason"] == "too_large"
+    assert snapshot(service) == before
+
+
+@pytest.mark.parametrize(
+    "method, route, status",
+    [
+        ("GET", "spaces/%ff", 400),
+        ("PATCH", "spaces/%ff", 400),
+        ("DELETE", "spaces/%C3%28", 400),
+        ("PUT", "spaces/team-proj/members/%ff", 400),
+        ("DELETE", "users/%ff", 400),
+        ("GET", "spaces?name_contains=%ff", 400),
+        ("GET", "spaces?owner=%C3%28", 400),
+    ],
+)
+async def test_non_utf8_in_paths_and_queries(client, service, world, method, route, status):
+    body = {"display_name": "x"} if method == "PATCH" else {"role": "viewer"} if method == "PUT" else None
+    await refused(client, service, method, route, status, who="admin", body=body)
+
+
 async def test_very_long_strings_in_paths_and_queries(client, service, world):
     await refused(client, service, "GET", "spaces/" + "a" * 5000, 404)
     await refused(client, service, "GET", "spaces?name_contains=" + "a" * 5000, 400)
@@ -163,6 +219,7 @@ async def test_last_admin_cannot_be_removed(client, service, world):
 async def test_two_admins_removing_each_other_at_once_leave_one(client, service, world):
     created = service.create_user(SYSTEM, UserCreate(name="second", admin=True))
     client.tokens["second"] = created["token"]
+    before = snapshot(service)
     a, b = await asyncio.gather(
         client.api("PATCH", "users/second", who="admin", body={"admin": False}),
         client.api("PATCH", "users/root", who="second", body={"admin": False}),
@@ -170,8 +227,23 @@ async def test_two_admins_removing_each_other_at_once_leave_one(client, service,
     statuses = sorted([a.status, b.status])
     # One wins; the other either finds it is no longer an admin (403) or would remove the last one (409).
     assert statuses[0] == 200 and statuses[1] in (403, 409), (a.text, b.text)
+    loser = b if a.status == 200 else a
+    assert set(loser.json()) >= {"message", "reason"}
     admins = [u["name"] for u in service.list_users(SYSTEM, _page())["items"] if u["admin"]]
     assert len(admins) == 1
+    # The store holds the winner's change and nothing of the loser's.
+    demoted = "second" if a.status == 200 else "root"
+    assert _changed(before, snapshot(service)) == {"users": {demoted}}
+
+
+def _changed(before: dict, after: dict) -> dict[str, set[str]]:
+    """Per table, the names (first column after the id) of rows added, removed or changed."""
+    changed = {}
+    for table in before:
+        rows = set(before[table]) ^ set(after[table])
+        if rows:
+            changed[table] = {row[1] for row in rows}
+    return changed
 
 
 def _page():
@@ -182,12 +254,15 @@ def _page():
 
 async def test_concurrent_creates_of_one_name(client, service, world):
     callers = ["owner", "editor", "viewer", "other", "admin"] * 2
+    before = snapshot(service)
     results = await asyncio.gather(
         *(client.api("POST", "spaces", who=c, body={**SPACE, "name": "race"}) for c in callers)
     )
     statuses = sorted(r.status for r in results)
     assert statuses == [201] + [409] * (len(callers) - 1), [r.text for r in results]
     assert all(r.json()["reason"] == "conflict" for r in results if r.status == 409)
+    # Exactly one space was added; the losers left nothing.
+    assert _changed(before, snapshot(service)) == {"spaces": {"race"}}
 
 
 async def test_resize_while_not_stopped_is_409(client, service, world):
