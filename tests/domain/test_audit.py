@@ -23,7 +23,10 @@ async def test_changes_and_refusals_are_audited(client, world):
     started = datetime.now(timezone.utc) - timedelta(seconds=1)
     calls = [
         ("admin", "POST", "users", {"name": "audited"}, 201),
+        ("admin", "POST", "users", {"name": "audited"}, 409),  # refused, taken
         ("editor", "POST", "users/eddie/tokens", {"note": "laptop"}, 201),
+        ("other", "DELETE", "users/eddie/tokens/{token}", None, 403),  # refused
+        ("editor", "DELETE", "users/eddie/tokens/{token}", None, 204),
         ("owner", "POST", "spaces", {"name": "logged", "sharing": "shared", "app_type": "jupyterlab"}, 201),
         ("owner", "PATCH", "spaces/logged", {"display_name": "Logged"}, 200),
         ("owner", "PUT", "spaces/logged/members/otto", {"role": "viewer"}, 200),
@@ -34,14 +37,20 @@ async def test_changes_and_refusals_are_audited(client, world):
         ("admin", "PATCH", "users/audited", {"display_name": "Audited User"}, 200),
         ("admin", "DELETE", "users/audited", None, 204),
     ]
+    token_id = None
     for who, method, route, body, status in calls:
-        r = await client.api(method, route, who=who, body=body)
+        r = await client.api(method, route.format(token=token_id), who=who, body=body)
         assert r.status == status, (method, route, r.text)
+        if route == "users/eddie/tokens":
+            token_id = r.json()["id"]
     new = [e for e in await all_events(client) if e["id"] not in before]
     seen = [(e["actor"], e["action"], e["target"], e["outcome"]) for e in reversed(new)]
     assert seen == [
         ("root", "user.create", "audited", "ok"),
+        ("root", "user.create", "audited", "conflict"),
         ("eddie", "token.create", "eddie", "ok"),
+        ("otto", "token.delete", "eddie", "forbidden"),
+        ("eddie", "token.delete", "eddie", "ok"),
         ("alice", "space.create", "logged", "ok"),
         ("alice", "space.update", "logged", "ok"),
         ("alice", "member.put", "logged", "ok"),
