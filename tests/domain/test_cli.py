@@ -14,9 +14,13 @@ import pytest
 from tests.processes import wait_for_domain
 
 
+# `jupyter spaces`, as the README has it (jupyter_core finds the installed jupyter-spaces).
+JUPYTER_SPACES = [sys.executable, "-m", "jupyter", "spaces"]
+
+
 def cli(data_dir, *args, check=True, stdin=None):
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir), *args],
+        [*JUPYTER_SPACES, "--data-dir", str(data_dir), *args],
         capture_output=True, text=True, input=stdin, timeout=60,
     )
     if check:
@@ -63,17 +67,28 @@ def test_cli_without_a_server(tmp_path):
 def test_cli_beside_a_running_server(tmp_path):
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(tmp_path), "--port", str(port),
+        [*JUPYTER_SPACES, "--data-dir", str(tmp_path), "--port", str(port),
          "--ip", "127.0.0.1", "--no-browser", "--demo"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_domain(server, base)
+        dora = last_line(cli(tmp_path, "user", "add", "dora", "--admin", "--display-name", "Dora Dev"))
+        me = httpx.get(f"{base}/spaces/api/me", headers={"Authorization": f"token {dora}"})
+        assert me.status_code == 200 and me.json()["admin"] and me.json()["display_name"] == "Dora Dev"
         token = last_line(cli(tmp_path, "user", "add", "carol"))
         headers = {"Authorization": f"token {token}"}
         me = httpx.get(f"{base}/spaces/api/me", headers=headers)
         assert me.status_code == 200 and me.json()["name"] == "carol"
+        assert "carol" in cli(tmp_path, "user", "list").stdout
+        second = last_line(cli(tmp_path, "user", "token", "carol"))
+        me = httpx.get(f"{base}/spaces/api/me", headers={"Authorization": f"token {second}"})
+        assert me.status_code == 200 and me.json()["name"] == "carol"
+        cli(tmp_path, "space", "create", "cli-made", "--owner", "carol", "--sharing", "shared")
+        made = httpx.get(f"{base}/spaces/api/spaces/cli-made", headers=headers)
+        assert made.status_code == 200 and made.json()["owner"] == "carol" and made.json()["role"] == "owner"
+        cli(tmp_path, "space", "delete", "cli-made")
         r = httpx.post(f"{base}/spaces/api/spaces", headers=headers,
                        json={"name": "carols", "sharing": "private", "app_type": "jupyterlab"})
         assert r.status_code == 201
