@@ -1,0 +1,44 @@
+"""The README opens with what the project is, then exactly two commands; CI runs the second."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def first_block_commands() -> list[str]:
+    block = re.search(r"```[a-z]*\n(.*?)```", README, re.S).group(1)
+    return [c for c in (line.split("#")[0].strip() for line in block.splitlines()) if c]
+
+
+def make_dry_run(target: str) -> list[str]:
+    # The Makefile's defaults, whatever the environment sets.
+    out = subprocess.run(["make", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30)
+    return out.stdout.splitlines()
+
+
+def test_readme_opens_with_the_project_then_two_commands():
+    intro = README[: README.index("```")]
+    assert intro.startswith("# jupyter-spaces\n")
+    assert "spaces" in intro and "Jupyter" in intro and len(intro.split()) > 50, intro
+    assert first_block_commands() == ["make demo", "make test"]
+
+
+def test_the_first_command_installs_and_runs_the_demo_domain():
+    assert make_dry_run("demo") == [
+        "python3 -m pip install .",
+        "jupyter spaces --demo --ip 127.0.0.1 --port 8888",
+    ]
+
+
+def test_the_second_installs_test_dependencies_and_runs_every_suite_and_ci_runs_it():
+    steps = make_dry_run("test")
+    assert steps[0] == "bash scripts/install-test-deps.sh"
+    assert {"python3 -m pytest", "bash rstudio_addin/check.sh", "bash ui-tests/run.sh"} <= set(steps)
+    assert any(s.startswith("cd labextension && jlpm test") for s in steps)
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci.index("make test") < ci.index("make bench")
