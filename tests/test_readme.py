@@ -17,7 +17,8 @@ def first_block_commands() -> list[str]:
 
 def make_dry_run(target: str) -> list[str]:
     # The Makefile's defaults, whatever the environment sets.
-    out = subprocess.run(["make", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30)
+    out = subprocess.run(["make", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=30)
     return out.stdout.splitlines()
 
 
