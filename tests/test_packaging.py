@@ -1,9 +1,10 @@
 """The installed package exposes its JupyterLab and server extensions.
 
-These check the *installed* project (``pip install .`` or ``pip install -e .``):
+Most check the *installed* project (``pip install .`` or ``pip install -e .``):
 the prebuilt labextension is in a Jupyter data directory and the
 ``jupyter-config`` file enables the server extension. They skip only when the
-package metadata is not installed at all.
+package metadata is not installed at all. ``test_wheel_from_a_clean_clone`` builds
+a wheel from a clone of the repository's HEAD and installs it into a fresh venv.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -45,16 +47,16 @@ LABEXTENSION_APP = "jupyterlab.labextensions"
 SERVEREXTENSION_APP = "jupyter_server.extension.serverextension"
 
 
-def _jupyter(module: str, *args: str, cwd: Path) -> str:
-    """Run a jupyter app of this interpreter; return stdout + stderr.
+def _jupyter(module: str, *args: str, cwd: Path, python: str = sys.executable, env: dict | None = None) -> str:
+    """Run a jupyter app of this interpreter (or ``python``); return stdout + stderr.
 
     Runs outside the work tree so that the installed package is the one found.
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.pop("JUPYTER_PLATFORM_DIRS", None)
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(
-        [sys.executable, "-m", module, *args],
+        [python, "-m", module, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -120,3 +122,48 @@ def test_installed_files_are_in_place() -> None:
             n.endswith("etc/jupyter/jupyter_server_config.d/jupyter_spaces.json")
             for n in names
         ), sorted(names)
+
+
+def _run(*cmd, cwd: Path) -> None:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+
+
+@pytest.mark.timeout(900)
+def test_wheel_from_a_clean_clone(tmp_path: Path) -> None:
+    """The wheel carries the labextension built from labextension/ and the config that enables
+    the server extension; installed into a fresh venv, both are listed enabled and OK there.
+
+    Built without build isolation (the test environment has the build requirements), so no
+    package index is needed; jlpm installs the frontend's modules from yarn's global cache.
+    """
+    root = Path(__file__).resolve().parents[1]
+    src, dist, venv = tmp_path / "src", tmp_path / "dist", tmp_path / "venv"
+    _run("git", "clone", "--quiet", root, src, cwd=tmp_path)
+    assert not (src / "jupyter_spaces" / "labextension").exists()  # nothing prebuilt
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", dist, src, cwd=tmp_path)
+    (wheel,) = dist.glob("jupyter_spaces-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        data = next(n.split("/data/")[0] for n in names if "/data/" in n) + "/data/"
+        ext = f"{data}share/jupyter/labextensions/{LABEXTENSION_NAME}/"
+        package = json.loads(z.read(ext + "package.json"))
+        assert ext + package["jupyterlab"]["_build"]["load"] in names, sorted(names)
+        assert json.loads(z.read(ext + "install.json"))["packageName"] == LABEXTENSION_NAME
+        config = json.loads(z.read(f"{data}etc/jupyter/jupyter_server_config.d/{SERVER_EXTENSION}.json"))
+        assert config["ServerApp"]["jpserver_extensions"] == {SERVER_EXTENSION: True}
+
+    # The venv sees the test environment's dependencies, but only its own Jupyter config.
+    _run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheel, cwd=tmp_path)
+    isolated = {"JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data")}
+    where = subprocess.run([python, "-c", "import jupyter_spaces; print(jupyter_spaces.__file__)"], cwd=tmp_path,
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    assert where.startswith(str(venv)), where
+    servers = _jupyter(SERVEREXTENSION_APP, "list", cwd=tmp_path, python=str(python), env=isolated)
+    section = servers.split(f"Config dir: {venv}/etc/jupyter\n")[1].split("Config dir:")[0]
+    assert f"{SERVER_EXTENSION} enabled" in section and re.search(rf"{SERVER_EXTENSION} \S+ OK", section), servers
+    labs = _jupyter(LABEXTENSION_APP, "list", cwd=tmp_path, python=str(python), env=isolated)
+    section = labs.split(f"{venv}/share/jupyter/labextensions\n")[1]
+    assert re.search(rf"{LABEXTENSION_NAME} v\S+ enabled\s+OK\s+\(python, {DIST_NAME}\)", section), labs
