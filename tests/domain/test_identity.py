@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 from urllib.parse import urlencode
 
 import pytest
 from conftest import cookie_header, cookies_of
 
 from jupyter_spaces.domain.accounts import PALETTE
+from jupyter_spaces.domain.models import User
 from jupyter_spaces.domain.schemas import UserCreate, UserUpdate
 from jupyter_spaces.domain.service import SYSTEM
 
@@ -171,3 +174,19 @@ async def test_users_may_change_their_own_profile_but_not_admin(client, world):
     assert r.status == 200 and r.json()["initials"] == "VS" and r.json()["color"] == "#123456"
     r = await client.api("PATCH", "users/vera", who="viewer", body={"admin": True})
     assert r.status == 403
+
+
+async def test_tokens_and_passwords_are_stored_hashed(client, service, world, tmp_path):
+    password = "correct horse battery staple"
+    r = await client.api("POST", "users", who="admin", body={"name": "hashed", "password": password})
+    assert r.status == 201, r.text
+    token = r.json()["token"]
+    r = await client.api("POST", "users/hashed/tokens", headers={"Authorization": f"token {token}"}, body={})
+    assert r.status == 201, r.text
+    link = service.login_link_token(SYSTEM, "hashed")
+    with contextlib.closing(sqlite3.connect(tmp_path / "domain" / "spaces.sqlite")) as db:
+        dump = "\n".join(db.iterdump())  # every table, the audit log included
+    for secret in (password, token, r.json()["token"], link):
+        assert secret not in dump
+    with service.store.read() as s:
+        assert s.query(User).filter_by(name="hashed").one().password_hash.startswith("$argon2id$")
