@@ -189,6 +189,9 @@ async def test_unknown_users(client, service, world):
     await refused(client, service, "PATCH", "users/nobody", 404, who="admin", body={"display_name": "N"})
     await refused(client, service, "DELETE", "users/nobody", 404, who="admin")
     await refused(client, service, "POST", "users/nobody/tokens", 404, who="admin", body={})
+    await refused(client, service, "GET", "users/nobody/tokens", 404, who="admin")
+    await refused(client, service, "DELETE", "users/nobody/tokens/1", 404, who="admin")
+    await refused(client, service, "DELETE", "spaces/team-proj/members/nobody", 404)
 
 
 async def test_bad_member_roles(client, service, world):
