@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from jupyter_spaces.domain import policy
 from jupyter_spaces.domain.accounts import check_password, hash_password, initials_for
 from jupyter_spaces.domain.catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog
-from jupyter_spaces.domain.models import Base, User
+from jupyter_spaces.domain.models import Base, Space, User
 from jupyter_spaces.domain.schemas import SpaceCreate, SpaceQuery, UserCreate
 from jupyter_spaces.domain.service import SYSTEM, DomainService
 from jupyter_spaces.domain.store import MIGRATIONS, Store, sqlite_url
@@ -91,7 +91,8 @@ def test_policy_shared_space_roles():
 
 
 @pytest.mark.parametrize("sort", ["name", "-name", "created", "-last_activity"])
-@pytest.mark.parametrize("filters", [{}, {"sharing": "private"}, {"name_contains": "1"}, {"owner": "me"}])
+@pytest.mark.parametrize("filters", [{}, {"sharing": "private"}, {"name_contains": "1"}, {"owner": "me"},
+                                     {"app_type": "rstudio"}, {"status": "running", "sharing": "shared"}])
 def test_a_users_pages_are_exactly_what_they_may_see(store, sort, filters):
     """Shared spaces and the caller's own private ones, each once, in order, page by page
     (the list merges a page of each; see DomainService.list_spaces)."""
@@ -99,13 +100,18 @@ def test_a_users_pages_are_exactly_what_they_may_see(store, sort, filters):
     for name in ("me", "other"):
         service.create_user(SYSTEM, UserCreate(name=name))
     rnd = random.Random(3)
-    expected = set()
+    expected = []
     for i in range(60):
         owner, sharing = rnd.choice(["me", "other"]), rnd.choice(["shared", "private"])
         name = f"s{rnd.randrange(1000):03d}-{i}"
         service.create_space(SYSTEM, SpaceCreate(name=name, sharing=sharing, app_type="jupyterlab"), owner=owner)
+        # Only jupyterlab can be created here; other app types and statuses are set in the store.
+        fields = {"app_type": rnd.choice(["jupyterlab", "rstudio"]), "status": rnd.choice(["stopped", "running"])}
+        with store.write() as s:
+            for key, value in fields.items():
+                setattr(s.scalar(select(Space).where(Space.name == name)), key, value)
         if sharing == "shared" or owner == "me":
-            expected.add((name, owner, sharing))
+            expected.append({"name": name, "owner": owner, "sharing": sharing, **fields})
     with store.read() as s:
         me = policy.Caller(s.scalar(select(User.id).where(User.name == "me")), "me", False)
     seen, cursor = [], None
@@ -116,12 +122,14 @@ def test_a_users_pages_are_exactly_what_they_may_see(store, sort, filters):
         if not cursor:
             break
     wanted = {
-        e for e in expected
-        if (filters.get("sharing") in (None, e[2])) and filters.get("name_contains", "") in e[0]
-        and filters.get("owner") in (None, e[1])
+        e["name"] for e in expected
+        if filters.get("name_contains", "") in e["name"]
+        and all(e[k] == v for k, v in filters.items() if k != "name_contains")
     }
     assert len(seen) == len({s["name"] for s in seen}), "a space listed twice"
-    assert {(s["name"], s["owner"], s["sharing"]) for s in seen} == wanted
+    assert {s["name"] for s in seen} == wanted and wanted
+    for space in seen:
+        assert space == {**space, **next(e for e in expected if e["name"] == space["name"])}
     key = sort.lstrip("-")
     values = [(s[key], s["name"]) for s in seen]
     assert values == sorted(values, reverse=sort.startswith("-"))
