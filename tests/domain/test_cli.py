@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -66,10 +67,12 @@ def test_cli_without_a_server(tmp_path):
 @pytest.mark.slow
 def test_cli_beside_a_running_server(tmp_path):
     port = free_port()
+    jupyter_data = tmp_path / "jupyter-data"  # where the default data dir would be
     server = subprocess.Popen(
         [*JUPYTER_SPACES, "--data-dir", str(tmp_path), "--port", str(port),
          "--ip", "127.0.0.1", "--no-browser", "--demo"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "JUPYTER_DATA_DIR": str(jupyter_data)},
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -107,6 +110,9 @@ def test_cli_beside_a_running_server(tmp_path):
         out, _ = server.communicate(timeout=30)
     assert "Ada Lovelace (admin): http://" in out and "/login?token=" in out
     assert "Grace Hopper:" in out and "Linus Pauling:" in out
+    # The domain's state is in --data-dir, none in the default place.
+    assert (tmp_path / "spaces.sqlite").is_file() and (tmp_path / "cookie_secret").is_file()
+    assert not (jupyter_data / "spaces").exists()
 
 
 def test_commands_after_global_options_are_commands():
