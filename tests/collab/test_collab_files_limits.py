@@ -90,7 +90,7 @@ async def test_unsaved_edit_survives_out_of_band_change_of_another_cell(jp_root_
 
 async def _bad(base_url: str, message: object) -> tuple[int | None, str | None]:
     bad = await client(base_url, user="bob").open()
-    bad.ws.write_message(message, binary=isinstance(message, bytes))
+    bad.send(message)
     return await bad.wait_closed()
 
 
