@@ -239,6 +239,26 @@ async def test_two_admins_removing_each_other_at_once_leave_one(client, service,
     assert _changed(before, snapshot(service)) == {"users": {demoted}}
 
 
+async def test_two_admins_deleting_each_other_at_once_leave_one(client, service, world):
+    created = service.create_user(SYSTEM, UserCreate(name="second", admin=True))
+    client.tokens["second"] = created["token"]
+    ids = {u.name: str(u.id) for u in map(service.user_by_name, ("root", "second"))}
+    before = snapshot(service)
+    a, b = await asyncio.gather(
+        client.api("DELETE", "users/second", who="admin"),
+        client.api("DELETE", "users/root", who="second"),
+    )
+    statuses = sorted([a.status, b.status])
+    # The loser is gone (403), no longer an admin, or would remove the last one (409).
+    assert statuses[0] == 204 and statuses[1] in (403, 409), (a.text, b.text)
+    loser = b if a.status == 204 else a
+    assert set(loser.json()) >= {"message", "reason"}
+    deleted = "second" if a.status == 204 else "root"
+    assert _changed(before, snapshot(service)) == {"users": {deleted}, "tokens": {ids[deleted]}}
+    admins = [u["name"] for u in service.list_users(SYSTEM, _page())["items"] if u["admin"]]
+    assert admins == [{"root": "second", "second": "root"}[deleted]]
+
+
 def _changed(before: dict, after: dict) -> dict[str, set[str]]:
     """Per table, the names (first column after the id) of rows added, removed or changed."""
     changed = {}
