@@ -167,3 +167,17 @@ def test_wheel_from_a_clean_clone(tmp_path: Path) -> None:
     labs = _jupyter(LABEXTENSION_APP, "list", cwd=tmp_path, python=str(python), env=isolated)
     section = labs.split(f"{venv}/share/jupyter/labextensions\n")[1]
     assert re.search(rf"{LABEXTENSION_NAME} v\S+ enabled\s+OK\s+\(python, {DIST_NAME}\)", section), labs
+
+
+def test_dependencies_have_lower_bounds_and_tests_an_extra() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    for spec in [*project["dependencies"], *(s for group in extras.values() for s in group)]:
+        req = Requirement(spec)
+        assert any(s.operator in (">=", "~=", "==") for s in req.specifier), f"{spec}: no lower bound"
+    tests = {Requirement(s).name for s in extras["test"]}
+    assert {"pytest", "pytest-jupyter", "pytest-timeout", "schemathesis"} <= tests
+    assert not tests & {Requirement(s).name for s in project["dependencies"]}
