@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -227,7 +228,13 @@ async def _readers(url: str, path: str, count: int, edits: int, conn) -> None:
         r.on_update = on_update(i, r.model._ycells[0]["source"])
     gc.freeze()  # the harness's own heap (imports, grammars) is not rescanned mid-run
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_reader(conn.fileno(), stop.set)
+    loop = asyncio.get_running_loop()
+
+    def stopped() -> None:
+        loop.remove_reader(conn.fileno())
+        stop.set()
+
+    loop.add_reader(conn.fileno(), stopped)
     conn.send("ready")
     await stop.wait()
     for r in readers:
@@ -254,8 +261,6 @@ async def propagation(srv: Server, n: int) -> tuple[float, float]:
     reader's client has applied it. The readers run in ``READER_PROCS`` processes of
     their own, as separate people's browsers would: in one process, applying 50
     clients' updates one after the other would be most of what is measured."""
-    import multiprocessing
-
     path = f"prop{n}.ipynb"
     writer = await client(srv, path).open()
     ctx = multiprocessing.get_context("spawn")
