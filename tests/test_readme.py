@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -17,8 +18,10 @@ def first_block_commands() -> list[str]:
 
 def make_dry_run(target: str) -> list[str]:
     # The Makefile's defaults, whatever the environment sets.
-    out = subprocess.run(["make", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT,
-                         capture_output=True, text=True, check=True, timeout=30)
+    # Not as a sub-make of `make test` (it would print "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    out = subprocess.run(["make", "--no-print-directory", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=30, env=env)
     return out.stdout.splitlines()
 
 

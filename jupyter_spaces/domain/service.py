@@ -195,8 +195,11 @@ class DomainService:
         if tok.last_used is None or now - tok.last_used > TOKEN_TOUCH_INTERVAL:
             # Throttled: one write a minute per token, not one per request.
             with self.store.write() as session:
-                session.get(Token, tok.id).last_used = now
-                session.get(User, user.id).last_activity = now
+                fresh, owner = session.get(Token, tok.id), session.get(User, user.id)
+                if fresh is None or owner is None:
+                    return None  # revoked, or its user removed, since the read above
+                fresh.last_used = now
+                owner.last_activity = now
         return user
 
     def user_by_name(self, name: str) -> User | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -133,3 +134,23 @@ def test_a_users_pages_are_exactly_what_they_may_see(store, sort, filters):
     key = sort.lstrip("-")
     values = [(s[key], s["name"]) for s in seen]
     assert values == sorted(values, reverse=sort.startswith("-"))
+
+
+def test_a_token_whose_user_is_removed_mid_lookup_is_refused(store, monkeypatch):
+    """The user (and so the token) removed between the token's read and the touch of its
+    last use: no identity, not a 500 (seen in CI with two admins deleting each other)."""
+    service = DomainService(store, Catalog(DEFAULT_INSTANCE_TYPES, DEFAULT_IMAGES))
+    service.create_user(SYSTEM, UserCreate(name="root", admin=True))
+    token = service.create_user(SYSTEM, UserCreate(name="gone"))["token"]
+    real_read = store.read
+
+    @contextlib.contextmanager
+    def read_then_remove():
+        with real_read() as session:
+            yield session
+        service.delete_user(SYSTEM, "gone")
+
+    monkeypatch.setattr(store, "read", read_then_remove)
+    assert service.user_for_token(token) is None
+    monkeypatch.setattr(store, "read", real_read)
+    assert service.user_by_name("gone") is None
