@@ -23,68 +23,18 @@ space_events <- function(name, callback, timeout = 600, conn = spaces_connect())
   sse_stream(req, callback, timeout = timeout)
 }
 
-# Stream a request with a non-blocking curl connection (httr2 0.2.2's
-# req_stream() blocks until its buffer is full, which does not suit an event
-# stream).
+# Read an event stream through spaces_send(), calling `callback` with each
+# event until it returns anything but TRUE.
 sse_stream <- function(req, callback, timeout = 600) {
-  handle <- curl::new_handle()
-  curl::handle_setheaders(handle, .list = req$headers)
-  curl::handle_setopt(handle, timeout = max(1L, ceiling(timeout)),
-                      connecttimeout = 30L, useragent = req$options$useragent %||% "jupyterspaces")
   parser <- sse_parser()
-  status <- NULL
-  error_body <- raw()
   n <- 0L
-  callback_error <- NULL
-  done <- structure(class = c("jupyterspaces_stream_done", "condition"),
-                    list(message = "done", call = NULL))
-  write <- function(chunk) {
-    if (is.null(status)) status <<- curl::handle_data(handle)$status_code
-    if (status >= 400) {
-      error_body <<- c(error_body, chunk)
-      return(invisible())
-    }
+  spaces_send(req, stream = function(chunk) {
     for (ev in parser$feed(chunk)) {
       n <<- n + 1L
-      go <- tryCatch(callback(ev), error = function(e) {
-        callback_error <<- e
-        FALSE
-      })
-      if (!isTRUE(go)) stop(done)
+      if (!isTRUE(callback(ev))) return(FALSE)
     }
-  }
-  deadline <- Sys.time() + timeout
-  fail <- function(e) {
-    js_abort(sprintf("Cannot read events from %s: %s", req_where(req), conditionMessage(e)),
-             "jupyterspaces_connection_error", method = "GET", url = req_where(req))
-  }
-  con <- curl::curl(req$url, handle = handle)
-  on.exit(close(con), add = TRUE)
-  tryCatch(open(con, "rb", blocking = FALSE), error = function(e) {
-    # curl refuses to open an error response; ask again without streaming to
-    # get the server's JSON error body as a classed condition.
-    if (isTRUE(curl::handle_data(handle)$status_code >= 400)) spaces_send(req)
-    fail(e)
-  })
-  tryCatch(
-    while (isIncomplete(con) && Sys.time() < deadline) {
-      buf <- readBin(con, raw(), 32768L)
-      if (length(buf)) write(buf) else Sys.sleep(0.05)
-    },
-    jupyterspaces_stream_done = function(c) NULL,
-    error = function(e) {
-      if (grepl("timeout|timed out", conditionMessage(e), ignore.case = TRUE)) return(NULL)
-      fail(e)
-    }
-  )
-  res <- curl::handle_data(handle)
-  if (!is.null(callback_error)) stop(callback_error)
-  if (is.null(status) && !is.null(res)) status <- res$status_code
-  if (!is.null(status) && status >= 400) {
-    resp <- httr2::response(status_code = status, url = req$url, method = "GET",
-                            body = error_body)
-    stop(http_condition(resp, req))
-  }
+    TRUE
+  }, timeout = timeout)
   invisible(n)
 }
 

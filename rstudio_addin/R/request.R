@@ -57,7 +57,8 @@ base_request <- function(req, conn, method, query = list(), body = NULL) {
 
 #' Send a request and turn HTTP errors into classed conditions
 #'
-#' The one function through which every request of the package goes.
+#' The one function through which every request of the package goes,
+#' including the event streams of [space_events()].
 #'
 #' Errors are conditions with the classes `jupyterspaces_http_<status>`,
 #' `jupyterspaces_http_error` and `jupyterspaces_error` and the fields
@@ -66,21 +67,72 @@ base_request <- function(req, conn, method, query = list(), body = NULL) {
 #' is a `jupyterspaces_connection_error`.
 #'
 #' @param req A request from [spaces_request()].
-#' @return An `httr2_response` with a status below 400.
+#' @param stream `NULL` to read the whole response; or, for a `GET` whose
+#'   body is a stream (server-sent events), a function called with each chunk
+#'   of the body (a raw vector) as it arrives, returning `TRUE` to go on
+#'   reading. Reading stops when it returns anything else, when the server
+#'   ends the body, or after `timeout` seconds.
+#' @param timeout With `stream`: seconds after which to stop reading.
+#' @return An `httr2_response` with a status below 400 (with `stream`,
+#'   without its body).
 #' @export
-spaces_send <- function(req) {
-  resp <- tryCatch(
-    httr2::req_perform(req),
-    error = function(e) {
-      js_abort(
-        sprintf("Cannot reach %s: %s", req_where(req), conditionMessage(e)),
-        "jupyterspaces_connection_error",
-        method = req_method(req), url = req$url
-      )
+spaces_send <- function(req, stream = NULL, timeout = 600) {
+  method <- req_method(req)
+  unreachable <- function(e) {
+    js_abort(
+      sprintf("Cannot reach %s: %s", req_where(req), conditionMessage(e)),
+      "jupyterspaces_connection_error",
+      method = method, url = req_where(req)
+    )
+  }
+  if (is.null(stream)) {
+    resp <- tryCatch(httr2::req_perform(req), error = unreachable)
+    if (httr2::resp_status(resp) >= 400) stop(http_condition(resp, req))
+    return(resp)
+  }
+
+  # A stream: read the body as it arrives from a non-blocking curl connection
+  # (httr2 0.2.2's req_stream() blocks until its buffer is full, which does
+  # not suit an event stream).
+  handle <- curl::new_handle()
+  curl::handle_setheaders(handle, .list = req$headers)
+  curl::handle_setopt(handle, timeout = max(1L, ceiling(timeout)), connecttimeout = 30L,
+                      useragent = req$options$useragent %||% "jupyterspaces")
+  status <- function() curl::handle_data(handle)$status_code
+  con <- curl::curl(req$url, handle = handle)
+  on.exit(close(con), add = TRUE)
+  opened <- tryCatch(open(con, "rb", blocking = FALSE), error = function(e) e)
+  if (inherits(opened, "error")) {
+    # curl refuses to open an error response; ask again without streaming to
+    # get the server's JSON error body as a classed condition.
+    if (isTRUE(status() >= 400)) spaces_send(req)
+    unreachable(opened)
+  }
+  read <- function() {
+    tryCatch(readBin(con, raw(), 32768L), error = function(e) {
+      # curl's own timeout (the `timeout` above) ends the stream quietly.
+      if (grepl("timeout|timed out", conditionMessage(e), ignore.case = TRUE)) NULL
+      else unreachable(e)
+    })
+  }
+  deadline <- Sys.time() + timeout
+  error_body <- raw()
+  while (isIncomplete(con) && Sys.time() < deadline) {
+    buf <- read()
+    if (is.null(buf)) break
+    if (!length(buf)) {
+      Sys.sleep(0.05)
+    } else if (isTRUE(status() >= 400)) {
+      error_body <- c(error_body, buf)
+    } else if (!isTRUE(stream(buf))) {
+      break
     }
-  )
-  if (httr2::resp_status(resp) >= 400) stop(http_condition(resp, req))
-  resp
+  }
+  code <- status() %||% 0L
+  resp <- httr2::response(status_code = code, url = req$url, method = method,
+                          body = error_body)
+  if (code >= 400) stop(http_condition(resp, req))
+  invisible(resp)
 }
 
 req_method <- function(req) {

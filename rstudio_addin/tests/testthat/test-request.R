@@ -39,3 +39,15 @@ test_that("building a request does no I/O", {
   conn <- spaces_connect("http://127.0.0.1:1/", "t")
   expect_s3_class(spaces_request(conn, "DELETE", "spaces/a"), "httr2_request")
 })
+
+test_that("building is pure: the same arguments give the same request, and nothing is sent", {
+  conn <- spaces_connect("http://127.0.0.1:1/", "t")
+  build <- function() spaces_request(conn, "POST", "spaces", query = list(a = 1),
+                                     body = list(name = "x", image = NULL))
+  expect_identical(build(), build())
+  req <- jupyterspaces:::space_contents_request(conn, "x", "a/b.R", "PUT", body = list(type = "file"))
+  expect_identical(req, jupyterspaces:::space_contents_request(conn, "x", "a/b.R", "PUT",
+                                                                body = list(type = "file")))
+  # Sending it is what fails (nothing listens on port 1).
+  expect_error(spaces_send(build()), class = "jupyterspaces_connection_error")
+})
