@@ -91,6 +91,7 @@ test_that("live: another user's private space is a 404, exactly like a missing o
     function() space_stop("r-live-secret", conn = other),
     function() space_members("r-live-secret", conn = other),
     function() space_presence("r-live-secret", conn = other),
+    function() space_events("r-live-secret", function(ev) TRUE, timeout = 10, conn = other),
     function() space_download("r-live-secret", "", to = tempfile(), conn = other),
     function() space_upload("r-live-secret", testthat::test_path("helper-offline.R"), conn = other)
   )) {
@@ -160,6 +161,38 @@ test_that("live: space_browse and the gadget's functions", {
   msg <- jupyterspaces:::gadget_create("r-live-gadget", "private", "jupyterlab", "", owner)
   expect_equal(msg, "Created private space 'r-live-gadget'.")
   space_delete("r-live-gadget", conn = owner)
+
+  # The gadget's shiny server itself, without RStudio: list with status,
+  # open, start, stop, presence, create.
+  skip_if_not_installed("shiny")
+  shiny::testServer(jupyterspaces:::gadget_server(owner, ctx), {
+    session$setInputs(space = "r-live-browse")
+    s <- spaces()
+    expect_equal(s$status[s$name == "r-live-browse"], "stopped")
+    expect_equal(s$role[s$name == "r-live-browse"], "owner")
+    expect_match(output$presence_text, "'r-live-browse' is stopped")
+    session$setInputs(open = 1)
+    expect_equal(opened[length(opened)], url)
+    expect_equal(output$status_line, paste("Opened", url))
+    session$setInputs(start = 1)
+    expect_match(output$status_line, "^Starting 'r-live-browse' \\(status: (starting|running)\\)")
+    s <- spaces()
+    expect_true(s$status[s$name == "r-live-browse"] %in% c("starting", "running"))
+    session$setInputs(stop = 1)
+    expect_match(output$status_line, "^Stopping 'r-live-browse' \\(status: (stopping|stopped)\\)")
+    session$setInputs(new_name = "r-live-gadget", new_sharing = "shared",
+                      new_app_type = "jupyterlab", new_instance_type = "", create = 1)
+    expect_equal(output$status_line, "Created shared space 'r-live-gadget'.")
+    s <- spaces()
+    expect_equal(s$sharing[s$name == "r-live-gadget"], "shared")
+    session$setInputs(new_name = "r-live-gadget", create = 2)
+    expect_match(output$status_line, "^Error: .*HTTP 409")
+  })
+  expect_equal(space_get("r-live-gadget", conn = owner)$sharing, "shared")
+  st <- live_poll(function() space_get("r-live-browse", conn = owner),
+                  function(sp) identical(sp$status, "stopped"), timeout = 120)
+  expect_equal(st$status, "stopped")
+  space_delete("r-live-gadget", conn = owner)
   space_delete("r-live-browse", conn = owner)
 })
 
@@ -172,6 +205,15 @@ test_that("live: space_start(wait = TRUE) returns when running; the bar follows 
   # The progress bar, logged instead of drawn: the status events of the
   # stream move it (the last one to 100%, "running").
   withr::local_options(cli.progress_show_after = 0, cli.progress_handlers_only = "logger")
+  # Every value the bar is set to, recorded as cli receives it (the logger
+  # itself is throttled).
+  bar <- new.env()
+  bar$set <- numeric()
+  suppressMessages(trace(
+    "cli_progress_update", where = asNamespace("cli"), print = FALSE,
+    tracer = bquote(if (!is.null(set)) assign("set", c(get("set", envir = .(bar)), set), envir = .(bar)))
+  ))
+  withr::defer(suppressMessages(untrace("cli_progress_update", where = asNamespace("cli"))))
   log <- utils::capture.output(
     sp <- space_start(name, wait = TRUE, timeout = 300, progress = TRUE, conn = owner)
   )
@@ -179,6 +221,10 @@ test_that("live: space_start(wait = TRUE) returns when running; the bar follows 
   expect_equal(sp$status, "running")
   expect_null(sp$failure_reason)
   expect_true(any(grepl("100/100 updated", log, fixed = TRUE)), info = paste(log, collapse = "\n"))
+  # The start's progress events (percent) moved it on the way, the running
+  # status event ended it at 100.
+  expect_true(any(bar$set > 0 & bar$set < 100), info = paste(bar$set, collapse = " "))
+  expect_equal(bar$set[length(bar$set)], 100)
   expect_equal(space_get(name, conn = owner)$status, "running")
   expect_equal(spaces_list(status = "running", conn = other)$name, name)
   # Starting a running space is a no-op that returns at once.
@@ -257,6 +303,28 @@ test_that("live: upload a file and a folder to the running space, download them 
   expect_equal(send_current_file(name, context = ctx, conn = owner), "data.bin")
   space_download(name, "data.bin", to = file.path(dst, "sent.bin"), conn = owner)
   expect_identical(readBin(file.path(dst, "sent.bin"), "raw", 1000), bin)
+  # The addins themselves, as RStudio runs them: no arguments, the domain
+  # from JUPYTER_SPACES_URL and JUPYTER_SPACES_TOKEN, RStudio through the
+  # context option.
+  informed <- character()
+  opened <- character()
+  ctx <- spaces_context(active_document = function() file.path(src, "proj", "analysis.R"),
+                        browse = function(u) opened <<- c(opened, u),
+                        choose = function(choices, title) grep("^r-live-run ", choices, value = TRUE)[1],
+                        inform = function(m) informed <<- c(informed, m))
+  withr::local_options(jupyterspaces.context = ctx, jupyterspaces.space = NULL)
+  withr::local_envvar(JUPYTER_SPACES_URL = live_server()$url,
+                      JUPYTER_SPACES_TOKEN = live_server()$tokens$owner)
+  space_create("r-live-other-choice", "private", conn = owner)
+  expect_equal(addin_send_file(), "analysis.R")
+  expect_match(informed, "Sent analysis.R to space 'r-live-run'")
+  space_download(name, "analysis.R", to = file.path(dst, "addin.R"), conn = owner)
+  expect_identical(readBin(file.path(dst, "addin.R"), "raw", 1000),
+                   readBin(file.path(src, "proj", "analysis.R"), "raw", 1000))
+  url <- addin_open_space()
+  expect_match(url, "/spaces/r-live-run/lab$")
+  expect_equal(opened, url)
+  space_delete("r-live-other-choice", conn = owner)
 })
 
 test_that("live: a viewer reads the running space but cannot upload", {
