@@ -72,4 +72,14 @@ if [ "$status" -ne 0 ] || grep -Eq '^Status:.*(ERROR|WARNING)' "$log"; then
   grep -E '(ERROR|WARNING)' "$log" >&2 || true
   exit 1
 fi
-echo "check.sh: OK ($(grep -E '^Status:' "$log"))"
+# With the live tests on, nothing may be skipped: every test really ran.
+rout="$work/jupyterspaces.Rcheck/tests/testthat.Rout"
+if [ "$JUPYTER_SPACES_LIVE_TESTS" = true ]; then
+  summary=$(grep -E '^\[ FAIL [0-9]+ \| WARN [0-9]+ \| SKIP [0-9]+ \| PASS [0-9]+ \]' "$rout" | tail -n 1 || true)
+  case "$summary" in
+    *"| SKIP 0 |"*) ;;
+    *) echo "check.sh: tests were skipped or did not report (${summary:-no testthat summary in $rout})" >&2
+       exit 1 ;;
+  esac
+fi
+echo "check.sh: OK ($(grep -E '^Status:' "$log"); tests: $(grep -E '^\[ FAIL' "$rout" | tail -n 1))"
