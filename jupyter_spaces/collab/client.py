@@ -47,7 +47,6 @@ class CollabClient:
         self.model = ydocs[type](self.doc)
         self.session: dict[str, Any] = {}
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self._http: aiohttp.ClientSession | None = None
         self._sending: set[asyncio.Task] = set()
         self.synced = asyncio.Event()
         self.closed = asyncio.Event()
@@ -87,14 +86,14 @@ class CollabClient:
         self.synced.clear()
         self.closed.clear()
         self.close_code = self.close_reason = None
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=120))
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=120))
         try:
             # encoded=True: the URL is sent as built (yarl would unquote %40 and the like)
-            self.ws = await self._http.ws_connect(URL(url, encoded=True), headers=self.headers, max_msg_size=0)
+            self.ws = await http.ws_connect(URL(url, encoded=True), headers=self.headers, max_msg_size=0)
         except BaseException:
-            await self._http.close()
+            await http.close()
             raise
-        self._reader = asyncio.ensure_future(self._read(self.ws, self._http))
+        self._reader = asyncio.ensure_future(self._read(self.ws, http))  # closes http when the socket ends
         self.send(P.sync_step1(self.doc.get_state()))
 
     async def wait_synced(self, timeout: float = 30) -> None:
