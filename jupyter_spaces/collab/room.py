@@ -555,8 +555,9 @@ class Room(AwarenessRoom):
         loop = asyncio.get_running_loop()
         svc = self.service
         due = min(self._last_change + svc.save_delay, self._first_unsaved + max(svc.save_max_delay, svc.save_delay))
-        if loop.time() < due:
-            self._save_handle = loop.call_later(due - loop.time(), self._save_when_due)
+        now = loop.time()
+        if now < due:
+            self._save_handle = loop.call_later(due - now, self._save_when_due)
         else:
             asyncio.ensure_future(self._debounced_save())
 
