@@ -54,7 +54,6 @@ def test_auto_mode_reports_what_it_picked(launcher):
         assert launcher.volumes.mode == "directory" and not cap.available and "soft quota" in cap.reason
 
 
-@pytest.mark.asyncio
 async def test_directory_resize_grows_and_refuses_to_shrink_below_the_data(make_launcher):
     launcher = make_launcher(volume_mode="directory")
     await launcher.create_volume("grow", 1)
@@ -85,7 +84,6 @@ async def test_directory_resize_grows_and_refuses_to_shrink_below_the_data(make_
 
 
 @pytest.mark.slow
-@pytest.mark.asyncio
 @pytest.mark.timeout(240)
 async def test_space_server_enforces_the_soft_quota(make_launcher, spec):
     launcher = make_launcher(volume_mode="directory")

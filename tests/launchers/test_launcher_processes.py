@@ -96,7 +96,6 @@ async def _answers(url: str, path: str) -> int:
         return (await c.get(url + path)).status_code
 
 
-@pytest.mark.asyncio
 async def test_start_answers_http_and_stop_leaves_nothing(require_root_sandbox, spec):
     launcher = require_root_sandbox
     s = spec("web")
@@ -165,7 +164,6 @@ async def test_start_answers_http_and_stop_leaves_nothing(require_root_sandbox, 
     await launcher.stop("web", {})
 
 
-@pytest.mark.asyncio
 async def test_poll_notices_kill_9(require_root_sandbox, spec):
     launcher = require_root_sandbox
     launched = await launcher.start(spec("crash"), lambda *a: None)
@@ -188,7 +186,6 @@ async def test_poll_notices_kill_9(require_root_sandbox, spec):
     assert_gone(launcher, "crash", state)
 
 
-@pytest.mark.asyncio
 async def test_readopt_and_cleanup_orphans(require_root_sandbox, make_launcher, spec):
     first = require_root_sandbox
     a, b = await asyncio.gather(
@@ -215,7 +212,6 @@ async def test_readopt_and_cleanup_orphans(require_root_sandbox, make_launcher, 
         await second.stop("orphan", b.state)
 
 
-@pytest.mark.asyncio
 async def test_start_failure_is_actionable_and_clean(launcher, spec, image, tmp_path):
     bad = spec("broken")
     bad.image = type(image)("none", "None", "no python", str(tmp_path / "no-such-python"))
@@ -261,7 +257,6 @@ async def test_a_port_taken_during_start_is_retried_in_a_fresh_cgroup(require_ro
         await launcher.cleanup_orphans({})
 
 
-@pytest.mark.asyncio
 async def test_discard_stops_everything_and_removes_the_cgroup_parents(require_root_sandbox, spec):
     launcher = require_root_sandbox
     launched = await launcher.start(spec("gone"), lambda *x: None)

@@ -22,7 +22,6 @@ def test_capabilities_never_pretend(launcher):
         assert not ok and why
 
 
-@pytest.mark.asyncio
 async def test_sandbox_hides_host_and_other_spaces(require_root_sandbox, tmp_path):
     launcher = require_root_sandbox
     marker = f"marker-{secrets.token_hex(6)}"
@@ -81,7 +80,6 @@ async def test_sandbox_hides_host_and_other_spaces(require_root_sandbox, tmp_pat
         await launcher.volumes.detach("beta")
 
 
-@pytest.mark.asyncio
 async def test_memory_limit_kills_what_allocates_past_it(require_root_sandbox, require_cgroups):
     launcher = require_root_sandbox
     await launcher.create_volume("mem", 1)
@@ -97,7 +95,6 @@ async def test_memory_limit_kills_what_allocates_past_it(require_root_sandbox, r
     assert boom.returncode in (137, -9), (boom.returncode, boom.stderr)
 
 
-@pytest.mark.asyncio
 async def test_pids_limit_stops_fork_bombs(require_root_sandbox, require_cgroups):
     launcher = require_root_sandbox
     await launcher.create_volume("pids", 1)
@@ -138,7 +135,6 @@ SERVER_AND_KERNEL = textwrap.dedent(
 )
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("protected", [True, False], ids=["server-protected", "no-protection"])
 async def test_memory_limit_kills_the_kernel_not_the_server(make_launcher, protected):
     """At the limit the OOM killer takes the kernel even when the server is bigger."""

@@ -9,8 +9,6 @@ import pytest
 from jupyter_spaces.launchers.base import VolumeTooSmall
 from jupyter_spaces.launchers.volumes import GiB, mounted_at
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_volume_lifecycle(require_images):
     launcher = require_images
