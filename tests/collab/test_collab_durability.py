@@ -205,13 +205,16 @@ async def test_kill9_right_after_open_then_file_changed_keeps_both(server_factor
 async def test_journal_without_base_and_unchanged_file_gets_its_base(server_factory):
     """Stopped before the load's base was recorded (no edits): at the next start the
     unchanged file gives the base, and a later change on disk is merged minimally."""
-    srv = server_factory(save_delay=0.2, room_idle_timeout=600, base_delay=600.0)
+    # No poll of the file before the kill: a poll settles the base first (a busy
+    # machine may take longer than a poll interval to open the document).
+    srv = server_factory(save_delay=0.2, room_idle_timeout=600, base_delay=600.0, file_poll_interval=600.0)
     write_notebook(srv.root / "nb.ipynb", make_notebook(3, source="cell {i}\n"))
     srv.start()
     c = await client(srv.url).open()
     srv.kill9()  # long before the base is computed
     await c.disconnect()
     assert "base" not in _journal_meta(srv)
+    srv.collab["file_poll_interval"] = 0.5
     srv.start()
     c = await client(srv.url).open()
     await wait_until(lambda: "base" in _journal_meta(srv), timeout=30)
