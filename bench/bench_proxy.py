@@ -350,6 +350,15 @@ def login_cookie(port: int, link: str) -> str:
     login = [c for c in cookies if c.startswith("username-")]
     if not login:
         raise SystemExit(f"login link did not set a cookie: {data[:300]!r}")
+    # As a browser: the first request to the space sets the domain's _xsrf cookie, sent from then on.
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(f"GET /spaces/{SPACE}/api/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Cookie: {'; '.join(cookies)}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    cookies += [line.split(":", 1)[1].strip().split(";")[0] for line in data.decode("latin1").split("\r\n")
+                if line.lower().startswith("set-cookie:") and "_xsrf=" in line]
     return "; ".join(cookies)
 
 

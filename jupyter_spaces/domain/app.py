@@ -16,12 +16,12 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool
 
 from .. import __version__
+from . import proxy, proxy_fast
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
 from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
-from . import proxy
 from .proxy import proxy_handlers
 from .service import DomainService
 
@@ -153,6 +153,8 @@ class DomainApp(DomainConfig, ExtensionApp):
             self.handlers.append((r"/spaces/home", HomeHandler))
             # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.
             self.handlers.extend(proxy_handlers)
+            if self.proxy_fast_path:
+                proxy_fast.install(self.serverapp.web_app)
 
     async def _start_jupyter_server_extension(self, serverapp):
         if not self.is_domain:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Dict, Enum, Float, Int, List, Type, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, List, Type, Unicode, default
 from traitlets.config import Config, Configurable
 
 from ..launchers.base import Launcher
@@ -88,6 +88,14 @@ class DomainConfig(Configurable):
     @default("max_concurrent_starts")
     def _max_concurrent_starts_default(self):
         return os.cpu_count() or 2
+
+    proxy_fast_path = Bool(
+        True,
+        config=True,
+        help="Serve a caller's repeat GET/HEAD requests to a running space from the proxy's "
+        "caches, without a tornado RequestHandler (see jupyter_spaces.domain.proxy_fast). "
+        "False: every request goes through the proxy handler.",
+    )
 
     space_agent_config = Dict(
         # Real-time collaboration (and presence) in every space.

@@ -40,7 +40,11 @@ Caching (how fast a change takes effect)
 effect in the proxy within that time. Refusals and non-running spaces are never
 cached. A failed connection to a space server drops its cache entries and
 re-asks the service once. Identity (token or cookie → user) is resolved by the
-identity provider on every request; it is not cached here.
+identity provider on every request (which caches it for ``cache_seconds``).
+
+A caller's repeat ``GET``/``HEAD`` requests do not reach this handler: the
+fast path in front of the application (``proxy_fast``) serves them from these
+same caches, and hands anything it has no cached answer for to the handler.
 
 Streaming
 ---------
@@ -184,6 +188,11 @@ class _Target:
         self.expires = expires
 
 
+def target_key(user, name: str) -> tuple:
+    """The cache key of ``user``'s target for space ``name``."""
+    return (user.id, user.username, user.admin, name)
+
+
 class _Pool:
     """Idle keep-alive connections to space servers, per ``host:port``."""
 
@@ -262,6 +271,7 @@ class _State:
         self.activity: dict[str, float] = {}
         self.sockets: set = set()  # open upstream websockets
         self.hosts: dict[str, tuple[bool, str]] = {}  # Host header -> (allowed, login cookie name)
+        self.fast_pool = None  # the fast path's own connections (proxy_fast), once used
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -285,12 +295,16 @@ def forget(domain, name: str | None = None) -> None:
     if name is None:
         state.targets.clear()
         state.pool.forget()
+        if state.fast_pool is not None:
+            state.fast_pool.forget()
         return
     netlocs = set()
     for key in [k for k, t in state.targets.items() if t.name == name]:
         netlocs.add(state.targets.pop(key).netloc)
     for netloc in netlocs:
         state.pool.forget(netloc)
+        if state.fast_pool is not None:
+            state.fast_pool.forget(netloc)
 
 
 def shutdown(domain) -> None:
@@ -298,10 +312,24 @@ def shutdown(domain) -> None:
     state = _states.pop(domain, None)
     if state is not None:
         state.pool.forget()
+        if state.fast_pool is not None:
+            state.fast_pool.forget()
         state.targets.clear()
         for ws in list(state.sockets):
             ws.close(1001, "the domain is shutting down")
         state.sockets.clear()
+
+
+def note_activity(domain, name: str) -> None:
+    """Tell the domain that space ``name`` is in use (at most once a second)."""
+    note = getattr(domain, "note_activity", None)
+    if note is None:
+        return
+    activity = _state(domain).activity
+    now = time.monotonic()
+    if now - activity.get(name, -ACTIVITY_INTERVAL) >= ACTIVITY_INTERVAL:
+        activity[name] = now
+        note(name)
 
 
 _LOWAT_OK = hasattr(socket, "SO_RCVLOWAT")
@@ -413,11 +441,101 @@ def _not_running_message(name: str, status: str) -> tuple[str, str]:
     return "Space is stopped", f"Space {name} is {status}. Start it to open it; its files are kept."
 
 
+# ------------------------------------------------- what the space server receives
+
+
+def upstream_target(uri: str) -> str:
+    """The request target without domain credentials (``token`` query parameters)."""
+    path, sep, query = uri.partition("?")
+    if not sep:
+        return uri
+    if "token" in query.lower() or "%" in query:
+        kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) != "token"]
+        query = "&".join(kept)
+    return f"{path}?{query}" if query else path
+
+
+def _cookie_header(request: httputil.HTTPServerRequest, login_cookie: str, xsrf_token) -> str | None:
+    """The Cookie header without the domain's login cookie; with ``_xsrf`` added
+    (``xsrf_token()``) when it is missing and ``xsrf_token`` is given."""
+    kept = []
+    has_xsrf = False
+    for header in request.headers.get_list("Cookie"):
+        for part in header.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            cname = part.partition("=")[0].strip()
+            if cname == login_cookie:
+                continue
+            if cname == XSRF_COOKIE:
+                has_xsrf = True
+            kept.append(part)
+    if not has_xsrf and xsrf_token is not None:
+        # A browser without the domain's _xsrf cookie gets it now, and the space
+        # server sees it, so it does not mint a second one (see module docstring).
+        kept.append(f"{XSRF_COOKIE}={xsrf_token()}")
+    return "; ".join(kept) if kept else None
+
+
+def upstream_headers(
+    request: httputil.HTTPServerRequest, t: _Target, target: str, method: str, *, ws: bool, login_cookie: str,
+    auth_header_pat, xsrf_token,
+) -> list[tuple[str, str]]:
+    """The headers space ``t``'s server gets for ``request``, as (name, value) pairs.
+
+    Hop-by-hop headers, inbound identity headers and the domain's credentials
+    are dropped (an ``Authorization`` header that ``auth_header_pat`` does not
+    match is an app's own and passes), ``X-Forwarded-*`` are added and the
+    request is signed for ``target``. ``xsrf_token`` (a callable, for
+    cookie-authenticated callers) supplies the ``_xsrf`` cookie if missing.
+    """
+    drop = _DROP_WS_REQUEST if ws else _DROP_REQUEST
+    inbound = request.headers
+    out = [("Host", t.netloc)]
+    connection = inbound.get("Connection")
+    extra = {v.strip().lower() for v in connection.split(",")} if connection else ()
+    forwarded_for = None
+    for name, value in inbound.get_all():
+        lower = name.lower()
+        if lower in drop or lower in extra or lower.startswith(_PREFIX):
+            if lower == "authorization" and not auth_header_pat.match(value):
+                out.append((name, value))  # not a domain credential (e.g. an app's own Basic auth)
+            continue
+        if lower == "x-forwarded-for":
+            forwarded_for = value
+            continue
+        out.append((name, value))
+    cookie = _cookie_header(request, login_cookie, xsrf_token)
+    if cookie:
+        out.append(("Cookie", cookie))
+    out.append(("X-Forwarded-For", f"{forwarded_for}, {request.remote_ip}" if forwarded_for else request.remote_ip))
+    out.append(("X-Forwarded-Proto", request.protocol))
+    out.append(("X-Forwarded-Host", request.host))
+    out.extend(signing.sign_request(t.secret, t.name, method, target, t.identity).items())
+    return out
+
+
+def request_head(method: str, target: str, headers: list[tuple[str, str]]) -> bytes:
+    """An HTTP/1.1 request head as bytes (cheaper than tornado's HTTPHeaders)."""
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    try:
+        return head.encode("latin-1")
+    except UnicodeEncodeError:
+        return head.encode("utf-8")  # tornado decoded latin-1; never here in practice
+
+
 # -------------------------------------------------------------------- handler
 
 
 class _Relay(httputil.HTTPMessageDelegate):
-    """Relays one upstream response to the client.
+    """Relays one upstream response to the client of ``owner``.
+
+    ``owner`` is the request being answered (the handler): it has ``request``
+    (the client's ``HTTPServerRequest``) and ``upstream_stream``, and answers
+    ``relay_finished()`` (the client's response is over already),
+    ``relay_cookies()`` (``Set-Cookie`` values of the domain's own to add),
+    ``relay_head(code, reason)`` (the head is being sent) and ``abort_upstream()``.
 
     The response head is encoded here as bytes and written straight to the
     client's stream together with the first body bytes (one write for a small
@@ -428,28 +546,28 @@ class _Relay(httputil.HTTPMessageDelegate):
     a stall per chunk).
     """
 
-    __slots__ = ("complete", "framing", "handler", "head", "keep_alive", "outstanding", "started", "stream",
+    __slots__ = ("complete", "framing", "head", "keep_alive", "outstanding", "owner", "started", "stream",
                  "truncated", "upstream", "writes")
 
-    def __init__(self, handler: SpaceProxyHandler):
-        self.handler = handler
+    def __init__(self, owner):
+        self.owner = owner
         self.keep_alive = True
         self.started = False
         self.complete = False
         self.head: bytes | None = None
         self.framing = "length"  # "length" (or no body), "chunked" (to an HTTP/1.1 client), "close"
-        self.stream = handler.request.connection.stream
+        self.stream = owner.request.connection.stream
         self.writes: deque = deque()  # (future, size) of writes not known to be flushed
         self.outstanding = 0
-        self.upstream = handler._upstream_stream
+        self.upstream = owner.upstream_stream
         self.truncated = False
 
     def headers_received(self, start_line, headers):
         self.started = True
-        h = self.handler
-        if h._finished:
+        owner = self.owner
+        if owner.relay_finished():
             return None
-        request = h.request
+        request = owner.request
         code = start_line.code
         connection = headers.get("Connection", "")
         extra = {t.strip().lower() for t in connection.split(",") if t.strip()} if connection else ()
@@ -467,9 +585,7 @@ class _Relay(httputil.HTTPMessageDelegate):
             if lower == "content-length":
                 has_length = True
             lines.append(f"{name}: {value}")
-        new_cookies = getattr(h, "_new_cookie", None)  # ours: the domain's _xsrf cookie
-        if new_cookies:
-            lines.extend("Set-Cookie: " + c.OutputString(None) for c in new_cookies.values())
+        lines.extend("Set-Cookie: " + c for c in owner.relay_cookies())  # ours: the domain's _xsrf cookie
         server_conn = request.connection
         http11 = request.version == "HTTP/1.1"
         bodiless = request.method == "HEAD" or code in (204, 304) or code < 200
@@ -491,12 +607,7 @@ class _Relay(httputil.HTTPMessageDelegate):
             self.head = head.encode("latin-1")
         except UnicodeEncodeError:
             self.head = head.encode("utf-8")
-        # The handler's own output machinery stays out of the way from here on:
-        # finish() only tells the connection that the response is complete.
-        h._headers_written = True
-        h._transforms = []
-        h._status_code = code
-        h._reason = reason
+        owner.relay_head(code, reason)
         if has_length and not bodiless and _LOWAT_OK:
             length = headers.get("Content-Length", "")
             if length.isdigit() and int(length) >= PUMP_MIN_BODY:
@@ -546,7 +657,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                     try:
                         await pending
                     except StreamClosedError:
-                        self.handler._abort_upstream()
+                        self.owner.abort_upstream()
                         self.truncated = True
                         return
                 want = 1 if relaxed else min(PUMP_LOWAT, remaining)
@@ -573,7 +684,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                 try:
                     future = self._write(view[:got])
                 except StreamClosedError:
-                    self.handler._abort_upstream()
+                    self.owner.abort_upstream()
                     self.truncated = True
                     return
                 sent[i] = future
@@ -586,8 +697,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                     up.close()
 
     async def data_received(self, chunk):
-        h = self.handler
-        if h._finished or not chunk:
+        if not chunk or self.owner.relay_finished():
             return
         try:
             if self.framing == "chunked":
@@ -600,7 +710,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                 await self._drain(RELAY_LOW_WATER)
         except StreamClosedError:
             # The client went away: stop reading from the space server.
-            h._abort_upstream()
+            self.owner.abort_upstream()
 
     def finish(self):
         self.complete = not self.truncated
@@ -628,7 +738,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     # Set by prepare for the request at hand.
     _target: _Target | None = None
     _upstream_conn: HTTP1Connection | None = None
-    _upstream_stream: IOStream | None = None
+    upstream_stream: IOStream | None = None
     _response_task: asyncio.Future | None = None
     _relay: _Relay | None = None
     _ws = None
@@ -762,7 +872,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         if target is None:
             return  # answered (not running)
         self._target = target
-        self._note_activity(name)
+        note_activity(self.domain, name)
         if is_upgrade:
             return None  # get() connects upstream first, then accepts the upgrade
         await self._start_upstream(token_auth)
@@ -770,7 +880,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     async def _open_target(self, user, name: str, fresh: bool = False) -> _Target | None:
         domain = self.domain
         state = _state(domain)
-        key = (user.id, user.username, user.admin, name)
+        key = target_key(user, name)
         now = time.monotonic()
         target = None if fresh else state.targets.get(key)
         if target is not None and target.expires > now:
@@ -815,87 +925,20 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         )
         self._refuse(error, page)
 
-    def _note_activity(self, name: str) -> None:
-        note = getattr(self.domain, "note_activity", None)
-        if note is None:
-            return
-        activity = _state(self.domain).activity
-        now = time.monotonic()
-        if now - activity.get(name, -ACTIVITY_INTERVAL) >= ACTIVITY_INTERVAL:
-            activity[name] = now
-            note(name)
-
     # -- what the space server receives --------------------------------------
 
-    def _upstream_target(self) -> str:
-        """The request target without domain credentials (``token`` query parameters)."""
-        uri = self.request.uri
-        path, sep, query = uri.partition("?")
-        if not sep:
-            return uri
-        if "token" in query.lower() or "%" in query:
-            kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) != "token"]
-            query = "&".join(kept)
-        return f"{path}?{query}" if query else path
-
-    def _cookie_header(self, token_auth: bool) -> str | None:
-        """The Cookie header without the domain's login cookie (and with ``_xsrf`` for browsers)."""
-        raw = self.request.headers.get_list("Cookie")
-        login = self._host_facts()[1]
-        kept = []
-        has_xsrf = False
-        for header in raw:
-            for part in header.split(";"):
-                part = part.strip()
-                if not part:
-                    continue
-                cname = part.partition("=")[0].strip()
-                if cname == login:
-                    continue
-                if cname == XSRF_COOKIE:
-                    has_xsrf = True
-                kept.append(part)
-        if not has_xsrf and not token_auth:
-            # A browser without the domain's _xsrf cookie gets it now, and the space
-            # server sees it, so it does not mint a second one (see module docstring).
-            token = self.xsrf_token.decode()
-            kept.append(f"{XSRF_COOKIE}={token}")
-        return "; ".join(kept) if kept else None
-
     def _upstream_headers(self, target: str, method: str, token_auth: bool, ws: bool) -> list[tuple[str, str]]:
-        """The headers the space server gets, as (name, value) pairs."""
-        drop = _DROP_WS_REQUEST if ws else _DROP_REQUEST
-        request = self.request
-        inbound = request.headers
-        t = self._target
-        out = [("Host", t.netloc)]
-        connection = inbound.get("Connection")
-        extra = {v.strip().lower() for v in connection.split(",")} if connection else ()
-        forwarded_for = None
-        for name, value in inbound.get_all():
-            lower = name.lower()
-            if lower in drop or lower in extra or lower.startswith(_PREFIX):
-                if lower == "authorization" and not self.identity_provider.auth_header_pat.match(value):
-                    out.append((name, value))  # not a domain credential (e.g. an app's own Basic auth)
-                continue
-            if lower == "x-forwarded-for":
-                forwarded_for = value
-                continue
-            out.append((name, value))
-        cookie = self._cookie_header(token_auth)
-        if cookie:
-            out.append(("Cookie", cookie))
-        out.append(("X-Forwarded-For", f"{forwarded_for}, {request.remote_ip}" if forwarded_for else request.remote_ip))
-        out.append(("X-Forwarded-Proto", request.protocol))
-        out.append(("X-Forwarded-Host", request.host))
-        out.extend(signing.sign_request(t.secret, t.name, method, target, t.identity).items())
-        return out
+        return upstream_headers(
+            self.request, self._target, target, method, ws=ws, login_cookie=self._host_facts()[1],
+            auth_header_pat=self.identity_provider.auth_header_pat,
+            xsrf_token=None if token_auth else lambda: self.xsrf_token.decode(),
+        )
 
     # -- HTTP -------------------------------------------------------------------
 
     async def _start_upstream(self, token_auth: bool, retry: bool = True, fresh: bool = False) -> None:
         request = self.request
-        target_path = self._upstream_target()
+        target_path = upstream_target(self.request.uri)
         headers = self._upstream_headers(target_path, request.method, token_auth, ws=False)
         chunked = "Transfer-Encoding" in request.headers and "Content-Length" not in request.headers
         has_body = chunked or "Content-Length" in request.headers
@@ -910,7 +953,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 stream = await pool.connect(t.netloc)
             except (OSError, StreamClosedError, asyncio.TimeoutError):
                 return await self._unreachable(token_auth, retry)
-        self._upstream_stream = stream
+        self.upstream_stream = stream
         self._reused = reused
         self._has_body = has_body
         self._chunked_upload = chunked
@@ -918,11 +961,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         # The request head is written here, as bytes (cheaper than HTTPHeaders); the
         # connection object reads the response (and needs the method: HEAD has no body).
         conn._request_start_line = httputil.RequestStartLine(request.method, target_path, "HTTP/1.1")
-        head = f"{request.method} {target_path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
-        try:
-            head = (head + "\r\n").encode("latin-1")
-        except UnicodeEncodeError:
-            head = (head + "\r\n").encode("utf-8")  # tornado decoded latin-1; never here in practice
+        head = request_head(request.method, target_path, headers)
         try:
             stream.write(head)
             if not has_body:
@@ -994,7 +1033,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         outcome, still_open = await self._response()
         if outcome == "closed" and not self._relay.started and self._reused and not self._has_body:
             # A kept-alive connection the server closed meanwhile: once more, on a new one.
-            self._upstream_stream.close()
+            self.upstream_stream.close()
             self._upstream_conn = None
             await self._start_upstream(self.token_authenticated, retry=True, fresh=True)
             if self._finished or self._upstream_conn is None:
@@ -1002,7 +1041,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             conn = self._upstream_conn
             outcome, still_open = await self._response()
         relay = self._relay
-        stream = self._upstream_stream
+        stream = self.upstream_stream
         reusable = (
             outcome == "ok" and still_open and relay.complete and relay.keep_alive
             and conn._write_finished and not self._upload_failed
@@ -1027,10 +1066,27 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         else:
             self.request.connection.close()
 
-    def _abort_upstream(self) -> None:
-        stream = self._upstream_stream
+    def abort_upstream(self) -> None:
+        stream = self.upstream_stream
         if stream is not None:
             stream.close()
+
+    # -- what _Relay asks of the request it answers ----------------------------
+
+    def relay_finished(self) -> bool:
+        return self._finished
+
+    def relay_cookies(self) -> list[str]:
+        new_cookies = getattr(self, "_new_cookie", None)
+        return [c.OutputString(None) for c in new_cookies.values()] if new_cookies else []
+
+    def relay_head(self, code: int, reason: str) -> None:
+        # The handler's own output machinery stays out of the way from here on:
+        # finish() only tells the connection that the response is complete.
+        self._headers_written = True
+        self._transforms = []
+        self._status_code = code
+        self._reason = reason
 
     post = put = patch = delete = head = options = _proxy_http
 
@@ -1044,7 +1100,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     async def _proxy_websocket(self, *args, **kwargs):
         t = self._target
-        target_path = self._upstream_target()
+        target_path = upstream_target(self.request.uri)
         headers = httputil.HTTPHeaders()
         for name, value in self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True):
             headers.add(name, value)
@@ -1097,7 +1153,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 message = await upstream.read_message()
                 if message is None:
                     break
-                self._note_activity(name)
+                note_activity(self.domain, name)
                 try:
                     await self.write_message(message, binary=isinstance(message, bytes))
                 except WebSocketClosedError:
@@ -1114,7 +1170,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         upstream = self._ws
         if upstream is None:
             return
-        self._note_activity(self._target.name)
+        note_activity(self.domain, self._target.name)
         try:
             await upstream.write_message(message, binary=isinstance(message, bytes))
         except (WebSocketClosedError, StreamClosedError):
@@ -1128,14 +1184,14 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 code = None
             self._ws.close(code, self.close_reason if code else None)
             _state(self.domain).sockets.discard(self._ws)
-        elif self._upstream_stream is not None and self._upstream_conn is not None:
+        elif self.upstream_stream is not None and self._upstream_conn is not None:
             # An HTTP client went away mid-request: drop the upstream connection.
-            self._upstream_stream.close()
+            self.upstream_stream.close()
 
     def on_finish(self):
         # Never leave an upstream connection half-used.
-        if self._upstream_conn is not None and self._upstream_stream is not None:
-            self._upstream_stream.close()
+        if self._upstream_conn is not None and self.upstream_stream is not None:
+            self.upstream_stream.close()
 
 
 proxy_handlers = [(r"/spaces/(?P<name>[^/]+)/(?P<path>.*)", SpaceProxyHandler)]

@@ -162,6 +162,7 @@ class Echo(web.RequestHandler):
         self.finish(json.dumps(record))
 
     post = delete = patch = put
+    head = get
 
 
 class EchoSocket(websocket.WebSocketHandler):
@@ -728,3 +729,100 @@ async def test_http10_client_and_head_requests(client, proxied, port):
     )
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 ") and body == b""
+
+
+# ------------------------------------------------------------------ fast path
+
+
+def front_of(jp_web_app):
+    return jp_web_app.settings["jupyter_spaces_proxy_front"]
+
+
+def _without_signature(record: dict) -> list:
+    """The headers a space server saw, less the per-request signature fields."""
+    return sorted((k, v) for k, v in record["headers"] if not k.lower().startswith(signing.HEADER_PREFIX.lower()))
+
+
+async def test_repeat_requests_take_the_fast_path_and_forward_the_same(client, proxied, service, port, jp_web_app,
+                                                                      echo_server):
+    """The handler serves a caller's first request; repeats are served by the fast path,
+    and the space server sees exactly what the handler sends (token and cookie callers)."""
+    front = front_of(jp_web_app)
+    token = client.tokens["owner"]
+    auth = {"Authorization": f"token {token}", "X-Forwarded-For": "10.0.0.9", "X-Jupyter-Spaces-User": "forged"}
+    records = []
+    for i in range(3):
+        served = front.served
+        r = await raw(port, "GET", space_path("echo", "echo/same?x=1"), headers=auth)
+        assert r.code == 200 and r.headers["X-Echo"] == "yes"
+        records.append(json.loads(r.body))
+        assert front.served == served + (0 if i == 0 else 1)
+    assert all(rec["verified_as"] == "alice" and rec["uri"].endswith("/echo/same?x=1") for rec in records)
+    assert _without_signature(records[0]) == _without_signature(records[1]) == _without_signature(records[2])
+    assert ["X-Forwarded-For", "10.0.0.9, 127.0.0.1"] in records[1]["headers"]
+    assert not any(k.lower() == "authorization" for k, _ in records[1]["headers"])
+
+    cookies = await login_cookies(client, service, "alice")
+    r = await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))
+    jar = SimpleCookie()
+    jar.load(next(c for c in r.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")))
+    cookies["_xsrf"] = jar["_xsrf"].value  # as a browser keeps it
+    served = front.served
+    first = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))).body)
+    second = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))).body)
+    assert front.served == served + 2
+    assert first["verified_as"] == second["verified_as"] == "alice"
+    sent = dict((k.lower(), v) for k, v in second["headers"])
+    assert sent["cookie"] == f"_xsrf={cookies['_xsrf']}"  # never the login cookie
+    assert _without_signature(first) == _without_signature(second)
+
+
+async def test_fast_path_relays_every_framing(client, proxied, port, jp_web_app):
+    """Content-Length, chunked, a large pumped body, HEAD and an error status, each on the fast path."""
+    front = front_of(jp_web_app)
+    headers = {"Authorization": f"token {client.tokens['owner']}"}
+    for name in ("echo", SPACE):  # the handler serves these, and caches its answers
+        await raw(port, "GET", space_path(name, "api/status"), headers=headers)
+    served = front.served
+    r = await raw(port, "GET", space_path("echo", "echo/stream?n=4&delay=0.05"), headers=headers)
+    assert r.code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    assert [json.loads(line)["i"] for line in r.body.splitlines()] == [0, 1, 2, 3]
+    n = 5 * MB + 77
+    for _ in range(2):
+        r = await raw(port, "GET", space_path("echo", f"echo/big?n={n}"), headers=headers)
+        assert r.code == 200 and r.body == pattern(n)
+    r = await raw(port, "HEAD", space_path("echo", f"echo/big?n={n}"), headers=headers)
+    assert r.code == 200 and int(r.headers["Content-Length"]) == n and not r.body
+    r = await raw(port, "GET", space_path(SPACE, "api/contents/no-such-file"), headers=headers)
+    assert r.code == 404
+    r = await raw(port, "GET", space_path("echo", "echo/small"), headers=headers)
+    assert r.code == 200 and json.loads(r.body)["verified_as"] == "alice"
+    assert front.served == served + 6
+
+
+async def test_fast_path_decides_nothing_new(client, proxied, service, domain, port, jp_web_app):
+    """What the handler must see goes to it: unsafe methods, token parameters, HTTP/1.0,
+    anonymous callers; and a change (the space stopped) is seen at once."""
+    front = front_of(jp_web_app)
+    owner = {"Authorization": f"token {client.tokens['owner']}"}
+    viewer = {"Authorization": f"token {client.tokens['viewer']}"}
+    for who in (owner, viewer):
+        assert (await raw(port, "GET", space_path("echo", "echo/warm"), headers=who)).code == 200
+    served = front.served
+    r = await raw(port, "PUT", space_path("echo", "echo/put"), headers=owner, body=b"x")
+    assert r.code == 200
+    r = await raw(port, "GET", space_path("echo", f"echo/q?token={client.tokens['owner']}"))
+    assert r.code == 200 and "token=" not in json.loads(r.body)["uri"]
+    assert (await raw(port, "GET", space_path("echo", "echo/anon"))).code == 403
+    data = await _raw_exchange(port, f"GET {BASE}spaces/echo/echo/old HTTP/1.0\r\n"
+                                     f"Authorization: token {client.tokens['owner']}\r\n\r\n".encode())
+    assert data.startswith(b"HTTP/1.1 200")
+    assert front.served == served
+    # the space stops (the lifecycle tells the proxy to forget it): the next request is refused at once
+    assert (await raw(port, "GET", space_path("echo", "echo/v"), headers=owner)).code == 200
+    assert front.served == served + 1
+    set_running(service, "echo", None, None, status="stopped")
+    domain.forget("echo")
+    r = await raw(port, "GET", space_path("echo", "echo/v"), headers=owner)
+    assert r.code == 409 and json.loads(r.body)["reason"] == "not_running"
+    assert front.served == served + 1
