@@ -826,3 +826,35 @@ async def test_fast_path_decides_nothing_new(client, proxied, service, domain, p
     r = await raw(port, "GET", space_path("echo", "echo/v"), headers=owner)
     assert r.code == 409 and json.loads(r.body)["reason"] == "not_running"
     assert front.served == served + 1
+
+
+async def test_fast_path_hands_a_dead_kept_alive_connection_back_to_the_handler(client, proxied, domain, port,
+                                                                                jp_web_app, echo_server):
+    """A pooled connection that the space server closes instead of answering: the request
+    is not lost nor answered 502; the handler sends it again on a new connection."""
+    from jupyter_spaces.domain import proxy_fast
+
+    front = front_of(jp_web_app)
+    headers = {"Authorization": f"token {client.tokens['owner']}"}
+    assert (await raw(port, "GET", space_path("echo", "echo/warm"), headers=headers)).code == 200
+
+    async def close_on_request(reader, writer):
+        await reader.read(1)
+        writer.close()
+
+    dead = await asyncio.start_server(close_on_request, "127.0.0.1", 0)
+    dead_port = dead.sockets[0].getsockname()[1]
+    netloc = echo_server["url"].split("//", 1)[1]
+    pool = proxy_fast._pool(domain)
+    pool.forget(netloc)
+    up = await pool.connect(f"127.0.0.1:{dead_port}")
+    up.netloc = netloc  # the space server's, as far as the pool knows
+    pool.release(up)
+    served = front.served
+    r = await raw(port, "GET", space_path("echo", "echo/after-dead"), headers=headers)
+    assert r.code == 200 and json.loads(r.body)["uri"].endswith("/echo/after-dead")
+    assert front.served == served  # the handler answered
+    assert (await raw(port, "GET", space_path("echo", "echo/next"), headers=headers)).code == 200
+    assert front.served == served + 1
+    dead.close()
+    await dead.wait_closed()
