@@ -281,6 +281,8 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         self.reused = False
         self.client_gone = False
         self.done: asyncio.Future | None = None
+        self.task: asyncio.Task | None = None  # held: the loop keeps only weak references to tasks
+        self.pump_task: asyncio.Task | None = None
         # the response
         self.status = 0
         self.started = False  # the response head arrived
@@ -313,7 +315,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
     def finish(self):
         if self.inner is not None:
             return self.inner.finish()
-        asyncio.ensure_future(self._serve_safely())
+        self.task = asyncio.ensure_future(self._serve_safely())
         return None
 
     def on_connection_close(self):
@@ -563,7 +565,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         relay.head, self.pending_head = self.pending_head, None
         self.remaining -= len(data)
         relay._write(data)  # the head, and the body bytes that came with it
-        asyncio.ensure_future(self._pumped(relay, stream))
+        self.pump_task = asyncio.ensure_future(self._pumped(relay, stream))
 
     async def _pumped(self, relay: _Relay, stream: IOStream) -> None:
         await relay._pump(self.remaining)
