@@ -193,49 +193,77 @@ def target_key(user, name: str) -> tuple:
     return (user.id, user.username, user.admin, name)
 
 
-class _Pool:
-    """Idle keep-alive connections to space servers, per ``host:port``."""
+class Pool:
+    """Idle keep-alive connections to space servers, per ``host:port``.
+
+    A subclass says how to open a connection (``_open``), whether one is
+    closed (``_closed``) and whether an idle one is still usable (``_usable``);
+    connections have ``close()``.
+    """
 
     def __init__(self):
         self._idle: dict[str, deque] = {}
-        self._tcp = TCPClient()
 
-    def take(self, netloc: str) -> IOStream | None:
-        """An idle connection still open, if there is one."""
+    async def _open(self, host: str, port: int):
+        raise NotImplementedError
+
+    def _closed(self, conn) -> bool:
+        raise NotImplementedError
+
+    def _usable(self, conn) -> bool:
+        return not self._closed(conn)
+
+    def take(self, netloc: str):
+        """An idle connection still usable, if there is one."""
         idle = self._idle.get(netloc)
         now = time.monotonic()
         while idle:
-            stream, since = idle.pop()
-            if now - since < POOL_IDLE_SECONDS and _still_open(stream):
-                return stream
-            stream.close()
+            conn, since = idle.pop()
+            if now - since < POOL_IDLE_SECONDS and self._usable(conn):
+                return conn
+            conn.close()
         return None
 
-    async def connect(self, netloc: str) -> IOStream:
+    async def connect(self, netloc: str):
         host, _, port = netloc.rpartition(":")
         if host.startswith("["):
             host = host[1:-1]
-        stream = await asyncio.wait_for(
-            self._tcp.connect(host, int(port), max_buffer_size=4 * CHUNK_SIZE), CONNECT_TIMEOUT
-        )
+        return await asyncio.wait_for(self._open(host, int(port)), CONNECT_TIMEOUT)
+
+    def release(self, netloc: str, conn) -> None:
+        if self._closed(conn):
+            return
+        idle = self._idle.setdefault(netloc, deque())
+        if len(idle) >= POOL_MAX_IDLE:
+            idle.popleft()[0].close()
+        idle.append((conn, time.monotonic()))
+
+    def forget(self, netloc: str | None = None) -> None:
+        for key in [netloc] if netloc else list(self._idle):
+            for conn, _ in self._idle.pop(key, ()):
+                conn.close()
+
+
+class _StreamPool(Pool):
+    """The handler's connections: tornado streams."""
+
+    def __init__(self):
+        super().__init__()
+        self._tcp = TCPClient()
+
+    async def _open(self, host: str, port: int) -> IOStream:
+        stream = await self._tcp.connect(host, port, max_buffer_size=4 * CHUNK_SIZE)
         # Each read allocates read_chunk_size bytes: tornado's 64 KiB default suits
         # heads and small bodies; large ones are pumped into buffers of their own.
         stream.read_chunk_size = READ_CHUNK
         _nodelay_for_good(stream)
         return stream
 
-    def release(self, netloc: str, stream: IOStream) -> None:
-        if stream.closed():
-            return
-        idle = self._idle.setdefault(netloc, deque())
-        if len(idle) >= POOL_MAX_IDLE:
-            idle.popleft()[0].close()
-        idle.append((stream, time.monotonic()))
+    def _closed(self, stream: IOStream) -> bool:
+        return stream.closed()
 
-    def forget(self, netloc: str | None = None) -> None:
-        for key in [netloc] if netloc else list(self._idle):
-            for stream, _ in self._idle.pop(key, ()):
-                stream.close()
+    def _usable(self, stream: IOStream) -> bool:
+        return _still_open(stream)
 
 
 def _keep_nodelay(value: bool) -> None:
@@ -267,7 +295,7 @@ def _still_open(stream: IOStream) -> bool:
 class _State:
     def __init__(self):
         self.targets: dict[tuple, _Target] = {}
-        self.pool = _Pool()
+        self.pool = _StreamPool()
         self.activity: dict[str, float] = {}
         self.sockets: set = set()  # open upstream websockets
         self.hosts: dict[str, tuple[bool, str]] = {}  # Host header -> (allowed, login cookie name)

@@ -62,14 +62,12 @@ from .proxy import (
     _HOP,
     _LOWAT_OK,
     CHUNK_SIZE,
-    CONNECT_TIMEOUT,
-    POOL_IDLE_SECONDS,
-    POOL_MAX_IDLE,
     PUMP_MIN_BODY,
     READ_CHUNK,
     RELAY_HIGH_WATER,
     RELAY_LOW_WATER,
     XSRF_COOKIE,
+    Pool,
     _nodelay_for_good,
     _Relay,
     _state,
@@ -111,12 +109,10 @@ def _has_token_param(query: str) -> bool:
 class _Upstream(asyncio.Protocol):
     """A kept-alive connection to a space server; feeds the exchange it serves."""
 
-    def __init__(self, netloc: str):
-        self.netloc = netloc
+    def __init__(self):
         self.transport: asyncio.Transport | None = None
         self.exchange: _FastRequest | None = None
         self.closed = False
-        self.idle_since = 0.0
 
     def connection_made(self, transport):
         self.transport = transport
@@ -143,44 +139,15 @@ class _Upstream(asyncio.Protocol):
             self.transport.close()
 
 
-class _UpstreamPool:
-    """Idle ``_Upstream`` connections per space server ``host:port`` (the fast path's own)."""
+class _UpstreamPool(Pool):
+    """The fast path's own connections: ``_Upstream`` protocols."""
 
-    def __init__(self):
-        self._idle: dict[str, deque] = {}
-
-    def take(self, netloc: str) -> _Upstream | None:
-        idle = self._idle.get(netloc)
-        now = time.monotonic()
-        while idle:
-            up = idle.pop()
-            if not up.closed and now - up.idle_since < POOL_IDLE_SECONDS:
-                return up
-            up.close()
-        return None
-
-    async def connect(self, netloc: str) -> _Upstream:
-        host, _, port = netloc.rpartition(":")
-        if host.startswith("["):
-            host = host[1:-1]
-        loop = asyncio.get_running_loop()
-        _, up = await asyncio.wait_for(loop.create_connection(lambda: _Upstream(netloc), host, int(port)),
-                                       CONNECT_TIMEOUT)
+    async def _open(self, host: str, port: int) -> _Upstream:
+        _, up = await asyncio.get_running_loop().create_connection(_Upstream, host, port)
         return up  # asyncio sets TCP_NODELAY on TCP connections
 
-    def release(self, up: _Upstream) -> None:
-        if up.closed:
-            return
-        idle = self._idle.setdefault(up.netloc, deque())
-        if len(idle) >= POOL_MAX_IDLE:
-            idle.popleft().close()
-        up.idle_since = time.monotonic()
-        idle.append(up)
-
-    def forget(self, netloc: str | None = None) -> None:
-        for key in [netloc] if netloc else list(self._idle):
-            for up in self._idle.pop(key, ()):
-                up.close()
+    def _closed(self, up: _Upstream) -> bool:
+        return up.closed
 
 
 def _pool(domain) -> _UpstreamPool:
@@ -361,7 +328,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
                 forget(plan.domain, t.name)  # the handler re-asks the service
                 return await self._hand_over()
         if self.client_gone:
-            pool.release(up)
+            pool.release(t.netloc, up)
             return
         provider = self.front.app.settings["identity_provider"]
         target_path = upstream_target(request.uri)
@@ -412,7 +379,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
                 up.transport.resume_reading()
             state = _states.get(self.plan.domain)
             if reuse and self.upstream_keep_alive and state is not None and state.fast_pool is not None:
-                state.fast_pool.release(up)
+                state.fast_pool.release(self.plan.target.netloc, up)
             else:
                 up.close()
         if self.done is not None and not self.done.done():

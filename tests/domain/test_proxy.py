@@ -848,8 +848,7 @@ async def test_fast_path_hands_a_dead_kept_alive_connection_back_to_the_handler(
     pool = proxy_fast._pool(domain)
     pool.forget(netloc)
     up = await pool.connect(f"127.0.0.1:{dead_port}")
-    up.netloc = netloc  # the space server's, as far as the pool knows
-    pool.release(up)
+    pool.release(netloc, up)  # the space server's, as far as the pool knows
     served = front.served
     r = await raw(port, "GET", space_path("echo", "echo/after-dead"), headers=headers)
     assert r.code == 200 and json.loads(r.body)["uri"].endswith("/echo/after-dead")
