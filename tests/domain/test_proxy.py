@@ -777,12 +777,16 @@ async def test_repeat_requests_take_the_fast_path_and_forward_the_same(client, p
     assert _without_signature(first) == _without_signature(second)
 
 
-async def test_fast_path_relays_every_framing(client, proxied, port, jp_web_app):
-    """Content-Length, chunked, a large pumped body, HEAD and an error status, each on the fast path."""
+async def test_fast_path_relays_every_framing(client, proxied, port, jp_web_app, domain, monkeypatch):
+    """Content-Length, chunked, a large pumped body, HEAD and an error status, each on the
+    fast path, which counts as activity too."""
     front = front_of(jp_web_app)
     headers = {"Authorization": f"token {client.tokens['owner']}"}
     for name in ("echo", SPACE):  # the handler serves these, and caches its answers
         await raw(port, "GET", space_path(name, "api/status"), headers=headers)
+    noted = []
+    monkeypatch.setattr(domain, "note_activity", noted.append, raising=False)
+    proxy._state(domain).activity.clear()
     served = front.served
     r = await raw(port, "GET", space_path("echo", "echo/stream?n=4&delay=0.05"), headers=headers)
     assert r.code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
@@ -798,6 +802,7 @@ async def test_fast_path_relays_every_framing(client, proxied, port, jp_web_app)
     r = await raw(port, "GET", space_path("echo", "echo/small"), headers=headers)
     assert r.code == 200 and json.loads(r.body)["verified_as"] == "alice"
     assert front.served == served + 6
+    assert sorted(noted) == ["echo", SPACE]  # at most once a second per space
 
 
 async def test_fast_path_decides_nothing_new(client, proxied, service, domain, port, jp_web_app):
