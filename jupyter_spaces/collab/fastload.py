@@ -5,7 +5,7 @@ A cold open of a big notebook used to spend most of its time in the contents man
 recursive generator) and in pycrdt's Python wrappers (one transaction and several
 wrapper objects per inserted value). Here, with the *same result*:
 
-* :func:`read_notebook` parses the file with a plain JSON parser (orjson when installed)
+* :func:`read_notebook` parses the file with a plain JSON parser (orjson)
   and applies exactly the read-time transformations nbformat applies to a v4 notebook
   (``rejoin_lines``, ``strip_transient``); anything it is not sure about (another
   nbformat version, cells whose ids nbformat's validation would repair, odd shapes)
@@ -29,23 +29,20 @@ import json
 from typing import Any
 from uuid import uuid4
 
+import orjson
 from jupyter_ydoc import YNotebook
 from jupyter_ydoc.utils import cast_all
 from pycrdt import Map
 
-try:  # optional: about 1.5x faster than json on big notebooks
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-
 
 def parse_json(data: bytes) -> Any:
-    """JSON as nbformat reads it (strict UTF-8; json's extensions such as NaN accepted)."""
-    if _orjson is not None:
-        try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
-            pass  # e.g. NaN, or integers beyond 64 bits: json decides
+    """JSON as nbformat reads it (strict UTF-8; json's extensions such as NaN accepted).
+
+    orjson first (about 1.5x faster than json on big notebooks)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # e.g. NaN, or integers beyond 64 bits: json decides
     return json.loads(data.decode("utf-8"))
 
 
