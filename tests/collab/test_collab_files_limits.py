@@ -181,3 +181,29 @@ async def test_saves_wait_for_a_pause_but_not_forever(jp_root_dir, base_url, jp_
     typed = str(t)
     await wait_until(lambda: sources(read_notebook(path)) == [typed], timeout=5)
     await a.disconnect()
+
+
+def test_snapshot_read_back_checks_a_file_it_does_not_know(tmp_path):
+    """A snapshot this journal wrote (or checked on load) is read back without its CRC;
+    the same journal replaced by another file with a damaged snapshot is refused."""
+    path = str(tmp_path / "doc.journal")
+    snapshot = os.urandom(4096)
+    j = Journal(path)
+    j.create(snapshot, {"lineage": "x"})
+    j.append(b"an update")
+    assert j.read_snapshot() == snapshot
+    offset = j.snapshot_offset
+    j.close()
+    reopened = Journal(path)
+    assert reopened.load().snapshot == snapshot  # every record's CRC checked here
+    assert reopened.read_snapshot() == snapshot
+    # another file in its place (a restore, a copy): one damaged byte in the snapshot
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    data[offset + 10] ^= 0xFF
+    with open(path + ".new", "wb") as f:
+        f.write(data)
+    os.replace(path + ".new", path)
+    with pytest.raises(OSError, match="does not read back"):
+        reopened.read_snapshot()
+    reopened.close()
