@@ -301,6 +301,9 @@ class _State:
         self.hosts: dict[str, tuple[bool, str]] = {}  # Host header -> (allowed, login cookie name)
         self.fast_pool = None  # the fast path's own connections (proxy_fast), once used
 
+    def pools(self) -> list:
+        return [self.pool] if self.fast_pool is None else [self.pool, self.fast_pool]
+
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -322,26 +325,23 @@ def forget(domain, name: str | None = None) -> None:
         return
     if name is None:
         state.targets.clear()
-        state.pool.forget()
-        if state.fast_pool is not None:
-            state.fast_pool.forget()
+        for pool in state.pools():
+            pool.forget()
         return
     netlocs = set()
     for key in [k for k, t in state.targets.items() if t.name == name]:
         netlocs.add(state.targets.pop(key).netloc)
     for netloc in netlocs:
-        state.pool.forget(netloc)
-        if state.fast_pool is not None:
-            state.fast_pool.forget(netloc)
+        for pool in state.pools():
+            pool.forget(netloc)
 
 
 def shutdown(domain) -> None:
     """Close idle connections to space servers (call when the domain stops)."""
     state = _states.pop(domain, None)
     if state is not None:
-        state.pool.forget()
-        if state.fast_pool is not None:
-            state.fast_pool.forget()
+        for pool in state.pools():
+            pool.forget()
         state.targets.clear()
         for ws in list(state.sockets):
             ws.close(1001, "the domain is shutting down")
@@ -544,13 +544,39 @@ def upstream_headers(
     return out
 
 
-def request_head(method: str, target: str, headers: list[tuple[str, str]]) -> bytes:
-    """An HTTP/1.1 request head as bytes (cheaper than tornado's HTTPHeaders)."""
-    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+def encode_head(head: str) -> bytes:
     try:
         return head.encode("latin-1")
     except UnicodeEncodeError:
         return head.encode("utf-8")  # tornado decoded latin-1; never here in practice
+
+
+def request_head(method: str, target: str, headers: list[tuple[str, str]]) -> bytes:
+    """An HTTP/1.1 request head as bytes (cheaper than tornado's HTTPHeaders)."""
+    return encode_head(f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n")
+
+
+# ------------------------------------------------------ what the client receives
+
+
+def connection_tokens(value: str) -> set[str]:
+    """The options of a ``Connection`` header value, lowercased."""
+    return {t.strip().lower() for t in value.split(",") if t.strip()}
+
+
+def relayed_header_lines(fields, extra) -> list[str]:
+    """``name: value`` lines of a space server's response headers that go on to the
+    client: not hop-by-hop, not named in its ``Connection`` header (``extra``), and
+    not the space's own ``_xsrf`` cookie (the domain owns it, see module docstring)."""
+    lines = []
+    for name, value in fields:
+        lower = name.lower()
+        if lower in _HOP or lower in extra:
+            continue
+        if lower == "set-cookie" and value.lstrip().startswith(XSRF_COOKIE + "="):
+            continue
+        lines.append(f"{name}: {value}")
+    return lines
 
 
 # -------------------------------------------------------------------- handler
@@ -597,22 +623,12 @@ class _Relay(httputil.HTTPMessageDelegate):
             return None
         request = owner.request
         code = start_line.code
-        connection = headers.get("Connection", "")
-        extra = {t.strip().lower() for t in connection.split(",") if t.strip()} if connection else ()
+        extra = connection_tokens(headers.get("Connection", ""))
         if "close" in extra:
             self.keep_alive = False
         reason = start_line.reason or httputil.responses.get(code, "Unknown")
-        lines = [f"HTTP/1.1 {code} {reason}"]
-        has_length = False
-        for name, value in headers.get_all():
-            lower = name.lower()
-            if lower in _HOP or lower in extra:
-                continue
-            if lower == "set-cookie" and value.lstrip().startswith(XSRF_COOKIE + "="):
-                continue  # the domain owns the _xsrf cookie (see module docstring)
-            if lower == "content-length":
-                has_length = True
-            lines.append(f"{name}: {value}")
+        lines = [f"HTTP/1.1 {code} {reason}", *relayed_header_lines(headers.get_all(), extra)]
+        has_length = "Content-Length" in headers and "content-length" not in extra
         lines.extend("Set-Cookie: " + c for c in owner.relay_cookies())  # ours: the domain's _xsrf cookie
         server_conn = request.connection
         http11 = request.version == "HTTP/1.1"
@@ -630,11 +646,7 @@ class _Relay(httputil.HTTPMessageDelegate):
                 lines.append("Connection: close")
         elif not http11 and request.headers.get("Connection", "").lower() == "keep-alive":
             lines.append("Connection: Keep-Alive")
-        head = "\r\n".join(lines) + "\r\n\r\n"
-        try:
-            self.head = head.encode("latin-1")
-        except UnicodeEncodeError:
-            self.head = head.encode("utf-8")
+        self.head = encode_head("\r\n".join(lines) + "\r\n\r\n")
         owner.relay_head(code, reason)
         if has_length and not bodiless and _LOWAT_OK:
             length = headers.get("Content-Length", "")

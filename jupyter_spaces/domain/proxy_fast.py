@@ -59,7 +59,6 @@ from ..errors import SpacesError
 from .accounts import token_digest
 from .auth import SETTINGS_KEY
 from .proxy import (
-    _HOP,
     _LOWAT_OK,
     CHUNK_SIZE,
     PUMP_MIN_BODY,
@@ -73,8 +72,11 @@ from .proxy import (
     _state,
     _states,
     _Target,
+    connection_tokens,
+    encode_head,
     forget,
     note_activity,
+    relayed_header_lines,
     request_head,
     target_key,
     upstream_headers,
@@ -444,13 +446,11 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             if not sep or not name or name != name.strip() or line[0] in " \t":
                 raise BadResponse("malformed header line")
             fields.append((name, value.strip()))
-        connection = [t.strip().lower() for name, v in fields if name.lower() == "connection" for t in v.split(",")]
-        if "close" in connection:
+        extra = connection_tokens(", ".join(v for name, v in fields if name.lower() == "connection"))
+        if "close" in extra:
             self.upstream_keep_alive = False
-        extra = set(connection)
         length = None
         chunked = False
-        out = [f"HTTP/1.1 {code} {m.group(3) or httputil.responses.get(code, 'Unknown')}"]
         for name, value in fields:
             lower = name.lower()
             if lower == "transfer-encoding":
@@ -461,11 +461,8 @@ class _FastRequest(httputil.HTTPMessageDelegate):
                 if length is not None or not value.isdigit():
                     raise BadResponse("bad or repeated content-length")
                 length = int(value)
-            if lower in _HOP or lower in extra:
-                continue
-            if lower == "set-cookie" and value.startswith(XSRF_COOKIE + "="):
-                continue  # the domain owns the _xsrf cookie (see proxy's docstring)
-            out.append(f"{name}: {value}")
+        out = [f"HTTP/1.1 {code} {m.group(3) or httputil.responses.get(code, 'Unknown')}",
+               *relayed_header_lines(fields, extra)]
         if self.plan.request.method == "HEAD" or code in (204, 304):
             self.framing = "none"
         elif chunked:
@@ -483,11 +480,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             out.append("Connection: close")  # the client asked for it
         self.status = code
         self.started = True
-        head = "\r\n".join(out) + "\r\n\r\n"
-        try:
-            self.pending_head = head.encode("latin-1")
-        except UnicodeEncodeError:
-            self.pending_head = head.encode("utf-8")
+        self.pending_head = encode_head("\r\n".join(out) + "\r\n\r\n")
 
     def _body(self, data: bytes) -> None:
         """Relay body bytes (the head goes with the first write, even of none)."""
