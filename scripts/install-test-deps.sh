@@ -8,7 +8,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    bubblewrap e2fsprogs util-linux chromium postgresql \
+    bubblewrap libseccomp2 e2fsprogs util-linux chromium postgresql \
     r-base-core r-cran-httr2 r-cran-jsonlite r-cran-cli r-cran-curl r-cran-shiny \
     r-cran-miniui r-cran-testthat r-cran-withr r-cran-rstudioapi r-cran-roxygen2 >/dev/null
 else

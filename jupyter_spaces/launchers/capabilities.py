@@ -1,7 +1,8 @@
 """Probe the host once for what the local launcher can use.
 
 One job: answer "are we root? does bubblewrap work (privileged or with a user
-namespace)? can we write cgroups? can we loop-mount ext4 images?" with a reason
+namespace)? does it load our seccomp filter, and can it forbid new user
+namespaces? can we write cgroups? can we loop-mount ext4 images?" with a reason
 for every "no". The launcher turns this into :class:`~.base.Capability` rows and
 warnings; nothing here changes the host except creating (and removing) probe
 cgroups under the launcher's cgroup parent.
@@ -14,7 +15,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from . import cgroups
+from . import cgroups, seccomp
+from .base import Capability
 
 
 @dataclass
@@ -28,6 +30,9 @@ class HostProbe:
     loop_images: bool
     loop_reason: str
     tools: dict[str, str | None] = field(default_factory=dict)
+    seccomp: bytes | None = None  # the filter bwrap loads (None: none, see seccomp_reason)
+    seccomp_reason: str = ""
+    disable_userns: bool = False  # userns mode: bwrap's --disable-userns works here
 
     @property
     def sandbox(self) -> bool:
@@ -37,10 +42,38 @@ class HostProbe:
     def own_uid(self) -> bool:
         return self.root and self.bwrap_mode == "privileged" and bool(self.setpriv)
 
+    @property
+    def no_userns(self) -> bool:
+        """Code in a space cannot create user namespaces."""
+        return self.sandbox and (self.seccomp is not None or self.disable_userns)
 
-def _try(argv: list[str]) -> tuple[bool, str]:
+    def hardening(self) -> list[Capability]:
+        """The "seccomp filter" and "no user namespaces" rows of the launcher's capabilities."""
+        if self.seccomp is not None:
+            filt = Capability(
+                "seccomp filter",
+                True,
+                "libseccomp filter loaded by bubblewrap: no namespaces, mounts, keyrings, bpf, "
+                "ptrace, perf events, userfaultfd, io_uring, kernel modules or kexec",
+            )
+        else:
+            filt = Capability("seccomp filter", False, self.seccomp_reason or "no seccomp filter")
+        if self.no_userns:
+            how = "the seccomp filter" if self.seccomp is not None else "bubblewrap's --disable-userns"
+            userns = Capability("no user namespaces", True, f"code in a space cannot create namespaces ({how})")
+        else:
+            userns = Capability(
+                "no user namespaces",
+                False,
+                "code in a space can create user namespaces where the kernel allows them "
+                "(needs the seccomp filter or bubblewrap >= 0.8 in user-namespace mode)",
+            )
+        return [filt, userns]
+
+
+def _try(argv: list[str], pass_fds: tuple[int, ...] = ()) -> tuple[bool, str]:
     try:
-        cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False, pass_fds=pass_fds)
     except (OSError, subprocess.SubprocessError) as e:
         return False, str(e)
     if cp.returncode == 0:
@@ -83,6 +116,14 @@ def probe(bwrap: str = "bwrap", cgroup_parent: str = "jupyter-spaces") -> HostPr
                 mode = "userns"
             elif not reason:
                 reason = f"bubblewrap cannot create a user namespace: {why}"
+    program, sc_reason, no_userns = None, "", False
+    if mode:
+        program, sc_reason = _probe_seccomp(bwrap_path, mode, setpriv)
+        if mode == "userns":
+            no_userns, _ = _try([bwrap_path, "--unshare-user", "--disable-userns", "--assert-userns-disabled",
+                                 *_bwrap_test_args(), "--", "true"])  # fmt: skip
+    else:
+        sc_reason = "no sandbox to load a seccomp filter into"
     tools = {t: shutil.which(t) for t in ("mkfs.ext4", "resize2fs", "e2fsck", "dumpe2fs", "losetup", "mount", "umount")}
     loop, loop_reason = False, ""
     if not root:
@@ -104,4 +145,30 @@ def probe(bwrap: str = "bwrap", cgroup_parent: str = "jupyter-spaces") -> HostPr
         loop_images=loop,
         loop_reason=loop_reason,
         tools=tools,
+        seccomp=program,
+        seccomp_reason=sc_reason,
+        disable_userns=no_userns,
     )
+
+
+def _probe_seccomp(bwrap: str, mode: str, setpriv: str | None) -> tuple[bytes | None, str]:
+    """(the filter, "") if bubblewrap loads it here and it refuses a user namespace; else (None, why)."""
+    program, why = seccomp.program()
+    if program is None:
+        return None, why
+    fd = seccomp.program_fd(program)
+    try:
+        # inside the filter a new user namespace must be refused (util-linux's unshare)
+        check = ["/bin/sh", "-c", "if unshare --user true 2>/dev/null; then echo 'a user namespace was allowed'; exit 3; fi"]
+        args = [bwrap, *_bwrap_test_args(), "--seccomp", str(fd)]
+        if mode == "userns":
+            args[1:1] = ["--unshare-user"]
+        if mode == "privileged" and setpriv:
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", setpriv, "--reuid=65534",
+                     "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]  # fmt: skip
+        ok, err = _try([*args, "--", *check], pass_fds=(fd,))
+    finally:
+        os.close(fd)
+    if not ok:
+        return None, f"bubblewrap could not apply the seccomp filter: {err}"
+    return program, ""

@@ -101,7 +101,7 @@ from .base import (
     VolumeError,
 )
 from .capabilities import HostProbe, probe
-from .sandbox import Sandbox, build_argv, passwd_text
+from .sandbox import Sandbox, build_argv, close_fds, open_fds, passwd_text
 from .volumes import GiB, Volumes
 
 _SPACE_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,62}$")
@@ -384,6 +384,7 @@ class LocalLauncher(Launcher):
                 if h.own_uid
                 else "spaces run as the domain's uid (needs root, bubblewrap and setpriv)",
             ),
+            *h.hardening(),  # "seccomp filter", "no user namespaces"
         ]
         names = ("memory limit", "cpu limit", "process limit")
         for n in names:
@@ -591,6 +592,8 @@ class LocalLauncher(Launcher):
             files=files,
             bwrap=h.bwrap or self.bwrap,
             setpriv=h.setpriv or "setpriv",
+            seccomp=h.seccomp,
+            disable_userns=h.disable_userns,
         )
 
     def _env(self, spec_env: dict, info: dict, home: str, space: str) -> dict:
@@ -734,6 +737,7 @@ class LocalLauncher(Launcher):
             os.write(wfd, spec.secret.encode())
         finally:
             os.close(wfd)
+        sandbox_fds: tuple[int, ...] = ()  # the seccomp program, read by bwrap
         try:
             base_url = spec.base_url if spec.base_url.endswith("/") else spec.base_url + "/"
             args = [
@@ -769,6 +773,7 @@ class LocalLauncher(Launcher):
             prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             if self.host.sandbox:
                 sb = self._sandbox(space, uid, home_src, image_binds, env)
+                sandbox_fds = open_fds(sb)
                 argv = prefix + build_argv(sb, command)
                 popen_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
             else:
@@ -788,7 +793,7 @@ class LocalLauncher(Launcher):
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(rfd,),
+                    pass_fds=(rfd, *sandbox_fds),
                     start_new_session=True,
                     env=popen_env,
                     cwd="/",
@@ -797,6 +802,7 @@ class LocalLauncher(Launcher):
                 log.close()
         finally:
             os.close(rfd)
+            close_fds(sandbox_fds)
 
     async def _wait_ready(self, space, popen, url, base_url, progress) -> int | None:
         """None once the server answers HTTP; else its exit status (or raise on timeout)."""
@@ -1035,14 +1041,20 @@ class LocalLauncher(Launcher):
         try:
             env = self._env({}, info, self.home_dir, space)
             prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
+            sandbox_fds: tuple[int, ...] = ()
             if h.sandbox:
-                argv = prefix + build_argv(self._sandbox(space, uid, home_src, image_binds, env), argv)
+                sb = self._sandbox(space, uid, home_src, image_binds, env)
+                sandbox_fds = open_fds(sb)
+                argv = prefix + build_argv(sb, argv)
             else:
                 argv = prefix + list(argv)
-            return await asyncio.to_thread(
-                subprocess.run, argv, capture_output=True, text=True, timeout=timeout,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/", check=False,
-            )  # fmt: skip
+            try:
+                return await asyncio.to_thread(
+                    subprocess.run, argv, capture_output=True, text=True, timeout=timeout,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/", check=False, pass_fds=sandbox_fds,
+                )  # fmt: skip
+            finally:
+                close_fds(sandbox_fds)
         finally:
             if cg:
                 await asyncio.to_thread(cg.kill_all)

@@ -8,7 +8,8 @@ What the sandbox looks like from inside
 ---------------------------------------
 - ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin`` as on the host), a minimal
   ``/etc`` (certificates, resolver, locale/time, loader cache; a generated
-  ``passwd``/``group`` naming only the space user), the image's Python prefix
+  ``passwd``/``group`` naming only the space user), the image's Python environment
+  (its own directories only, wherever they are: see ``environments.py``)
   and the ``jupyter_spaces`` package: read-only.
 - ``$HOME`` (default ``/home/jovyan``): the space's volume, the only writable
   persistent place; it is also the server's root directory.
@@ -25,6 +26,16 @@ drops every capability (bounding set too) and sets ``no_new_privs``. Without
 root, ``bwrap`` runs unprivileged with a user namespace (the space keeps the
 domain's uid — weaker, reported by the launcher).
 
+Hardening (``seccomp.py``): bwrap loads a seccomp filter built with libseccomp
+(``--seccomp FD``) just before it runs the command, so every process of the
+space runs under it: no new namespaces of any kind (user namespaces above all),
+no mounts, keyrings, bpf, ptrace, perf, io_uring, module or kexec calls. In
+the unprivileged (user namespace) mode bwrap's ``--disable-userns`` is added
+where bwrap has it (0.8+): it needs bwrap's own user namespace, which the
+privileged mode does not create, so there the filter alone refuses them. The
+program travels on a file descriptor that :func:`open_fds` makes and the
+caller hands to the child (``pass_fds``) and closes afterwards.
+
 Limitation: the network namespace is **shared** with the host so that the
 server can listen on 127.0.0.1 for the domain proxy. Code in a space can
 therefore reach loopback services (the domain, other space servers). The domain
@@ -36,6 +47,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+
+from . import seccomp
 
 #: /etc entries copied read-only into the sandbox (when they exist)
 ETC_ENTRIES = (
@@ -66,6 +79,30 @@ class Sandbox:
     bwrap: str = "bwrap"
     setpriv: str = "setpriv"
     share_net: bool = True
+    seccomp: bytes | None = None  # compiled BPF program for ``--seccomp`` (None: no filter)
+    disable_userns: bool = False  # userns mode only: bwrap's --disable-userns (bwrap >= 0.8)
+    seccomp_fd: int | None = field(default=None, repr=False)  # set by open_fds()
+
+
+def open_fds(sb: Sandbox) -> tuple[int, ...]:
+    """Open the descriptors ``build_argv(sb, ...)`` refers to (the seccomp program).
+
+    Call before :func:`build_argv`; pass the result to the child (``pass_fds``) and
+    close it with :func:`close_fds` once the child is started. One set per launch.
+    """
+    if sb.seccomp is None:
+        sb.seccomp_fd = None
+        return ()
+    sb.seccomp_fd = seccomp.program_fd(sb.seccomp)
+    return (sb.seccomp_fd,)
+
+
+def close_fds(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def system_binds() -> list[str]:
@@ -103,14 +140,25 @@ def build_argv(sb: Sandbox, command: list[str]) -> list[str]:
     a += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not sb.share_net:
         a += ["--unshare-net"]
+    if not sb.privileged and sb.disable_userns:
+        a += ["--disable-userns", "--assert-userns-disabled"]
+    if sb.seccomp is not None:
+        if sb.seccomp_fd is None:
+            raise ValueError("open_fds(sandbox) must be called before build_argv when a seccomp filter is set")
+        a += ["--seccomp", str(sb.seccomp_fd)]
     a += ["--hostname", sb.hostname]
     a += system_binds()
     generated = {os.path.relpath(dest, "/etc") for _src, dest in sb.files if dest.startswith("/etc/")}
     a += etc_binds(generated)
     for src, dest in sb.files:
         a += ["--ro-bind", src, dest]
+    # the private mounts first, so that an image under /tmp or /home is bound over them
+    a += ["--proc", "/proc", "--dev", "/dev"]
+    a += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
+    a += ["--perms", "1777", "--tmpfs", "/var/tmp", "--perms", "0755", "--tmpfs", "/run"]
+    a += ["--dir", "/home"]
     seen: set[str] = set()
-    made: set[str] = {"/", "/etc"}
+    made: set[str] = {"/", "/etc", "/tmp", "/var/tmp", "/run", "/home"}
     for src, dest in sb.ro_binds:
         if dest in seen or (src == dest and _under_system(dest)):
             continue
@@ -125,10 +173,6 @@ def build_argv(sb: Sandbox, command: list[str]) -> list[str]:
         for d in reversed(parents):
             a += ["--perms", "0755", "--dir", d]
         a += ["--ro-bind", src, dest]
-    a += ["--proc", "/proc", "--dev", "/dev"]
-    a += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
-    a += ["--perms", "1777", "--tmpfs", "/var/tmp", "--perms", "0755", "--tmpfs", "/run"]
-    a += ["--dir", "/home"]
     if sb.home_src:
         a += ["--bind", sb.home_src, sb.home]
     else:
