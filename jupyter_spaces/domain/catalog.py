@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from ..launchers.base import Capability, Image, InstanceType
@@ -32,6 +33,8 @@ APP_TYPES = {
 
 # (available, reason) for an app type; the launcher knows, the catalogue asks.
 Availability = Callable[[str], "tuple[bool, str]"]
+# (available, reason) for an image: the launcher tries it (slow the first time, then cached).
+ImageCheck = Callable[[Image], Awaitable["tuple[bool, str]"]]
 
 
 def _jupyterlab_only(app_type: str) -> tuple[bool, str]:
@@ -69,11 +72,13 @@ class Catalog:
         reason = "; ".join(f"{c.name} not enforced: {c.reason}" for c in limits)
         return [{**asdict(t), "available": True, "reason": reason} for t in self.instance_types.values()]
 
-    def images_json(self) -> list[dict]:
+    async def images_json(self, check: ImageCheck) -> list[dict]:
+        results = await asyncio.gather(*(check(i) for i in self.images.values()))
         return [
-            {"name": i.name, "display_name": i.display_name, "description": i.description}
-            for i in self.images.values()
-        ]
+            {"name": i.name, "display_name": i.display_name, "description": i.description,
+             "available": available, "reason": reason}
+            for i, (available, reason) in zip(self.images.values(), results)
+        ]  # fmt: skip
 
     def app_types_json(self) -> list[dict]:
         items = []

@@ -19,9 +19,10 @@ state
 
 State rules (what every launcher must guarantee)
 ------------------------------------------------
-1. ``start`` returns only once the space server answers HTTP at
-   ``Launched.url``; before that it reports ``progress(percent, message)``
-   (percent rising from 0 to 100, messages a user understands).
+1. ``start`` returns only once the space server is usable at ``Launched.url``: its
+   agent answers a request signed with the space's secret. Before that it reports
+   ``progress(percent, message)`` (percent rising from 0 to 100, messages a user
+   understands).
 2. If ``start`` raises (:class:`LaunchError` for anything a user can act on),
    it has already cleaned up: no process, cgroup or mount is left behind and
    the volume is intact. The exception's message becomes the space's
@@ -192,7 +193,7 @@ class Launcher(LoggingConfigurable):
     """
 
     async def start(self, spec: LaunchSpec, progress: Progress) -> Launched:
-        """Start the space's app server; return once it answers HTTP.
+        """Start the space's app server; return once its agent answers (rule 1).
 
         Mounts/attaches the volume (created by :meth:`create_volume`; a launcher
         may create it if it is missing), applies the instance type's limits,
@@ -244,6 +245,11 @@ class Launcher(LoggingConfigurable):
     def capabilities(self) -> list[Capability]:
         """What isolation and limits this launcher really provides on this host."""
         return []
+
+    async def image_availability(self, image: Image) -> tuple[bool, str]:
+        """``(available, reason)``: whether spaces can run on ``image`` here, and if not
+        what to fix. May be slow the first time (it may try the image); then cheap."""
+        return True, ""
 
     def app_type_availability(self, app_type: str) -> tuple[bool, str]:
         """``(available, reason)`` for an app type on this host."""

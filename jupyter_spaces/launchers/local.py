@@ -89,10 +89,12 @@ import time
 import httpx
 from traitlets import Bool, Enum, Float, Integer, List, Tuple, Unicode, default
 
-from . import cgroups
+from .. import signing
+from . import cgroups, environments
 from .base import (
     EXIT_UNKNOWN,
     Capability,
+    Image,
     Launched,
     LaunchError,
     LaunchSpec,
@@ -101,24 +103,16 @@ from .base import (
     VolumeError,
 )
 from .capabilities import HostProbe, probe
+from .environments import Environment
 from .sandbox import Sandbox, build_argv, close_fds, open_fds, passwd_text
 from .volumes import GiB, Volumes
 
 _SPACE_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,62}$")
 OPT = "/opt/jupyter-spaces"  # where launcher-provided files appear inside the sandbox
-
-_IMAGE_PROBE = r"""
-import importlib.util, json, os, sys
-s = importlib.util.find_spec("jupyter_spaces")
-print(json.dumps({
-    "prefixes": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}),
-    "executable": os.path.realpath(sys.executable),
-    "path": sys.path,
-    "jupyter_spaces": os.path.dirname(s.origin) if s and s.origin else None,
-    "jupyterlab": importlib.util.find_spec("jupyterlab") is not None,
-    "version": "%d.%d" % sys.version_info[:2],
-}))
-"""
+NOBODY = 65534  # the uid that checks an image: it owns nothing
+AGENT_ROUTE = "api/spaces-agent/identity"  # served by jupyter_spaces.space.whoami
+# Who the launcher's readiness check says it is: a viewer, the least a role can do.
+PROBE_IDENTITY = signing.Identity("jupyter-spaces-launcher", "launcher", "", "", "viewer")
 
 _SITECUSTOMIZE = '''"""jupyter-spaces: Python processes in a space other than the server (kernels,
 scripts) make themselves likelier OOM victims than the server, then defer to
@@ -152,10 +146,7 @@ except Exception:  # never break a kernel start
     pass
 '''
 
-_BOOTSTRAP = (
-    "import sys; sys.path[:0] = {extra!r}; sys.argv[0] = 'jupyter-lab'; "
-    "from jupyterlab.labapp import main; sys.exit(main())"
-)
+_BOOTSTRAP = "sys.argv[0] = 'jupyter-lab'; from jupyterlab.labapp import main; sys.exit(main())"
 
 
 def _proc_start_time(pid: int) -> int | None:
@@ -322,18 +313,16 @@ class LocalLauncher(Launcher):
         "start (through a sitecustomize the launcher puts on their PYTHONPATH).",
     )
     extra_args = List(Unicode(), config=True, help="Extra command-line arguments for every space server.")
-    unsafe_disable_agent_for_tests = Bool(
-        False,
-        config=True,
-        help="TESTS ONLY: start the server without the space agent (token auth instead). "
-        "Never set this in a deployment: the agent is what refuses unsigned requests.",
+    image_recheck_seconds = Float(
+        10.0, config=True, help="Seconds an image found unusable is reported so before it is checked again."
     )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._host: HostProbe | None = None
         self._volumes: Volumes | None = None
-        self._images: dict[str, dict] = {}
+        # python -> (recheck after, Environment or why it cannot run)
+        self._images: dict[str, tuple[float, Environment | LaunchError]] = {}
         self._popens: dict[str, subprocess.Popen] = {}
 
     # ------------------------------------------------------------------ host
@@ -503,58 +492,72 @@ class LocalLauncher(Launcher):
             return port
         raise LaunchError(f"No free port in {lo}-{hi} for the space server; try again later.")
 
-    async def _probe_image(self, python: str) -> dict:
-        if python in self._images:
-            return self._images[python]
+    async def check_image(self, python: str) -> Environment:
+        """The image's environment, once its Python has imported what a space server
+        imports where a space runs it (in a sandbox, as an unprivileged uid); else a
+        :class:`LaunchError` saying why. Usable images are remembered; unusable ones are
+        asked again after ``image_recheck_seconds`` (someone may be fixing them)."""
+        known = self._images.get(python)
+        if known is not None and (isinstance(known[1], Environment) or time.monotonic() < known[0]):
+            if isinstance(known[1], LaunchError):
+                raise known[1]
+            return known[1]
         try:
-            cp = await asyncio.to_thread(
-                subprocess.run,
-                [python, "-c", _IMAGE_PROBE],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                cwd="/",
-                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"},
-            )
-        except (OSError, subprocess.SubprocessError) as e:
-            raise LaunchError(f"The space's image cannot run its Python ({python}): {e}.") from e
-        if cp.returncode != 0:
-            tail = (cp.stderr.strip().splitlines() or ["?"])[-1]
-            raise LaunchError(f"The space's image cannot run its Python ({python}): {tail}")
-        info = json.loads(cp.stdout.strip().splitlines()[-1])
-        if not info["jupyterlab"]:
-            raise LaunchError(f"The image's Python ({python}) has no JupyterLab; install jupyterlab into it.")
-        self._images[python] = info
-        return info
+            env = await environments.probe(python)
+            binds = self._image_binds(env)
+            cp = await self._run_check(env, binds)
+            if cp.returncode != 0:
+                raise LaunchError(environments.import_failure(env.python, cp.returncode, cp.stdout + cp.stderr))
+        except LaunchError as e:
+            self._images[python] = (time.monotonic() + self.image_recheck_seconds, e)
+            raise
+        self._images[python] = (0.0, env)
+        return env
 
-    def _image_binds(self, info: dict) -> tuple[list[tuple[str, str]], list[str]]:
-        """(read-only binds, extra sys.path entries) for an image inside the sandbox."""
-        binds: list[tuple[str, str]] = []
-        for p in info["prefixes"]:
-            rp = os.path.realpath(p)
-            if rp == "/" or rp in ("/usr", "/usr/local"):
-                continue
-            binds.append((rp, rp))
-        exe_dir = os.path.dirname(info["executable"])
-        if not any(_is_within(exe_dir, b[0]) for b in binds) and not exe_dir.startswith("/usr/"):
-            binds.append((exe_dir, exe_dir))
-        extra_path: list[str] = []
-        pkg = info.get("jupyter_spaces")
-        if not pkg or not any(_is_within(pkg, b[0]) for b in binds) and not pkg.startswith("/usr/"):
-            # the image does not carry jupyter_spaces itself: lend it ours (read-only)
-            import jupyter_spaces
+    async def image_availability(self, image: Image) -> tuple[bool, str]:
+        try:
+            await self.check_image(image.python)
+        except LaunchError as e:
+            return False, e.message
+        return True, ""
 
-            ours = os.path.dirname(os.path.realpath(jupyter_spaces.__file__))
-            binds.append((ours, f"{OPT}/lib/jupyter_spaces"))
-            extra_path.append(f"{OPT}/lib")
-        for src, _dest in binds:
+    async def _run_check(self, env: Environment, binds: list[tuple[str, str]]) -> subprocess.CompletedProcess:
+        command = env.command(environments.AGENT_CHECK)
+        penv = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.home_dir, "LANG": "C.UTF-8"}
+        if self.host.sandbox:
+            h = self.host
+            uid = NOBODY if h.own_uid else None
+            sb = Sandbox(hostname="image-check", home=self.home_dir, home_src=None, env=penv, uid=uid, gid=uid,
+                         privileged=h.bwrap_mode == "privileged", ro_binds=binds,
+                         bwrap=h.bwrap or self.bwrap, setpriv=h.setpriv or "setpriv")  # fmt: skip
+            command = build_argv(sb, command)
+        try:
+            return await asyncio.to_thread(
+                subprocess.run, command, capture_output=True, text=True, timeout=self.start_timeout,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"} if self.host.sandbox else penv, cwd="/", check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as e:
+            raise LaunchError(
+                f"The image's Python {env.python} took over {e.timeout:.0f} s to import "
+                f"{', '.join(environments.AGENT_MODULES)}."
+            ) from e
+
+    def _image_binds(self, env: Environment) -> list[tuple[str, str]]:
+        """The environment's read-only binds, refused when they would show a protected path."""
+        binds = env.binds() if self.host.sandbox else []
+        for src, dest in binds:
             for secret in [self.volumes_dir, self.run_dir, *self.protected_paths]:
                 if _is_within(secret, src) or _is_within(src, secret):
                     raise LaunchError(
                         f"The image's files at {src} overlap {secret}, which must stay invisible to "
                         "spaces; install the image's Python environment elsewhere."
                     )
-        return binds, extra_path
+            if _is_within(dest, self.home_dir) or _is_within(self.home_dir, dest):
+                raise LaunchError(
+                    f"The image's files at {dest} overlap the spaces' home {self.home_dir}; "
+                    "install the image's Python environment elsewhere."
+                )
+        return binds
 
     def _sandbox(
         self, space: str, uid: int | None, home_src: str, image_binds: list[tuple[str, str]], env: dict
@@ -596,8 +599,8 @@ class LocalLauncher(Launcher):
             disable_userns=h.disable_userns,
         )
 
-    def _env(self, spec_env: dict, info: dict, home: str, space: str) -> dict:
-        bins = [os.path.join(p, "bin") for p in info["prefixes"]]
+    def _env(self, spec_env: dict, image: Environment, home: str, space: str) -> dict:
+        bins = [os.path.join(p, "bin") for p in image.prefixes]
         path = ":".join(dict.fromkeys([*bins, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]))
         env = {
             "PATH": path,
@@ -637,8 +640,7 @@ class LocalLauncher(Launcher):
             self.log.warning("Space %s still had a server (pid %s); stopping it first", space, saved["pid"])
             await self.stop(space, saved)
         progress(5, "Checking the image")
-        info = await self._probe_image(spec.image.python)
-        image_binds, extra_path = self._image_binds(info) if h.sandbox else ([], [])
+        image = await self.check_image(spec.image.python)
 
         state: dict = {"launcher": "local", "version": 1, "space": space}
         sdir = self._space_dir(space)
@@ -674,7 +676,7 @@ class LocalLauncher(Launcher):
             self._write_state_file(space, state)
 
             home_in = self.home_dir if h.sandbox else home_src
-            env = self._env(spec.env, info, home_in, space)
+            env = self._env(spec.env, image, home_in, space)
             vol_limit = spec.volume_gb * GiB
             env["JUPYTER_SPACES_VOLUME_LIMIT_BYTES"] = str(vol_limit)
             env["JUPYTER_SPACES_VOLUME_HARD_LIMIT"] = "1" if self.volumes.mode == "image" else "0"
@@ -703,11 +705,11 @@ class LocalLauncher(Launcher):
             for attempt in range(3):
                 port = self._pick_port(space)
                 progress(40, "Starting JupyterLab")
-                popen = self._spawn(spec, info, extra_path, image_binds, uid, home_src, home_in, env, port, cg)
+                popen = self._spawn(spec, image, uid, home_src, home_in, env, port, cg)
                 state.update(pid=popen.pid, pid_start=_proc_start_time(popen.pid), port=port)
                 self._write_state_file(space, state)
                 url = f"http://127.0.0.1:{port}"
-                rc = await self._wait_ready(space, popen, url, spec.base_url, progress)
+                rc = await self._wait_ready(spec, popen, url, progress)
                 if rc is None:
                     progress(100, "Ready")
                     self.log.info("Space %s running at %s (pid %s, uid %s)", space, url, popen.pid, uid)
@@ -730,7 +732,7 @@ class LocalLauncher(Launcher):
             self.log.exception("Starting space %s failed", space)
             raise LaunchError(f"The space could not start: {e}") from e
 
-    def _spawn(self, spec, info, extra_path, image_binds, uid, home_src, home_in, env, port, cg):
+    def _spawn(self, spec, image, uid, home_src, home_in, env, port, cg):
         space = spec.space
         rfd, wfd = os.pipe()
         try:
@@ -753,26 +755,17 @@ class LocalLauncher(Launcher):
                 # kernels talk over unix sockets in the private /tmp: the network namespace is
                 # shared, and a TCP iopub socket would let other spaces subscribe to outputs
                 "--KernelManager.transport=ipc",
+                "--ServerApp.jpserver_extensions=jupyter_spaces.space=True",
+                f"--SpaceAgentApp.space_name={space}",
+                f"--SpaceAgentApp.secret_fd={rfd}",
             ]
-            if self.unsafe_disable_agent_for_tests:
-                args += [
-                    "--ServerApp.jpserver_extensions=jupyter_spaces.space=False",
-                    f"--IdentityProvider.token={secrets.token_urlsafe(24)}",
-                ]
-            else:
-                args += [
-                    "--ServerApp.jpserver_extensions=jupyter_spaces.space=True",
-                    f"--SpaceAgentApp.space_name={space}",
-                    f"--SpaceAgentApp.secret_fd={rfd}",
-                ]
-                if self.volumes.mode == "directory":  # the soft quota, enforced on saves by the agent
-                    args.append(f"--SpaceContentsManager.volume_quota_bytes={spec.volume_gb * GiB}")
+            if self.volumes.mode == "directory":  # the soft quota, enforced on saves by the agent
+                args.append(f"--SpaceContentsManager.volume_quota_bytes={spec.volume_gb * GiB}")
             args += list(self.extra_args)
-            bootstrap = _BOOTSTRAP.format(extra=extra_path)
-            command = [info["executable"], "-I", "-c", bootstrap, *args]
+            command = [*image.command(_BOOTSTRAP), *args]
             prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             if self.host.sandbox:
-                sb = self._sandbox(space, uid, home_src, image_binds, env)
+                sb = self._sandbox(space, uid, home_src, self._image_binds(image), env)
                 sandbox_fds = open_fds(sb)
                 argv = prefix + build_argv(sb, command)
                 popen_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -804,22 +797,29 @@ class LocalLauncher(Launcher):
             os.close(rfd)
             close_fds(sandbox_fds)
 
-    async def _wait_ready(self, space, popen, url, base_url, progress) -> int | None:
-        """None once the server answers HTTP; else its exit status (or raise on timeout)."""
+    async def _wait_ready(self, spec: LaunchSpec, popen, url, progress) -> int | None:
+        """None once the space's agent answers a signed request as a user's would reach
+        it; else the server's exit status. Raises when it answers as something else, or
+        not within ``start_timeout``."""
+        space = spec.space
         self._popens[space] = popen
         deadline = time.monotonic() + self.start_timeout
-        target = f"{url}{base_url if base_url.startswith('/') else '/' + base_url}api/status"
+        base = spec.base_url if spec.base_url.endswith("/") else spec.base_url + "/"
+        path = f"{base}{AGENT_ROUTE}"
         pct = 45
         async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
             while True:
                 rc = popen.poll()
                 if rc is not None:
                     return rc
+                headers = signing.sign_request(spec.secret, space, "GET", path, PROBE_IDENTITY)
                 try:
-                    await client.get(target)
-                    return None  # any HTTP answer (403 from the agent included)
+                    r = await client.get(url + path, headers=headers)
                 except httpx.HTTPError:
-                    pass
+                    r = None
+                if r is not None:
+                    self._check_agent(spec, r)
+                    return None
                 if time.monotonic() > deadline:
                     raise LaunchError(
                         f"The space server did not answer within {self.start_timeout:.0f} seconds. "
@@ -829,6 +829,31 @@ class LocalLauncher(Launcher):
                     pct += 1
                     progress(pct, "Waiting for JupyterLab to answer")
                 await asyncio.sleep(0.1)
+
+    def _check_agent(self, spec: LaunchSpec, r: httpx.Response) -> None:
+        """A space server listens only once its extensions are loaded: its first answer
+        is final. Raise unless it is the space's agent, with collaboration if asked for."""
+        try:
+            seen = r.json() if r.status_code == 200 else {}
+        except ValueError:
+            seen = {}
+        if seen.get("space") != spec.space:
+            hint = self._log_line(spec.space, "jupyter_spaces") or self._log_tail(spec.space, 1) or "(none)"
+            raise LaunchError(
+                f"The space server runs without its agent (it answered {r.status_code} to the "
+                f"launcher's signed request), so it would refuse everyone. Server log: {hint}"
+            )
+        wanted = ((spec.agent_config or {}).get("ServerApp") or {}).get("jpserver_extensions") or {}
+        if wanted.get("jupyter_spaces.collab") and not seen.get("collaboration"):
+            hint = self._log_line(spec.space, "jupyter_spaces.collab") or "(none)"
+            raise LaunchError(
+                f"The space server runs without its collaboration service (jupyter_spaces.collab). Server log: {hint}"
+            )
+
+    def _log_line(self, space: str, needle: str) -> str:
+        """The space server log's last line that mentions ``needle`` (an extension that failed)."""
+        hits = [ln.strip() for ln in self._log_tail(space, 200).splitlines() if needle in ln]
+        return hits[-1] if hits else ""
 
     def _log_tail(self, space: str, lines: int = 20) -> str:
         try:
@@ -1020,8 +1045,7 @@ class LocalLauncher(Launcher):
 
         self._check_name(space)
         h = self.host
-        info = await self._probe_image(python or sys.executable)
-        image_binds, _ = self._image_binds(info) if h.sandbox else ([], [])
+        image = await self.check_image(python or sys.executable)
         sdir = self._space_dir(space)
         os.makedirs(os.path.join(sdir, "etc", "jupyter"), exist_ok=True)
         os.makedirs(os.path.join(sdir, "share", "jupyter"), exist_ok=True)
@@ -1039,11 +1063,11 @@ class LocalLauncher(Launcher):
                 cgroups.SpaceCgroup.create, h.cgroups, f"{space}.exec-{secrets.token_hex(4)}", limits
             )
         try:
-            env = self._env({}, info, self.home_dir, space)
+            env = self._env({}, image, self.home_dir, space)
             prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             sandbox_fds: tuple[int, ...] = ()
             if h.sandbox:
-                sb = self._sandbox(space, uid, home_src, image_binds, env)
+                sb = self._sandbox(space, uid, home_src, self._image_binds(image), env)
                 sandbox_fds = open_fds(sb)
                 argv = prefix + build_argv(sb, argv)
             else:

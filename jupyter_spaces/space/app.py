@@ -62,7 +62,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
 from ..signing import Verifier
-from . import presence
+from . import presence, whoami
 from .authorizer import SpaceAuthorizer
 from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
@@ -155,6 +155,7 @@ class SpaceAgentApp(ExtensionApp):
 
     def initialize_handlers(self):
         self.handlers.extend(presence.handlers)
+        self.handlers.extend(whoami.handlers)
         # Notebook trust is kept on the volume (the launcher points NotebookNotary.data_dir
         # there); the notary writes its files but does not create their directory.
         os.makedirs(os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter"), exist_ok=True)

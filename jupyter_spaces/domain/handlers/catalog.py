@@ -17,7 +17,8 @@ class ImagesHandler(DomainHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.reply({"items": self.domain.catalog.images_json()})
+        check = self.domain.lifecycle.launcher.image_availability
+        self.reply({"items": await self.domain.catalog.images_json(check)})
 
 
 class AppTypesHandler(DomainHandler):
