@@ -280,7 +280,10 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             await room.settle_base()  # a merge needs the load's base (checked again below)
         if self.session_id == room.lineage:
             adopted = True  # another client of the same lineage adopted it just before
-            room.apply_update(self, state)
+            if self.can_write:
+                room.apply_update(self, state)
+            # a viewer's state is not applied (issue 12, finding 9): it is served the room's
+            # document below and reads on; its own changes, if any, stay its own
         elif self.can_write:
             adopted = room.adopt_or_merge(self, state)
         else:

@@ -431,9 +431,12 @@ class Room(AwarenessRoom):
         self._journal_and_broadcast(update, None, mark_dirty=not self._merging)
 
     def apply_update(self, conn: Conn | None, update: bytes) -> None:
-        """Apply a client's update: validate, journal, then broadcast (once-encoded)."""
+        """Apply a client's update: validate, journal, then broadcast (once-encoded).
+        Never a read-only connection's: every path that gets here checks, and so does this."""
         if update == EMPTY_UPDATE:
             return
+        if conn is not None and not conn.can_write:
+            raise P.ProtocolError(P.CLOSE_POLICY, "read-only connection: update refused")
         self._applying_remote = True
         try:
             self.doc.apply_update(update)
