@@ -59,6 +59,17 @@ class Invalid(SpacesError):
     reason = "invalid"
 
 
+class TooManyRequests(SpacesError):
+    """Refused for now; ``retry_after`` seconds from now it may be tried again."""
+
+    status = 429
+    reason = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 def space_not_found(name: str) -> NotFound:
     """The single refusal for a space the caller may not see, identical to a missing one.
 

@@ -2,8 +2,11 @@
 
 - ``DomainIdentityProvider``: API tokens (``Authorization: token ...`` or ``?token=``)
   and the login cookie, both resolved against the domain's users; Jupyter's
-  single-token mode is off.
-- ``LoginHandler``: password form and one-time login links.
+  single-token mode is off. The login cookie carries the random id of a server-side
+  session (``DomainService.create_session``), never a user name.
+- ``LoginHandler``: password form (failures rate-limited per user name and per
+  client address) and one-time login links; each sign-in starts a session.
+- ``LogoutHandler``: ends the session, not only the cookie.
 - ``DomainAuthorizer``: the domain server runs no user code and serves no files, so
   only its own API and Jupyter's identity/status routes are allowed — for everyone,
   admins included (from kernels or contents here one would reach every volume).
@@ -12,18 +15,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlparse
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.auth.logout import LogoutHandler as JupyterLogoutHandler
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 from tornado.escape import xhtml_escape
-from traitlets import Bool, Float, default
+from traitlets import Bool, Float, Int, default
 
-from .accounts import token_digest
+from ..errors import Forbidden, TooManyRequests
+from .accounts import LoginThrottle, token_digest
 from .policy import Caller
 
 SETTINGS_KEY = "jupyter_spaces_domain"
@@ -35,6 +40,8 @@ class DomainUser(User):
 
     id: int = 0
     admin: bool = False
+    #: the login session behind a cookie (None for API tokens)
+    session_id: int | None = None
 
     @property
     def caller(self) -> Caller:
@@ -58,7 +65,8 @@ class IdentityCache:
 
     Every proxied request needs the caller; asking the store each time costs a
     thread hop and a query. A removed user or revoked token stays valid for at
-    most ``ttl`` seconds. Failures are never cached.
+    most ``ttl`` seconds — unless this process changed it: then ``forget_user``
+    drops the user's entries at once. Failures are never cached.
     """
 
     def __init__(self, ttl: float = 2.0, size: int = 10_000):
@@ -79,6 +87,12 @@ class IdentityCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop every cached token and cookie of this user (their sessions just ended)."""
+        for key, (_, user) in list(self._entries.items()):
+            if user.id == user_id:
+                self._entries.pop(key, None)
 
 
 class DomainIdentityProvider(IdentityProvider):
@@ -101,6 +115,10 @@ class DomainIdentityProvider(IdentityProvider):
     def _login_handler_class_default(self):
         return LoginHandler
 
+    @default("logout_handler_class")
+    def _logout_handler_class_default(self):
+        return LogoutHandler
+
     def validate_security(self, app, ssl_options=None) -> None:
         pass  # the base class warns about a missing token, which a domain never has
 
@@ -116,6 +134,44 @@ class DomainIdentityProvider(IdentityProvider):
         if not hasattr(self, "_cache"):
             self._cache = IdentityCache(self.cache_seconds)
         return self._cache
+
+    login_failures_per_user = Int(
+        5,
+        config=True,
+        help="Failed password sign-ins for one user name (each within "
+        "login_failure_window_seconds of the last) after which that name is locked out.",
+    )
+    login_failures_per_address = Int(
+        20,
+        config=True,
+        help="Failed password sign-ins from one client address (any user names) after which "
+        "that address is locked out.",
+    )
+    login_failure_window_seconds = Float(
+        900.0,
+        config=True,
+        help="Failures are forgotten this many seconds after the last one (and any lock-out's end).",
+    )
+    login_lockout_seconds = Float(
+        30.0,
+        config=True,
+        help="The first lock-out's length; each failure after a lock-out doubles it, up to "
+        "login_max_lockout_seconds. While locked out, every sign-in (a right password too) "
+        "answers 429 with Retry-After.",
+    )
+    login_max_lockout_seconds = Float(900.0, config=True, help="The longest lock-out, in seconds.")
+
+    @property
+    def throttle(self) -> LoginThrottle:
+        if not hasattr(self, "_throttle"):
+            self._throttle = LoginThrottle(
+                per_user=self.login_failures_per_user,
+                per_address=self.login_failures_per_address,
+                window=self.login_failure_window_seconds,
+                lockout=self.login_lockout_seconds,
+                max_lockout=self.login_max_lockout_seconds,
+            )
+        return self._throttle
 
     async def get_user(self, handler: web.RequestHandler) -> DomainUser | None:
         cached = getattr(handler, "_jupyter_current_user", None)
@@ -143,27 +199,40 @@ class DomainIdentityProvider(IdentityProvider):
         user = self.cache.get(key)
         if user is not None:
             return user
-        name = handler.get_secure_cookie(self.get_cookie_name(handler), **self.get_secure_cookie_kwargs)
-        if not name:
+        session = self.session_of(handler)
+        if not session:
             return None
-        try:
-            name = name.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        found = await domain.run(domain.service.user_by_name, name)
+        found = await domain.run(domain.service.session_user, session)
         if found is None:
             return None
-        user = to_domain_user(found)
+        user, session_id = found
+        user = replace(to_domain_user(user), session_id=session_id)
         self.cache.put(key, user)
         return user
 
-    def user_to_cookie(self, user: User) -> str:
-        # Only the name: every request re-reads the user, so removal logs them out.
-        return user.username
+    def session_of(self, handler: web.RequestHandler) -> str | None:
+        """The raw session id in the request's (signed) login cookie."""
+        value = handler.get_secure_cookie(self.get_cookie_name(handler), **self.get_secure_cookie_kwargs)
+        try:
+            return value.decode("ascii") if value else None
+        except UnicodeDecodeError:
+            return None
+
+    def set_session_cookie(self, handler: web.RequestHandler, session: str) -> None:
+        """The login cookie, carrying a raw session id (with jupyter_server's cookie options)."""
+        options = {"httponly": True, "samesite": "Lax", "path": handler.base_url, **self.cookie_options}
+        secure = self.secure_cookie if self.secure_cookie is not None else handler.request.protocol == "https"
+        if secure:
+            options.setdefault("secure", True)
+        handler.set_secure_cookie(self.get_cookie_name(handler), session, **options)
+
+    def persist_user_model(self, handler: web.RequestHandler) -> None:
+        pass  # the user lives in the store; the cookie only ever carries the session id
 
     def identity_model(self, user: User) -> dict:
         model = asdict(user)
-        model.pop("id", None)
+        for internal in ("id", "session_id"):
+            model.pop(internal, None)
         return model
 
 
@@ -225,18 +294,20 @@ class LoginHandler(JupyterHandler):
             )
         )
 
-    def _login(self, user) -> None:
-        self.identity_provider.set_login_cookie(self, to_domain_user(user))
+    def _signed_in(self, session: str) -> None:
+        self.identity_provider.set_session_cookie(self, session)
         self.redirect(self._next_url())
 
     @allow_unauthenticated
     async def get(self):
         token = self.get_argument("token", "")
         if token:
-            user = await self.domain.run(self.domain.service.consume_login_token, token)
+            service = self.domain.service
+            user = await self.domain.run(service.consume_login_token, token)
             if user is None:
                 return self._render("This login link is invalid, expired or already used.", 403)
-            return self._login(user)
+            session = await self.domain.run(service.create_session, user.id, self.request.remote_ip or "", "link")
+            return self._signed_in(session)
         if self.current_user:
             return self.redirect(self._next_url())
         self._render()
@@ -245,7 +316,28 @@ class LoginHandler(JupyterHandler):
     async def post(self):
         name = self.get_body_argument("username", "")
         password = self.get_body_argument("password", "")
-        user = await self.domain.run(self.domain.service.check_password, name, password)
-        if user is None:
-            return self._render("Wrong user name or password.", 403)
-        self._login(user)
+        service, throttle = self.domain.service, self.identity_provider.throttle
+        try:
+            session = await self.domain.run(
+                service.password_login, name, password, self.request.remote_ip or "", throttle
+            )
+        except TooManyRequests as e:
+            self.set_header("Retry-After", str(e.retry_after))
+            return self._render(e.message, e.status)
+        except Forbidden as e:
+            return self._render(e.message, e.status)
+        self._signed_in(session)
+
+
+class LogoutHandler(JupyterLogoutHandler):
+    """Ends the browser's session (and so its space sessions), then clears the cookie."""
+
+    @allow_unauthenticated
+    async def get(self):
+        session = self.identity_provider.session_of(self)
+        domain = self.settings.get(SETTINGS_KEY)
+        if session and domain is not None:
+            user_id = await domain.run(domain.service.end_session, session)
+            if user_id is not None:
+                self.identity_provider.cache.forget_user(user_id)
+        super().get()

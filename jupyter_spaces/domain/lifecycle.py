@@ -45,26 +45,37 @@ def human_bytes(n: int) -> str:
 
 
 class EventHub:
-    """Per-space fan-out of ``(event, data)`` to the open events streams."""
+    """Per-space fan-out of ``(event, data)`` to the open events streams.
+
+    Keyed by the space's id, not its name: a stream of a deleted space gets a last
+    ``deleted`` status (``end``) and nothing of a later space with the same name.
+    """
 
     def __init__(self):
-        self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._queues: dict[int, set[asyncio.Queue]] = defaultdict(set)
 
-    def subscribe(self, name: str) -> asyncio.Queue:
+    def subscribe(self, space_id: int) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=256)
-        self._queues[name].add(queue)
+        self._queues[space_id].add(queue)
         return queue
 
-    def unsubscribe(self, name: str, queue: asyncio.Queue) -> None:
-        self._queues[name].discard(queue)
-        if not self._queues[name]:
-            del self._queues[name]
+    def unsubscribe(self, space_id: int, queue: asyncio.Queue) -> None:
+        queues = self._queues.get(space_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._queues[space_id]
 
-    def publish(self, name: str, event: str, data: dict) -> None:
-        for queue in list(self._queues.get(name, ())):
+    def publish(self, space_id: int, event: str, data: dict) -> None:
+        for queue in list(self._queues.get(space_id, ())):
             if queue.full():  # a stalled reader loses old progress, never the newest state
                 queue.get_nowait()
             queue.put_nowait((event, data))
+
+    def end(self, space_id: int, name: str) -> None:
+        """The space is deleted: each stream gets its last event, and the streams go."""
+        self.publish(space_id, "status", {"name": name, "status": "deleted"})
+        self._queues.pop(space_id, None)
 
 
 class Lifecycle:
@@ -152,7 +163,7 @@ class Lifecycle:
         space, launch = await self._run(self.service.begin_start, caller, name)
         if launch is not None:
             self.on_change(name)
-            self.hub.publish(name, "status", status_of(space))
+            self.hub.publish(launch["space_id"], "status", status_of(space))
             self._spawn(name, self._do_start(launch))
         return space
 
@@ -160,10 +171,10 @@ class Lifecycle:
         space, info = await self._run(self.service.begin_stop, caller, name)
         if info is not None:
             self.on_change(name)
-            self.hub.publish(name, "status", status_of(space))
+            self.hub.publish(info["space_id"], "status", status_of(space))
             starting = self._tasks.get(name) if info["cancel_start"] else None
             reason = "Start cancelled; the volume is kept" if info["cancel_start"] else None
-            self._spawn(name, self._do_stop(name, info["launcher_state"], reason, cancel=starting))
+            self._spawn(name, self._do_stop(info["space_id"], name, info["launcher_state"], reason, cancel=starting))
         return space
 
     async def update_space(self, caller, name: str, body: SpaceUpdate) -> dict:
@@ -192,15 +203,18 @@ class Lifecycle:
         return space
 
     async def delete_space(self, caller, name: str) -> None:
-        await self._run(self.service.begin_delete, caller, name)
+        space_id = await self._run(self.service.begin_delete, caller, name)
         try:
             await self.launcher.delete_volume(name)
         except LaunchError as e:
             await self._set(name, status="failed", failure_reason=f"Deleting the volume failed: {e.message}")
             raise Conflict(f"Space {name!r} could not be deleted: {e.message}") from e
         await self._run(self.service.finish_delete, name)
+        # What is remembered by name must not reach a new space with this name.
+        self._activity.pop(name, None)
+        self._started_at.pop(name, None)
         self.on_change(name)
-        self.hub.publish(name, "status", {"name": name, "status": "deleted"})
+        self.hub.end(space_id, name)
 
     async def presence(self, caller, name: str) -> dict:
         """Who is in the space now (from its agent), once the policy lets the caller in."""
@@ -241,22 +255,25 @@ class Lifecycle:
         self._tasks[name] = task
         task.add_done_callback(lambda t: self._tasks.pop(name, None) if self._tasks.get(name) is t else None)
 
-    def _progress(self, name: str):
+    def _progress(self, space_id: int):
         def progress(percent: int, message: str) -> None:
-            self.hub.publish(name, "progress", {"percent": int(percent), "message": message})
+            self.hub.publish(space_id, "progress", {"percent": int(percent), "message": message})
 
         return progress
 
     async def _set(self, name: str, **fields) -> dict | None:
-        status = await self._run(self.service.transition, name, **fields)
-        if status is not None and "status" in fields:
+        changed = await self._run(self.service.transition, name, **fields)
+        if changed is None:
+            return None
+        space_id, status = changed
+        if "status" in fields:
             self.on_change(name)
-            self.hub.publish(name, "status", status)
+            self.hub.publish(space_id, "status", status)
         return status
 
     async def _do_start(self, launch: dict) -> None:
         name = launch["name"]
-        progress = self._progress(name)
+        progress = self._progress(launch["space_id"])
         try:
             if self._start_slots.locked():
                 progress(0, "Waiting for other spaces to finish starting")
@@ -294,9 +311,9 @@ class Lifecycle:
         return await self.launcher.start(spec, progress)
 
     async def _do_stop(
-        self, name: str, state: dict, reason: str | None = None, cancel: asyncio.Task | None = None
+        self, space_id: int, name: str, state: dict, reason: str | None = None, cancel: asyncio.Task | None = None
     ) -> None:
-        progress = self._progress(name)
+        progress = self._progress(space_id)
         if cancel is not None:
             progress(5, "Cancelling the start")
             cancel.cancel()  # the launcher undoes what it had done
@@ -366,9 +383,9 @@ class Lifecycle:
             if (await self._run(self.service.transition, name, expect=("running",), status="stopping")) is None:
                 continue
             self.on_change(name)
-            self.hub.publish(name, "status", {"name": name, "status": "stopping", "failure_reason": None})
+            self.hub.publish(row["id"], "status", {"name": name, "status": "stopping", "failure_reason": None})
             await self._run(self.service.record, "space.idle_stop", name, minutes=minutes)
-            self._spawn(name, self._do_stop(name, row["launcher_state"] or {}, reason))
+            self._spawn(name, self._do_stop(row["id"], name, row["launcher_state"] or {}, reason))
 
     async def _server_activity(self, row: dict) -> tuple[bool, float] | None:
         """(has a connected browser/kernel connection, last kernel or terminal activity)."""

@@ -46,8 +46,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# Ids are never reused, on SQLite too (AUTOINCREMENT): sessions, tickets and event
+# streams hold a user's or space's id, and a new user or space with the same name
+# must never be the old one. (PostgreSQL sequences never reuse a value.)
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -89,6 +96,7 @@ class Space(Base):
         Index("ix_spaces_owner_name", "owner_id", "name"),
         Index("ix_spaces_created", "created", "name"),
         Index("ix_spaces_last_activity", "last_activity", "name"),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -147,3 +155,53 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(256))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class LoginSession(Base):
+    """A browser's sign-in to the domain: its cookie carries the random id, the store its digest.
+
+    Bound to the user's id (never the name). ``ended`` is set by logout and
+    "sign out everywhere"; removing the user removes the row.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SpaceTicket(Base):
+    """One-time, short-lived: lets a browser signed in to the domain into one space's origin."""
+
+    __tablename__ = "space_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SpaceSession(Base):
+    """A browser's sign-in to one space's origin, made from a ticket; ends with its parent
+    session, and goes with its space or user."""
+
+    __tablename__ = "space_sessions"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

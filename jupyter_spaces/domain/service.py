@@ -14,14 +14,14 @@ import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, Invalid, NotFound, SpacesError, space_not_found
+from ..errors import Conflict, Forbidden, Invalid, NotFound, SpacesError, TooManyRequests, space_not_found
 from . import accounts, paging, policy
 from .catalog import Catalog
-from .models import AuditEvent, Member, Space, Token, User, utcnow
+from .models import AuditEvent, LoginSession, Member, Space, SpaceSession, SpaceTicket, Token, User, utcnow
 from .policy import Action, Caller
 from .schemas import (
     MemberPut,
@@ -37,9 +37,13 @@ from .store import Store
 
 # The CLI acts with the domain's own authority (it has the data directory).
 SYSTEM = Caller(id=0, name="system", admin=True)
+# Who a failed sign-in is, in the audit log (the name tried is its target).
+ANONYMOUS = Caller(id=0, name="anonymous", admin=False)
 
 LOGIN_LINK_TTL = timedelta(hours=24)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+# A space ticket only has to survive one redirect.
+SPACE_TICKET_TTL = timedelta(seconds=60)
 # Only these may change while a space is not stopped.
 LIVE_FIELDS = {"display_name", "idle_timeout_minutes"}
 STOPPED = ("stopped", "failed")
@@ -97,6 +101,10 @@ STATUS_FIELDS = ("name", "status", "failure_reason", "volume_used_bytes", "last_
 
 def status_of(space: dict) -> dict:
     return {k: space[k] for k in STATUS_FIELDS}
+
+
+def _caller(user: User) -> Caller:
+    return Caller(id=user.id, name=user.name, admin=user.admin)
 
 
 def _event(caller: Caller, action: str, target_type: str, target: str, outcome: str, detail: dict) -> AuditEvent:
@@ -244,6 +252,219 @@ class DomainService:
             )
         return token
 
+    # -- sessions ------------------------------------------------------------------
+    #
+    # A browser signs in to the domain and gets a *session*: a random id in its
+    # (signed) cookie, only the id's SHA-256 digest here, bound to the user's id —
+    # never to the name, so a new user with an old name is not the old user. A space
+    # served on its own origin is entered with a *space ticket* (one use, 60 s, bound
+    # to user, parent session and space) that becomes a *space session* there. Ending
+    # a session (logout, sign out everywhere) ends its space sessions; removing a user
+    # or a space removes their sessions, tickets and space sessions with them.
+    # These methods say *who* a browser is; what it may do is still asked of the
+    # policy on each request (``open_target``).
+
+    def password_login(self, name: str, password: str, client: str, throttle: accounts.LoginThrottle) -> str:
+        """Check ``name``'s password and start a session; returns its raw id.
+
+        Raises ``TooManyRequests`` (with ``retry_after``) while the name or ``client``
+        (the address) is locked out — before the password is even checked — and
+        ``Forbidden`` for a wrong name or password. Failures and lock-outs are audited.
+        """
+        wait = throttle.retry_after(name, client)
+        if wait:
+            raise TooManyRequests(
+                f"Too many failed sign-ins for this user or from this address; try again in {wait} seconds.",
+                retry_after=wait,
+            )
+        user = self.check_password(name, password)
+        if user is None:
+            locks = throttle.failed(name, client)
+            with self.store.write() as session:
+                session.add(_event(ANONYMOUS, "user.login", "user", name, "failed", {"client": client}))
+                for scope, seconds in locks:
+                    detail = {"client": client, "scope": scope, "seconds": seconds}
+                    session.add(_event(ANONYMOUS, "user.lockout", "user", name, "locked", detail))
+            raise Forbidden("Wrong user name or password.")
+        throttle.succeeded(name)
+        return self.create_session(user.id, client, "password")
+
+    def create_session(self, user_id: int, client: str = "", via: str = "password") -> str:
+        """Start a browser session for user ``user_id``; returns its raw id, for the cookie only.
+
+        ``client`` is the browser's address (kept, and audited with ``via``: how it signed in).
+        Raises ``NotFound`` if the user is gone.
+        """
+        raw = accounts.new_token()
+        client = printable(client)[:64]
+        with self.store.write() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound("This user no longer exists.")
+            session.add(LoginSession(user_id=user.id, digest=accounts.token_digest(raw), client=client))
+            user.last_activity = utcnow()
+            session.add(_event(_caller(user), "user.login", "user", user.name, "ok", {"client": client, "via": via}))
+        return raw
+
+    def session_user(self, raw: str) -> tuple[User, int] | None:
+        """``(user, session id)`` of a live session, or None (unknown, ended, or its user gone)."""
+        row = self._live(LoginSession, raw)
+        return None if row is None else (row[1], row[0].id)
+
+    def _live(self, model, raw: str):
+        """``(row, user)`` of a live session (model LoginSession or SpaceSession), touched
+        at most once a minute; None when unknown or ended, or (space sessions) when its
+        parent has ended. The join on the user's id refuses a session whose user is gone."""
+        digest = accounts.token_digest(raw)
+        query = select(model, User).join(User, model.user_id == User.id).where(
+            model.digest == digest, model.ended.is_(None)
+        )
+        if model is SpaceSession:
+            query = query.join(LoginSession, SpaceSession.session_id == LoginSession.id).where(
+                LoginSession.ended.is_(None)
+            )
+        now = utcnow()
+        with self.store.read() as session:
+            row = session.execute(query).first()
+        if row is None:
+            return None
+        if now - row[0].last_seen > TOKEN_TOUCH_INTERVAL:
+            with self.store.write() as session:
+                fresh = session.get(model, row[0].id)
+                if fresh is None or fresh.ended is not None:
+                    return None  # ended since the read above
+                fresh.last_seen = now
+        return row
+
+    def end_session(self, raw: str) -> int | None:
+        """Log out: end the session with this raw id and its space sessions.
+
+        Returns the user's id (to drop cached identities), or None if it was not live.
+        """
+        digest = accounts.token_digest(raw)
+        with self.store.write() as session:
+            row = session.execute(
+                select(LoginSession, User).join(User, LoginSession.user_id == User.id)
+                .where(LoginSession.digest == digest, LoginSession.ended.is_(None))
+            ).first()
+            if row is None:
+                return None
+            login, user = row
+            self._end_sessions(session, LoginSession.id == login.id)
+            session.add(_event(_caller(user), "user.logout", "user", user.name, "ok", {"client": login.client}))
+            return user.id
+
+    def end_user_sessions(self, user_id: int) -> int:
+        """End every session (and so every space session) of user ``user_id``; returns how many."""
+        with self.store.write() as session:
+            return self._end_sessions(session, LoginSession.user_id == user_id)
+
+    def sign_out_everywhere(self, caller: Caller, name: str) -> int:
+        """End all of ``name``'s sessions (self or admin; audited); returns the user's id."""
+        with self._change(caller, "user.sign_out", "user", name) as (session, detail):
+            self._self_or_admin(caller, name, "sign-ins")
+            user = self._user(session, name)
+            detail["sessions"] = self._end_sessions(session, LoginSession.user_id == user.id)
+            return user.id
+
+    @staticmethod
+    def _end_sessions(session: Session, which) -> int:
+        now = utcnow()
+        ids = select(LoginSession.id).where(which, LoginSession.ended.is_(None))
+        ended_ids = session.scalars(ids).all()
+        if not ended_ids:
+            return 0
+        session.execute(update(LoginSession).where(LoginSession.id.in_(ended_ids)).values(ended=now))
+        session.execute(
+            update(SpaceSession)
+            .where(SpaceSession.session_id.in_(ended_ids), SpaceSession.ended.is_(None))
+            .values(ended=now)
+        )
+        session.execute(delete(SpaceTicket).where(SpaceTicket.session_id.in_(ended_ids)))
+        return len(ended_ids)
+
+    def create_space_ticket(self, session_id: int, user_id: int, space_name: str) -> str:
+        """A one-time ticket (raw; valid 60 s) into space ``space_name`` for the browser of
+        session ``session_id`` of user ``user_id``.
+
+        The policy decides as for ``open_target``: a space the user may not see raises
+        the same ``NotFound`` as a missing one, one they see but may not open ``Forbidden``.
+        A session that is not live (or not the user's) raises ``Forbidden``.
+        """
+        raw = accounts.new_token()
+        now = utcnow()
+        with self.store.write() as session:
+            login, user = session.get(LoginSession, session_id), session.get(User, user_id)
+            if login is None or login.ended is not None or user is None or login.user_id != user.id:
+                raise Forbidden("This sign-in has ended; sign in again.")
+            space, _owner, _role = self._authorize(session, _caller(user), space_name, Action.OPEN)
+            session.execute(delete(SpaceTicket).where(SpaceTicket.expires <= now))
+            session.add(
+                SpaceTicket(
+                    digest=accounts.token_digest(raw), user_id=user.id, session_id=login.id,
+                    space_id=space.id, expires=now + SPACE_TICKET_TTL,
+                )
+            )
+        return raw
+
+    def consume_space_ticket(self, raw: str) -> tuple[User, int, int] | None:
+        """``(user, space id, parent session id)`` for a ticket, which is gone after this call.
+
+        None when the ticket is unknown, used, expired, its parent session has ended,
+        or the policy no longer lets the user open the space.
+        """
+        digest = accounts.token_digest(raw)
+        with self.store.write() as session:
+            ticket = session.scalar(select(SpaceTicket).where(SpaceTicket.digest == digest))
+            if ticket is None:
+                return None
+            session.delete(ticket)
+            login, user = session.get(LoginSession, ticket.session_id), session.get(User, ticket.user_id)
+            space = session.get(Space, ticket.space_id)
+            if ticket.expires <= utcnow() or login is None or login.ended is not None or user is None or space is None:
+                return None
+            try:
+                self._authorize(session, _caller(user), space.name, Action.OPEN)
+            except SpacesError:
+                return None
+            return user, space.id, login.id
+
+    def create_space_session(self, user_id: int, space_id: int, parent_session_id: int, client: str = "") -> str | None:
+        """Start a space session (what a consumed ticket becomes); returns its raw id, or
+        None when the parent session is not live or not the user's, or the space is gone."""
+        raw = accounts.new_token()
+        with self.store.write() as session:
+            login = session.get(LoginSession, parent_session_id)
+            if login is None or login.ended is not None or login.user_id != user_id:
+                return None
+            if session.get(Space, space_id) is None:
+                return None
+            session.add(
+                SpaceSession(
+                    digest=accounts.token_digest(raw), user_id=user_id, space_id=space_id,
+                    session_id=login.id, client=printable(client)[:64],
+                )
+            )
+        return raw
+
+    def space_session(self, raw: str) -> tuple[User, int, int] | None:
+        """``(user, space id, space session id)`` of a live space session, or None (unknown,
+        ended, its parent session ended, its user or space gone). Says who, not what they
+        may do: ask the policy (``open_target``) for each request."""
+        row = self._live(SpaceSession, raw)
+        return None if row is None else (row[1], row[0].space_id, row[0].id)
+
+    def end_space_session(self, raw: str) -> bool:
+        """End one space session (a logout on the space's origin); False if it was not live."""
+        digest = accounts.token_digest(raw)
+        with self.store.write() as session:
+            result = session.execute(
+                update(SpaceSession)
+                .where(SpaceSession.digest == digest, SpaceSession.ended.is_(None))
+                .values(ended=utcnow())
+            )
+            return result.rowcount > 0
+
     # -- users -------------------------------------------------------------------
 
     @staticmethod
@@ -336,9 +557,9 @@ class DomainService:
     # -- tokens ------------------------------------------------------------------
 
     @staticmethod
-    def _self_or_admin(caller: Caller, name: str) -> None:
+    def _self_or_admin(caller: Caller, name: str, what: str = "tokens") -> None:
         if not caller.admin and caller.name != name:
-            raise Forbidden("Only the user or an administrator may manage these tokens.")
+            raise Forbidden(f"Only the user or an administrator may manage these {what}.")
 
     def list_tokens(self, caller: Caller, name: str) -> dict:
         self._self_or_admin(caller, name)
@@ -478,6 +699,22 @@ class DomainService:
 
     def _check_catalog(
         self, instance_type: str | None, image: str | None, app_type: str | None, volume_gb: int | None = None
+    def space_id(self, caller: Caller, name: str) -> int:
+        """The id of the space now called ``name``, if ``caller`` may see it (else 404).
+
+        Streams and caches follow this id, never the name: once the space is deleted,
+        a new space with its name is another space (ids are never reused).
+        """
+        with self.store.read() as session:
+            space, _owner, _role = self._authorize(session, caller, name, Action.DESCRIBE)
+            return space.id
+
+    def status_by_id(self, space_id: int) -> dict | None:
+        """The events stream's status fields of space ``space_id``; None once it is deleted."""
+        with self.store.read() as session:
+            space = session.get(Space, space_id)
+            return None if space is None else status_of(self.space_json(space, owner="", role=None))
+
     ) -> None:
         if volume_gb is not None and volume_gb > self.max_volume_gb:
             raise Invalid(f"A volume of {volume_gb} GiB is above this domain's limit of {self.max_volume_gb} GiB.")
@@ -556,8 +793,9 @@ class DomainService:
             prior, space.status = space.status, "updating"
             return prior
 
-    def begin_delete(self, caller: Caller, name: str) -> None:
-        """Mark a stopped space ``deleting``; ``finish_delete`` removes it once its volume is gone."""
+    def begin_delete(self, caller: Caller, name: str) -> int:
+        """Mark a stopped space ``deleting``; ``finish_delete`` removes it once its volume is gone.
+        Returns the space's id."""
         with self._change(caller, "space.delete", "space", name) as (session, _):
             space, _owner, _role = self._authorize(session, caller, name, Action.DELETE)
             if space.status not in STOPPED:
@@ -565,8 +803,10 @@ class DomainService:
             space.status = "deleting"
 
     def finish_delete(self, name: str) -> None:
+            return space.id
         with self.store.write() as session:
             space = session.scalar(select(Space).where(Space.name == name))
+        """Remove the space's row; its tickets and space sessions go with it (foreign keys)."""
             if space is not None:
                 session.delete(space)
 
@@ -601,6 +841,7 @@ class DomainService:
             launch = {
                 "name": space.name,
                 "app_type": space.app_type,
+                "space_id": space.id,
                 "instance_type": instance_type,
                 "image": image,
                 "volume_gb": space.volume_gb,
@@ -625,13 +866,16 @@ class DomainService:
             return self.space_json(space, owner, role), {
                 "launcher_state": space.launcher_state or {},
                 "cancel_start": cancel_start,
+                "space_id": space.id,
             }
 
-    def transition(self, name: str, *, expect: tuple[str, ...] | None = None, **fields) -> dict | None:
+    def transition(
+        self, name: str, *, expect: tuple[str, ...] | None = None, **fields
+    ) -> tuple[int, dict] | None:
         """Set a space's lifecycle fields (status, failure_reason, server_url, ...).
 
-        With ``expect``, only when its status is one of those. Returns the public
-        status fields (for the events stream), or None when nothing changed.
+        With ``expect``, only when its status is one of those. Returns the space's id
+        and public status fields (for the events stream), or None when nothing changed.
         """
         with self.store.write() as session:
             space = session.scalar(select(Space).where(Space.name == name))
@@ -641,7 +885,7 @@ class DomainService:
                 setattr(space, key, value)
             if "status" in fields:
                 space.updated = utcnow()
-            return status_of(self.space_json(space, owner="", role=None))
+            return space.id, status_of(self.space_json(space, owner="", role=None))
 
     def record(self, action: str, name: str, outcome: str = "ok", **detail) -> None:
         """An audit event for what the domain itself did to a space (idle stop, crash)."""
@@ -655,6 +899,7 @@ class DomainService:
                 {
                     "name": s.name,
                     "status": s.status,
+                    "id": s.id,
                     "server_url": s.server_url,
                     "secret": s.secret,
                     "launcher_state": s.launcher_state,

@@ -81,10 +81,22 @@ class Store:
         """Bring the schema to the newest Alembic revision."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self._migration_lock():
-            with self.write_engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+        with self._migration_lock(), self.write_engine.connect() as conn:
+            sqlite = not self._queue_writers
+            if sqlite:
+                # A migration may rebuild a table (SQLite's way to change one); with
+                # foreign keys on, dropping the old table would cascade to its children.
+                # The pragma only works outside a transaction, hence on the raw connection.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise RuntimeError("A migration left rows whose references are broken.")
+            finally:
+                if sqlite:
+                    conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:

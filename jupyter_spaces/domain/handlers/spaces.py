@@ -8,7 +8,6 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..schemas import MemberPut, SpaceCreate, SpaceQuery, SpaceUpdate
-from ..service import status_of
 from .base import DomainHandler
 
 NAME = r"(?P<name>[^/]+)"
@@ -59,40 +58,54 @@ class LifecycleHandler(DomainHandler):
 
 
 class EventsHandler(DomainHandler):
-    """Server-sent events: ``status`` (the space's state) and ``progress`` ({percent, message})."""
+    """Server-sent events: ``status`` (the space's state) and ``progress`` ({percent, message}).
+
+    The stream follows the space, not the name: the name is resolved to the space's
+    id once, and when that space is deleted the stream sends ``status`` ``deleted``
+    and ends (a later space with the same name is another space). A deletion by
+    another process (the CLI) is noticed at the next keep-alive.
+    """
 
     keepalive_seconds = 15
 
     @web.authenticated
     @authorized
     async def get(self, name):
-        space = await self.call(self.domain.service.get_space, self.caller, name)
+        service = self.domain.service
+        space_id = await self.call(service.space_id, self.caller, name)
         hub = self.domain.lifecycle.hub
-        queue = hub.subscribe(name)
+        queue = hub.subscribe(space_id)
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
         try:
-            self._send("status", status_of(space))
-            await self.flush()
+            # Read after subscribing, so no change between the two is lost.
+            event, data = "status", (await self.call(service.status_by_id, space_id) or gone)
             while True:
-                try:
-                    event, data = await asyncio.wait_for(queue.get(), self.keepalive_seconds)
-                except asyncio.TimeoutError:
-                    self.write(": keep-alive\n\n")
-                else:
-                    self._send(event, data)
+                self._send(event, data)
                 await self.flush()
         except StreamClosedError:
             pass
         finally:
-            hub.unsubscribe(name, queue)
+            hub.unsubscribe(space_id, queue)
+
+    async def _next(self, queue, space_id: int, gone: dict) -> tuple[str, dict]:
+        """The next event; keep-alives meanwhile, each after a check that the space still exists."""
+        while True:
+            try:
+                return await asyncio.wait_for(queue.get(), self.keepalive_seconds)
+            except asyncio.TimeoutError:
+                if await self.call(self.domain.service.status_by_id, space_id) is None:
+                    return "status", gone
+                self.write(": keep-alive\n\n")
+                await self.flush()
 
     def _send(self, event: str, data: dict) -> None:
         self.write(f"event: {event}\ndata: {json.dumps(data)}\n\n")
 
 
 class PresenceHandler(DomainHandler):
+        gone = {"name": name, "status": "deleted"}
     @web.authenticated
     @authorized
     async def get(self, name):
@@ -104,6 +117,9 @@ class MembersHandler(DomainHandler):
     @authorized
     async def get(self, name):
         self.reply(await self.call(self.domain.service.list_members, self.caller, name))
+                if event == "status" and data["status"] == "deleted":
+                    return
+                event, data = await self._next(queue, space_id, gone)
 
 
 class MemberHandler(DomainHandler):

@@ -1,4 +1,4 @@
-"""Routes: me, users, tokens, audit."""
+"""Routes: me, users, tokens, sessions, audit."""
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -76,6 +76,16 @@ class TokenHandler(DomainHandler):
         self.no_content()
 
 
+class SessionsHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, name):
+        """Sign out everywhere: end all of the user's browser sessions (self or admin)."""
+        user_id = await self.call(self.domain.service.sign_out_everywhere, self.caller, name)
+        self.identity_provider.cache.forget_user(user_id)
+        self.no_content()
+
+
 class AuditHandler(DomainHandler):
     @web.authenticated
     @authorized
@@ -90,5 +100,6 @@ handlers = [
     (rf"/spaces/api/users/{NAME}", UserHandler),
     (rf"/spaces/api/users/{NAME}/tokens", TokensHandler),
     (rf"/spaces/api/users/{NAME}/tokens/(?P<token_id>[0-9]{{1,12}})", TokenHandler),
+    (rf"/spaces/api/users/{NAME}/sessions", SessionsHandler),
     (r"/spaces/api/audit", AuditHandler),
 ]
