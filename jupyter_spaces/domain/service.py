@@ -697,8 +697,6 @@ class DomainService:
             space, owner, role = self._authorize(session, caller, name, Action.DESCRIBE)
             return self.space_json(space, owner, role)
 
-    def _check_catalog(
-        self, instance_type: str | None, image: str | None, app_type: str | None, volume_gb: int | None = None
     def space_id(self, caller: Caller, name: str) -> int:
         """The id of the space now called ``name``, if ``caller`` may see it (else 404).
 
@@ -715,6 +713,8 @@ class DomainService:
             space = session.get(Space, space_id)
             return None if space is None else status_of(self.space_json(space, owner="", role=None))
 
+    def _check_catalog(
+        self, instance_type: str | None, image: str | None, app_type: str | None, volume_gb: int | None = None
     ) -> None:
         if volume_gb is not None and volume_gb > self.max_volume_gb:
             raise Invalid(f"A volume of {volume_gb} GiB is above this domain's limit of {self.max_volume_gb} GiB.")
@@ -801,12 +801,12 @@ class DomainService:
             if space.status not in STOPPED:
                 raise Conflict(f"Stop space {name!r} before deleting it (it is {space.status}).")
             space.status = "deleting"
+            return space.id
 
     def finish_delete(self, name: str) -> None:
-            return space.id
+        """Remove the space's row; its tickets and space sessions go with it (foreign keys)."""
         with self.store.write() as session:
             space = session.scalar(select(Space).where(Space.name == name))
-        """Remove the space's row; its tickets and space sessions go with it (foreign keys)."""
             if space is not None:
                 session.delete(space)
 
@@ -839,9 +839,9 @@ class DomainService:
             space.secret = secrets.token_urlsafe(32)
             space.updated = utcnow()
             launch = {
+                "space_id": space.id,
                 "name": space.name,
                 "app_type": space.app_type,
-                "space_id": space.id,
                 "instance_type": instance_type,
                 "image": image,
                 "volume_gb": space.volume_gb,
@@ -864,9 +864,9 @@ class DomainService:
             cancel_start = space.status == "starting"
             space.status = "stopping"
             return self.space_json(space, owner, role), {
+                "space_id": space.id,
                 "launcher_state": space.launcher_state or {},
                 "cancel_start": cancel_start,
-                "space_id": space.id,
             }
 
     def transition(
@@ -897,9 +897,9 @@ class DomainService:
             rows = session.scalars(select(Space).where(Space.status.not_in(STOPPED))).all()
             return [
                 {
+                    "id": s.id,
                     "name": s.name,
                     "status": s.status,
-                    "id": s.id,
                     "server_url": s.server_url,
                     "secret": s.secret,
                     "launcher_state": s.launcher_state,

@@ -78,12 +78,16 @@ class EventsHandler(DomainHandler):
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
+        gone = {"name": name, "status": "deleted"}
         try:
             # Read after subscribing, so no change between the two is lost.
             event, data = "status", (await self.call(service.status_by_id, space_id) or gone)
             while True:
                 self._send(event, data)
                 await self.flush()
+                if event == "status" and data["status"] == "deleted":
+                    return
+                event, data = await self._next(queue, space_id, gone)
         except StreamClosedError:
             pass
         finally:
@@ -105,7 +109,6 @@ class EventsHandler(DomainHandler):
 
 
 class PresenceHandler(DomainHandler):
-        gone = {"name": name, "status": "deleted"}
     @web.authenticated
     @authorized
     async def get(self, name):
@@ -117,9 +120,6 @@ class MembersHandler(DomainHandler):
     @authorized
     async def get(self, name):
         self.reply(await self.call(self.domain.service.list_members, self.caller, name))
-                if event == "status" and data["status"] == "deleted":
-                    return
-                event, data = await self._next(queue, space_id, gone)
 
 
 class MemberHandler(DomainHandler):
