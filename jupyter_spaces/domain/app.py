@@ -16,7 +16,8 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool
 
 from .. import __version__
-from . import proxy, proxy_fast
+from ..routes import guard
+from . import proxy, proxy_fast, routes
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
@@ -155,6 +156,8 @@ class DomainApp(DomainConfig, ExtensionApp):
             self.handlers.extend(proxy_handlers)
             if self.proxy_fast_path:
                 proxy_fast.install(self.serverapp.web_app)
+            # Every extension's routes, checked against the domain's table (routes.py).
+            guard(self.serverapp.web_app, self.serverapp.base_url, routes.enforcement(str(Path(self.data_dir) / "lab")))
 
     async def _start_jupyter_server_extension(self, serverapp):
         if not self.is_domain:

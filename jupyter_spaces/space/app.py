@@ -61,8 +61,9 @@ import sys
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
+from ..routes import guard
 from ..signing import Verifier
-from . import presence, whoami
+from . import presence, routes, whoami
 from .authorizer import SpaceAuthorizer
 from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
@@ -154,6 +155,8 @@ class SpaceAgentApp(ExtensionApp):
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
 
     def initialize_handlers(self):
+        # Every extension's routes, checked against the space's table (routes.py).
+        guard(self.serverapp.web_app, self.serverapp.base_url, routes.ENFORCEMENT)
         self.handlers.extend(presence.handlers)
         self.handlers.extend(whoami.handlers)
         # Notebook trust is kept on the volume (the launcher points NotebookNotary.data_dir
