@@ -45,7 +45,7 @@ _SPACE = r"(?P<name>[^/]+)"
 ROUTES = [
     # Signing in, and what a page needs before anyone is signed in.
     Route("/login", "jupyter_spaces.domain.auth.LoginHandler", everyone({"GET", "POST"})),
-    Route("/logout", _JS + "auth.logout.LogoutHandler", everyone(READ)),
+    Route("/logout", "jupyter_spaces.domain.auth.LogoutHandler", everyone(READ)),
     Route("/static/(.*)", _STATIC, everyone(READ)),
     Route("/static/lab/(.*)", _STATIC, everyone(READ)),
     Route("/lab/extensions/(.*)", _STATIC, everyone(READ)),
@@ -68,6 +68,7 @@ ROUTES = [
         _API + "users.TokenHandler",
         users({"DELETE"}),
     ),
+    Route("/spaces/api/users/(?P<name>[^/]+)/sessions", _API + "users.SessionsHandler", users({"DELETE"})),
     Route("/spaces/api/audit", _API + "users.AuditHandler", users(READ)),
     Route("/spaces/api/spaces", _API + "spaces.SpacesHandler", users(READ | {"POST"})),
     Route(f"/spaces/api/spaces/{_SPACE}", _API + "spaces.SpaceHandler", users(READ | {"PATCH", "DELETE"})),
