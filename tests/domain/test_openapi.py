@@ -326,6 +326,12 @@ async def test_live_responses_match_the_document(client, world, service, domain)
     assert (await call("DELETE", f"users/eddie/tokens/{token_id}", who="editor")).status == 204
     assert (await call("DELETE", f"users/eddie/tokens/{token_id}", who="admin")).status == 404
 
+    # sessions
+    assert (await call("DELETE", "users/eddie/sessions", who="editor")).status == 204
+    assert (await call("DELETE", "users/eddie/sessions", who="admin")).status == 204
+    assert (await call("DELETE", "users/eddie/sessions", who="viewer")).status == 403
+    assert (await call("DELETE", "users/nobody/sessions", who="admin")).status == 404
+
     # audit
     page = (await call("GET", "audit?limit=3", who="admin")).json()
     assert page["items"] and page["next_cursor"]
