@@ -65,6 +65,7 @@ __all__ = [
     "Identity",
     "InvalidSignature",
     "Verifier",
+    "control_space",
     "generate_secret",
     "sign_request",
 ]
@@ -138,6 +139,15 @@ class Identity:
         padded = value + "=" * (-len(value) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         return cls.from_dict(data)
+
+
+def control_space(space: str) -> str:
+    """What the domain's own notices to ``space``'s agent are signed for, in place of the space name.
+
+    The proxy signs a user's requests for ``space``; ``#`` is never in a space
+    name, so no request the proxy forwards can pass as a notice from the domain.
+    """
+    return space + "#domain"
 
 
 def generate_secret() -> str:

@@ -62,8 +62,8 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
 from ..routes import guard
-from ..signing import Verifier
-from . import presence, routes, whoami
+from ..signing import Verifier, control_space
+from . import presence, revocation, routes, whoami
 from .authorizer import SpaceAuthorizer
 from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
@@ -127,7 +127,7 @@ class SpaceAgentApp(ExtensionApp):
         # Exit here, before anything listens: the extension manager only logs
         # exceptions from linking and would start the server without us.
         try:
-            self.verifier = self._make_verifier()
+            self.verifier, self.notice_verifier = self._make_verifiers()
         except AgentConfigError as e:
             self.log.critical("jupyter-spaces agent: %s; refusing to start the space server.", e)
             raise SystemExit(1) from None
@@ -152,6 +152,7 @@ class SpaceAgentApp(ExtensionApp):
             )
             raise SystemExit(1)
         server.identity_provider.verifier = self.verifier
+        self.settings[revocation.SETTINGS_KEY] = self.notice_verifier
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
 
     def initialize_handlers(self):
@@ -159,20 +160,20 @@ class SpaceAgentApp(ExtensionApp):
         guard(self.serverapp.web_app, self.serverapp.base_url, routes.ENFORCEMENT)
         self.handlers.extend(presence.handlers)
         self.handlers.extend(whoami.handlers)
+        self.handlers.extend(revocation.handlers)
         # Notebook trust is kept on the volume (the launcher points NotebookNotary.data_dir
         # there); the notary writes its files but does not create their directory.
         os.makedirs(os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter"), exist_ok=True)
 
-    def _make_verifier(self) -> Verifier:
+    def _make_verifiers(self) -> tuple[Verifier, Verifier]:
+        """Of users' requests (signed by the proxy), and of the domain's own notices."""
         if not _SPACE_NAME_RE.match(self.space_name):
             raise AgentConfigError(f"SpaceAgentApp.space_name is missing or invalid: {self.space_name!r}")
         secret = self._read_secret().strip()
         try:
-            return Verifier(
-                secret,
-                self.space_name,
-                max_skew=self.max_clock_skew,
-                nonce_cache_size=self.nonce_cache_size,
+            return tuple(
+                Verifier(secret, space, max_skew=self.max_clock_skew, nonce_cache_size=self.nonce_cache_size)
+                for space in (self.space_name, control_space(self.space_name))
             )
         except ValueError as e:
             raise AgentConfigError(str(e)) from None

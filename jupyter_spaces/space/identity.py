@@ -42,6 +42,7 @@ from traitlets import Instance, default
 
 from ..signing import InvalidSignature, Verifier
 from . import personal
+from .revocation import OpenSockets
 
 
 @dataclass
@@ -75,6 +76,8 @@ class SpaceIdentityProvider(IdentityProvider):
         # Config (or JUPYTER_TOKEN) may still carry a token. It is never accepted,
         # so do not let jupyter_server print it or put it into pages either.
         self.token = ""
+        # Every websocket by user and role, for the domain's revocation notices.
+        self.sockets = OpenSockets()
 
     @property
     def auth_enabled(self):
@@ -114,6 +117,7 @@ class SpaceIdentityProvider(IdentityProvider):
         # The one hook every request passes: JupyterLab's settings and workspaces
         # handlers never ask the authorizer, so they are made per-user here.
         personal.scope_to_user(handler, identity.name)
+        self.sockets.track(handler, identity.name, identity.role)
         return SpaceUser(
             username=identity.name,
             name=identity.display_name,
