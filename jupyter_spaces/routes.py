@@ -36,6 +36,13 @@ WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VERBS = READ | WRITE | {"OPTIONS", WEBSOCKET}
 NOTHING: frozenset[str] = frozenset()
 
+# The table's refusals, in the error shape of jupyter_spaces.errors.
+NOT_SERVED = "This route is not served here."
+NOT_ALLOWED = "This method is not allowed on this route."
+NOT_FOR_ROLE = "Your role may not use this method on this route."
+LOG_IN = "Log in first."
+REFUSALS = frozenset({NOT_SERVED, NOT_ALLOWED, NOT_FOR_ROLE, LOG_IN})
+
 
 @dataclass(frozen=True)
 class Route:
@@ -137,9 +144,9 @@ class Enforcement:
         verb = request_verb(handler)
         if route is None:
             error = NotFound if self.unlisted_status == 404 else Forbidden
-            return _refuse(handler, error("This route is not served here."))
+            return _refuse(handler, error(NOT_SERVED))
         if not self.table.someone_may(route, verb):
-            return _refuse(handler, Forbidden(f"{verb} is not allowed on this route."))
+            return _refuse(handler, Forbidden(NOT_ALLOWED))
         if self.table.everyone_may(route, verb):
             return True
         user = await _current_user(handler)
@@ -149,7 +156,7 @@ class Enforcement:
             return True
         if user is None:
             return _to_login(handler)
-        return _refuse(handler, Forbidden(f"Your role may not {verb} this route."))
+        return _refuse(handler, Forbidden(NOT_FOR_ROLE))
 
 
 def guard(app, base_url: str, enforcement: Enforcement) -> None:
@@ -231,7 +238,8 @@ def _refuse(handler: web.RequestHandler, error: SpacesError) -> bool:
     handler.clear()
     handler.set_status(error.status)
     handler.set_header("Content-Type", "application/json")
-    handler.finish(json.dumps(error.to_json()))
+    # RequestHandler's own finish: some handlers override it with other arguments.
+    web.RequestHandler.finish(handler, json.dumps(error.to_json()))
     return False
 
 
@@ -240,6 +248,9 @@ def _to_login(handler: web.RequestHandler) -> bool:
     login_url = handler.settings.get("login_url")
     wants_page = handler.request.method in READ and "text/html" in handler.request.headers.get("Accept", "")
     if not (login_url and wants_page):
-        return _refuse(handler, Forbidden("Log in first."))
-    handler.redirect(url_concat(login_url, {"next": handler.request.uri}))
+        return _refuse(handler, Forbidden(LOG_IN))
+    handler.clear()
+    handler.set_status(302)
+    handler.set_header("Location", url_concat(login_url, {"next": handler.request.uri}))
+    web.RequestHandler.finish(handler)
     return False

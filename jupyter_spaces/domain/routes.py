@@ -51,7 +51,9 @@ ROUTES = [
     Route("/lab/extensions/(.*)", _STATIC, everyone(READ)),
     Route(r"/(robots\.txt)", _STATIC, everyone(READ)),
     Route(r"/(favicon\.ico)", _STATIC, everyone(READ)),
-    Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", everyone(READ)),
+    # Registered by jupyter_server without its directory: it cannot start, and the
+    # FileFindHandler routes above serve both files.
+    Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", REFUSED),
     # Redirects and not-found pages.
     Route("/", _JS + "base.handlers.MainHandler", users(READ)),
     Route("/.*/", _JS + "base.handlers.TrailingSlashHandler", everyone(READ)),
@@ -85,9 +87,11 @@ ROUTES = [
     Route("/spaces/api/images", _API + "catalog.ImagesHandler", users(READ)),
     Route("/spaces/api/app-types", _API + "catalog.AppTypesHandler", users(READ)),
     Route("/spaces/api/.*", _API + "base.NotFoundHandler", users(READ | WRITE)),
-    # The proxy into spaces: the policy and the space's own table decide the rest.
+    # The proxy into spaces authenticates for itself (an anonymous browser goes to the
+    # login page, or from a space's own host to the domain's); the policy and the
+    # space's own table decide the rest.
     Route(f"/spaces/{_SPACE}/(?P<path>.*)", "jupyter_spaces.domain.proxy.SpaceProxyHandler",
-          users(READ | WRITE | {WEBSOCKET})),  # fmt: skip
+          everyone(READ | WRITE | {WEBSOCKET})),  # fmt: skip
     # On a space's own host (see space_host): entering with a ticket, redirects, and
     # what the space's labextension reads about this space.
     Route("/spaces/_enter", _HOST + "EnterHandler", everyone(READ)),

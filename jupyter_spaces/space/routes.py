@@ -51,7 +51,9 @@ ROUTES = [
     Route("/lab/extensions/(.*)", _STATIC, READ_ONLY),
     Route(r"/(robots\.txt)", _STATIC, READ_ONLY),
     Route(r"/(favicon\.ico)", _STATIC, READ_ONLY),
-    Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", READ_ONLY),
+    # Registered by jupyter_server without its directory: it cannot start, and the
+    # FileFindHandler routes above serve both files.
+    Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", REFUSED),
     Route("/lab/.*", _LAB + "handlers.NotFoundHandler", READ_ONLY),
     Route(
         r"/(?P<mode>lab|doc)(?P<workspace>/workspaces/[a-zA-Z0-9\-\_]+)?(?P<tree>/tree/.*)?",
