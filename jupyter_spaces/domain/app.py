@@ -24,6 +24,7 @@ from .handlers import default_handlers
 from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
 from .proxy import proxy_handlers
+from .revocation import Revocations
 from .service import DomainService
 
 DEMO_USERS = (
@@ -42,6 +43,7 @@ class Domain:
         self.catalog = service.catalog
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
         self.lifecycle = Lifecycle(service, launcher, self.run, on_change=self.forget, **lifecycle_options)
+        self.revocations = Revocations(self)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
@@ -50,8 +52,9 @@ class Domain:
         self.lifecycle.note_activity(name)
 
     def forget(self, name: str) -> None:
-        """A space's state or members changed: the proxy must ask again."""
+        """A space's state changed: the proxy must ask again, and no relay outlives its server."""
         proxy.forget(self, name)
+        self.revocations.space_changed(name)
 
     async def close(self) -> None:
         await self.lifecycle.stop()

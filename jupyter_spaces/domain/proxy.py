@@ -94,6 +94,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_
 
 from .. import signing
 from ..errors import Conflict, Forbidden, NotFound, SpacesError
+from . import revocation
 from .auth import SETTINGS_KEY
 from .schemas import RESERVED_SPACE_NAMES
 
@@ -315,13 +316,18 @@ def _state(domain) -> _State:
     return state
 
 
-def forget(domain, name: str | None = None) -> None:
-    """Drop cached answers (of space ``name``, or all): call on stop, start, member changes.
+def forget(domain, name: str | None = None, user_id: int | None = None) -> None:
+    """Drop cached answers (of space ``name``, of user ``user_id``, or all): call on stop,
+    start, member and user changes.
 
     Without it such changes reach the proxy within ``TARGET_TTL`` seconds anyway.
     """
     state = _states.get(domain)
     if state is None:
+        return
+    if user_id is not None:
+        for key in [k for k in state.targets if k[0] == user_id]:
+            del state.targets[key]
         return
     if name is None:
         state.targets.clear()
@@ -784,6 +790,8 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     _ws = None
     _ws_pump: asyncio.Task | None = None
     _ws_subprotocol: str | None = None
+    _open: revocation.Open | None = None  # this relay in the revocation registry
+    _revoked: str | None = None  # why its access ended, once it has
     _upload_failed = False
     _reused = False
     _has_body = False
@@ -1139,6 +1147,27 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     # -- websockets ---------------------------------------------------------------
 
     async def _proxy_websocket(self, *args, **kwargs):
+        # Registered before the space is reached, so access revoked meanwhile ends it too.
+        registry = revocation.connections(self.domain)
+        self._open = registry.add(
+            self._target.name, self.current_user.id, revocation.credential_of(self),
+            self._target.identity.role, self._revoke,
+        )
+        try:
+            await self._connect_websocket(*args, **kwargs)
+        finally:
+            if self.ws_connection is None:  # refused, unreachable or revoked: nothing is relayed
+                registry.discard(self._open)
+
+    def _revoke(self, reason: str) -> None:
+        """The access this relay was opened with is gone: both sides close now."""
+        self._revoked = reason
+        if self._ws is not None:
+            self._ws.close(revocation.CLOSE_CODE, reason)
+        if self.ws_connection is not None:
+            self.close(revocation.CLOSE_CODE, reason)
+
+    async def _connect_websocket(self, *args, **kwargs):
         t = self._target
         target_path = upstream_target(self.request.uri)
         headers = httputil.HTTPHeaders()
@@ -1170,6 +1199,10 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             error = SpacesError("The space's server is not answering; try again in a moment.", reason="unreachable")
             error.status = 502
             return self._refuse(error)
+        if self._revoked is not None:
+            self._ws.close(revocation.CLOSE_CODE, self._revoked)
+            self._ws = None
+            return self._refuse(Forbidden(self._revoked, reason="revoked"))
         _state(self.domain).sockets.add(self._ws)
         self._ws_subprotocol = self._ws.selected_subprotocol or ""
         await WebSocketHandler.get(self, *args, **kwargs)
@@ -1217,6 +1250,8 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             self.close(upstream.close_code or 1011, upstream.close_reason or "space server went away")
 
     def on_close(self):
+        if self._open is not None:
+            revocation.connections(self.domain).discard(self._open)
         if self._ws is not None:
             code = self.close_code
             # 1005 (no code) and 1006 (abnormal) must never be sent in a close frame.

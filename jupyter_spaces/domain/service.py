@@ -583,7 +583,8 @@ class DomainService:
             result = token_json(tok)
         return {**result, "token": token}
 
-    def delete_token(self, caller: Caller, name: str, token_id: int) -> None:
+    def delete_token(self, caller: Caller, name: str, token_id: int) -> str:
+        """Revoke a token; returns its digest (what the proxy knows connections made with it by)."""
         with self._change(caller, "token.delete", "user", name, token_id=token_id) as (session, _):
             self._self_or_admin(caller, name)
             user = self._user(session, name)
@@ -593,6 +594,7 @@ class DomainService:
             if tok is None:
                 raise NotFound(f"User {name!r} has no token {token_id}.")
             session.delete(tok)
+            return tok.digest
 
     # -- spaces ------------------------------------------------------------------
 

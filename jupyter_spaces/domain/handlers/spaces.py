@@ -8,6 +8,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..schemas import MemberPut, SpaceCreate, SpaceQuery, SpaceUpdate
+from ..revocation import credential_of
 from .base import DomainHandler
 
 NAME = r"(?P<name>[^/]+)"
@@ -67,6 +68,27 @@ class EventsHandler(DomainHandler):
     """
 
     keepalive_seconds = 15
+    _open = None  # this stream in the revocation registry
+
+    async def prepare(self):
+        await super().prepare()
+        if self.current_user is not None:
+            # The caller's access ending closes the connection at once; the loop
+            # below ends at its next write.
+            self._open = self.domain.revocations.open.add(
+                self.path_kwargs["name"], self.current_user.id, credential_of(self), None,
+                lambda reason: self.request.connection.close(),
+            )
+
+    def on_finish(self):
+        self._forget_open()
+
+    def on_connection_close(self):
+        self._forget_open()
+
+    def _forget_open(self):
+        if self._open is not None:
+            self.domain.revocations.open.discard(self._open)
 
     @web.authenticated
     @authorized
@@ -128,14 +150,14 @@ class MemberHandler(DomainHandler):
     async def put(self, name, user):
         body = self.body(MemberPut)
         member = await self.call(self.domain.service.put_member, self.caller, name, user, body)
-        self.domain.forget(name)  # the new role applies to the next proxied request
+        await self.domain.revocations.member_changed(name, user, body.role)
         self.reply(member)
 
     @web.authenticated
     @authorized
     async def delete(self, name, user):
         await self.call(self.domain.service.delete_member, self.caller, name, user)
-        self.domain.forget(name)
+        await self.domain.revocations.member_changed(name, user, None)
         self.no_content()
 
 

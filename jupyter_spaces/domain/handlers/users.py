@@ -3,6 +3,7 @@
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..revocation import token_credential
 from ..schemas import Page, TokenCreate, UserCreate, UserUpdate
 from .base import DomainHandler
 
@@ -44,13 +45,17 @@ class UserHandler(DomainHandler):
         body = self.body(UserUpdate)
         user = await self.call(self.domain.service.update_user, self.caller, name, body)
         self.identity_provider.cache.clear()  # admin rights and names apply at once
+        if body.admin is not None:
+            await self.domain.revocations.admin_changed(name)
         self.reply(user)
 
     @web.authenticated
     @authorized
     async def delete(self, name):
+        gone = await self.call(self.domain.service.user_by_name, name)
         await self.call(self.domain.service.delete_user, self.caller, name)
         self.identity_provider.cache.clear()
+        await self.domain.revocations.user_removed(gone.id, name)
         self.no_content()
 
 
@@ -71,8 +76,9 @@ class TokenHandler(DomainHandler):
     @web.authenticated
     @authorized
     async def delete(self, name, token_id):
-        await self.call(self.domain.service.delete_token, self.caller, name, int(token_id))
+        digest = await self.call(self.domain.service.delete_token, self.caller, name, int(token_id))
         self.identity_provider.cache.clear()
+        self.domain.revocations.credential_revoked(token_credential(digest))
         self.no_content()
 
 
