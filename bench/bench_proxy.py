@@ -112,7 +112,9 @@ def start_domain(data: Path) -> tuple[subprocess.Popen, int]:
     log = open(data / "domain.log", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data), "--port", str(port),
-         "--ip", "127.0.0.1", "--no-browser", "--ServerApp.log_level=WARN"],
+         "--ip", "127.0.0.1", "--no-browser", "--ServerApp.log_level=WARN",
+         # the cookie caller below is a browser on the domain's origin (path mode)
+         "--DomainApp.space_origin=path"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     wait_http(port, "/spaces/api/me", proc, data / "domain.log")

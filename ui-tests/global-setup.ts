@@ -88,7 +88,9 @@ export default async function globalSetup(): Promise<void> {
       String(port),
       '--ip',
       '127.0.0.1',
-      '--no-browser'
+      '--no-browser',
+      // Path mode until these tests enter spaces on their own origins (issue #12).
+      '--DomainApp.space_origin=path'
     ],
     { cwd: REPO, stdio: ['ignore', out, out], detached: true }
   );

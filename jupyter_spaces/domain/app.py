@@ -11,6 +11,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool
@@ -23,8 +24,10 @@ from .config import DomainConfig
 from .handlers import default_handlers
 from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
+from .origins import LOOPBACK_TEMPLATE, SpaceOrigins, listens_on_loopback
 from .proxy import proxy_handlers
 from .revocation import Revocations
+from .space_host import space_host_handlers
 from .service import DomainService
 
 DEMO_USERS = (
@@ -38,8 +41,9 @@ DEMO_USERS = (
 class Domain:
     """What handlers reach through ``settings``: service, catalogue, lifecycle, a thread pool."""
 
-    def __init__(self, service: DomainService, launcher, threads: int, **lifecycle_options):
+    def __init__(self, service: DomainService, launcher, threads: int, origins: SpaceOrigins, **lifecycle_options):
         self.service = service
+        self.origins = origins
         self.catalog = service.catalog
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
         self.lifecycle = Lifecycle(service, launcher, self.run, on_change=self.forget, **lifecycle_options)
@@ -140,6 +144,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             service,
             launcher,
             self.store_threads,
+            self.make_origins(),
             base_url=self.serverapp.base_url,
             poll_interval=self.poll_interval,
             idle_check_interval=self.idle_check_interval,
@@ -151,8 +156,36 @@ class DomainApp(DomainConfig, ExtensionApp):
         if self.demo:
             ensure_demo_users(service)
 
+    def make_origins(self) -> SpaceOrigins:
+        if self.space_origin == "path":
+            self.log.warning(
+                "jupyter_spaces: path mode (DomainApp.space_origin = 'path'): every space is served "
+                "on the domain's own origin, where HTML written by a space's editors acts with the "
+                "credentials of whoever opens it."
+            )
+            return SpaceOrigins("")
+        if self.space_host:
+            return SpaceOrigins(self.space_host)
+        if self.space_origin == "own" or listens_on_loopback(self.serverapp.ip):
+            return SpaceOrigins(LOOPBACK_TEMPLATE)
+        self.log.warning(
+            "jupyter_spaces: path mode: no DomainApp.space_host is set and the server does not "
+            "listen on loopback, so every space is served on the domain's own origin. HTML "
+            "written by a space's editors can then act with the credentials of whoever opens it. "
+            "Set c.DomainApp.space_host = '{space}.spaces.example.org' (wildcard DNS and TLS)."
+        )
+        return SpaceOrigins("")
+
     def initialize_handlers(self):
         if self.is_domain:
+            origins = self.domain.origins
+            if origins.isolated:
+                # First of all the application's rules (a ".*$" host rule of an extension
+                # loaded earlier matches a space's host too): on a space's host only these.
+                web_app = self.serverapp.web_app
+                web_app.add_handlers(origins.host_pattern, space_host_handlers(self.serverapp.base_url))
+                rules = web_app.default_router.rules
+                rules.insert(0, rules.pop(-2))
             self.handlers.extend(default_handlers)
             self.handlers.append((r"/spaces/home", HomeHandler))
             # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.
@@ -162,12 +195,22 @@ class DomainApp(DomainConfig, ExtensionApp):
             # Every extension's routes, checked against the domain's table (routes.py).
             guard(self.serverapp.web_app, self.serverapp.base_url, routes.enforcement(str(Path(self.data_dir) / "lab")))
 
+    def domain_url(self) -> str:
+        """Where browsers open the domain: on the host its spaces' origins hang off (a login
+        cookie of 127.0.0.1 is no help on {space}.localhost's way back home)."""
+        url = self.serverapp.connection_url
+        origins = self.domain.origins
+        if not origins.isolated:
+            return url
+        parts = urlsplit(url)
+        return origins.domain_origin(parts.scheme, parts.netloc) + parts.path
+
     async def _start_jupyter_server_extension(self, serverapp):
         if not self.is_domain:
             return
         await self.domain.lifecycle.start()
         if self.demo:
-            await self.domain.run(print_login_links, self.domain.service, serverapp.connection_url)
+            await self.domain.run(print_login_links, self.domain.service, self.domain_url())
 
     async def stop_extension(self):
         domain = getattr(self, "domain", None)

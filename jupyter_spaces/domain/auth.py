@@ -29,6 +29,8 @@ from traitlets import Bool, Float, Int, default
 
 from ..errors import Forbidden, TooManyRequests
 from .accounts import LoginThrottle, token_digest
+from .origins import SPACE_COOKIE
+from .space_entry import space_session_user
 from .policy import Caller
 
 SETTINGS_KEY = "jupyter_spaces_domain"
@@ -42,6 +44,8 @@ class DomainUser(User):
     admin: bool = False
     #: the login session behind a cookie (None for API tokens)
     session_id: int | None = None
+    #: the space a space session is bound to (None: the domain's own credentials)
+    space: str | None = None
 
     @property
     def caller(self) -> Caller:
@@ -180,7 +184,10 @@ class DomainIdentityProvider(IdentityProvider):
         domain = handler.settings.get(SETTINGS_KEY)
         if domain is None:
             return None
+        space = domain.origins.space_of(handler.request.host)
         token = self.get_token(handler)
+        if space is not None and not token:
+            return await self._space_session_user(handler, domain, space)
         if token:
             key = "t:" + token_digest(token)
             user = self.cache.get(key)
@@ -229,9 +236,29 @@ class DomainIdentityProvider(IdentityProvider):
     def persist_user_model(self, handler: web.RequestHandler) -> None:
         pass  # the user lives in the store; the cookie only ever carries the session id
 
+    async def _space_session_user(self, handler, domain, space: str) -> DomainUser | None:
+        """On a space's own host only its space session cookie counts (never the login cookie)."""
+        raw = handler.get_cookie(SPACE_COOKIE)
+        if not raw:
+            return None
+        key = "s:" + raw
+        user = self.cache.get(key)
+        if user is not None:
+            return user
+        session = handler.get_secure_cookie(SPACE_COOKIE, **self.get_secure_cookie_kwargs)
+        if not session:
+            return None
+        found = await domain.run(space_session_user, domain.service, session.decode("ascii", "replace"), space)
+        if found is None:
+            return None
+        user, session_id = found
+        user = replace(to_domain_user(user), session_id=session_id, space=space)
+        self.cache.put(key, user)
+        return user
+
     def identity_model(self, user: User) -> dict:
         model = asdict(user)
-        for internal in ("id", "session_id"):
+        for internal in ("id", "session_id", "space"):
             model.pop(internal, None)
         return model
 
@@ -340,4 +367,5 @@ class LogoutHandler(JupyterLogoutHandler):
             user_id = await domain.run(domain.service.end_session, session)
             if user_id is not None:
                 self.identity_provider.cache.forget_user(user_id)
+                domain.revocations.sessions_ended(user_id)
         super().get()

@@ -97,6 +97,25 @@ class DomainConfig(Configurable):
         "False: every request goes through the proxy handler.",
     )
 
+    space_origin = Enum(
+        ["auto", "own", "path"],
+        "auto",
+        config=True,
+        help="Where a space is served from. 'own': its own origin (see space_host). 'path': "
+        "the domain's origin, under <base_url>spaces/<name>/ (HTML written by a space's editors "
+        "then runs with the credentials of whoever opens it: only for single-user or fully "
+        "trusted domains). 'auto': 'own' when space_host is set or the server listens on "
+        "loopback, else 'path' with a warning.",
+    )
+    space_host = Unicode(
+        "",
+        config=True,
+        help="Host name of a space's own origin, as a template: '{space}.spaces.example.org' "
+        "(needs wildcard DNS and a wildcard certificate for *.spaces.example.org); the domain "
+        "itself is then served on spaces.example.org. Empty: '{space}.localhost' (browsers "
+        "resolve *.localhost to loopback themselves), for a server listening on loopback.",
+    )
+
     space_agent_config = Dict(
         # Real-time collaboration (and presence) in every space.
         default_value={"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}},

@@ -80,7 +80,7 @@ import socket
 import time
 import weakref
 from collections import deque
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
@@ -96,6 +96,7 @@ from .. import signing
 from ..errors import Conflict, Forbidden, NotFound, SpacesError
 from . import revocation
 from .auth import SETTINGS_KEY
+from .origins import TICKET_PARAM, HostFacts, host_facts
 from .schemas import RESERVED_SPACE_NAMES
 
 __all__ = ["TARGET_TTL", "SpaceProxyHandler", "forget", "proxy_handlers", "shutdown"]
@@ -299,7 +300,7 @@ class _State:
         self.pool = _StreamPool()
         self.activity: dict[str, float] = {}
         self.sockets: set = set()  # open upstream websockets
-        self.hosts: dict[str, tuple[bool, str]] = {}  # Host header -> (allowed, login cookie name)
+        self.hosts: dict[str, HostFacts] = {}
         self.fast_pool = None  # the fast path's own connections (proxy_fast), once used
 
     def pools(self) -> list:
@@ -811,12 +812,14 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     def compute_etag(self):
         return None  # never derive an Etag from (part of) a relayed body
 
-    def _host_facts(self) -> tuple[bool, str]:
-        """(Host allowed, the domain's login cookie name): both depend on the Host only."""
+    def _host_facts(self) -> HostFacts:
         hosts = _state(self.domain).hosts
         facts = hosts.get(self.request.host)
         if facts is None:
-            facts = (JupyterHandler.check_host(self), self.identity_provider.get_cookie_name(self))
+            facts = host_facts(
+                self.domain.origins, self.request.host,
+                lambda: JupyterHandler.check_host(self), lambda: self.identity_provider.get_cookie_name(self),
+            )
             if len(hosts) < 256:
                 hosts[self.request.host] = facts
         return facts
@@ -887,10 +890,12 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         stream = getattr(self.request.connection, "stream", None)
         if isinstance(stream, IOStream):
             _nodelay_for_good(stream)
-        if not self._host_facts()[0]:
+        facts = self._host_facts()
+        if not facts.allowed:
             return self._refuse(Forbidden("Host not allowed."))
         name = self.path_kwargs["name"]
-        if name in RESERVED_SPACE_NAMES:
+        if name in RESERVED_SPACE_NAMES or (facts.space is not None and name != facts.space):
+            # Another space's path on a space's host: each is reached on its own.
             return self._refuse(NotFound("No such page."))
         user = self.identity_provider.get_user(self)
         if asyncio.iscoroutine(user) or isinstance(user, asyncio.Future):
@@ -898,12 +903,35 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         self.current_user = self._jupyter_current_user = user
         if user is None:
             if self._wants_html():
+                if facts.space is not None:
+                    # Through the domain's address of this page: log in there, get a ticket.
+                    origin = self.domain.origins.domain_origin(self.request.protocol, self.request.host)
+                    return self.redirect(origin + self.request.uri)
                 url = self.get_login_url()
                 sep = "&" if "?" in url else "?"
                 return self.redirect(url + sep + "next=" + url_escape(self.request.uri))
             return self._refuse(Forbidden("Log in to the domain (or send an API token) to open a space."))
         is_upgrade = self.request.headers.get("Upgrade", "").lower() == "websocket"
         token_auth = self.token_authenticated
+        if self.domain.origins.isolated and facts.space is None:
+            # The domain's host never serves a space's pages to a browser: they would run
+            # with the visitor's domain credentials. Cookies get a ticket to the space's
+            # own origin; API tokens must come in the Authorization header (a token in a
+            # URL could render a page here).
+            if not token_auth:
+                if self.request.method in ("GET", "HEAD") and not is_upgrade:
+                    return await self._enter_own_origin(user, name)
+                return self._refuse(Forbidden(
+                    "Spaces are served on their own origin: open this space from the spaces home.",
+                    reason="space_origin",
+                ))
+            if not is_upgrade and not self.identity_provider.auth_header_pat.match(
+                self.request.headers.get("Authorization", "")
+            ):
+                return self._refuse(Forbidden(
+                    "On the domain's address, send the API token in the Authorization header.",
+                    reason="space_origin",
+                ))
         if not token_auth:
             if self.request.method in _UNSAFE:
                 try:
@@ -924,6 +952,25 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         if is_upgrade:
             return None  # get() connects upstream first, then accepts the upgrade
         await self._start_upstream(token_auth)
+
+    async def _enter_own_origin(self, user, name: str) -> None:
+        """Redirect a logged-in browser to the space's own origin with a one-time ticket."""
+        try:
+            target = await self._open_target(user, name, fresh=True)
+        except SpacesError as e:
+            return self._refuse(e, self._error_page(e, name))
+        if target is None:
+            return None  # answered: not running
+        domain = self.domain
+        try:
+            ticket = await domain.run(domain.service.create_space_ticket, user.session_id, user.id, name)
+        except SpacesError as e:
+            return self._refuse(e, self._error_page(e, name))
+        origin = domain.origins.space_origin(name, self.request.protocol, self.request.host)
+        query = urlencode({TICKET_PARAM: ticket, "next": self.request.uri})
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.redirect(f"{origin}{self.base_url}spaces/_enter?{query}")
 
     async def _open_target(self, user, name: str, fresh: bool = False) -> _Target | None:
         domain = self.domain
@@ -977,7 +1024,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     def _upstream_headers(self, target: str, method: str, token_auth: bool, ws: bool) -> list[tuple[str, str]]:
         return upstream_headers(
-            self.request, self._target, target, method, ws=ws, login_cookie=self._host_facts()[1],
+            self.request, self._target, target, method, ws=ws, login_cookie=self._host_facts().login_cookie,
             auth_header_pat=self.identity_provider.auth_header_pat,
             xsrf_token=None if token_auth else lambda: self.xsrf_token.decode(),
         )

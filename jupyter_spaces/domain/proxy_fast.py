@@ -206,7 +206,7 @@ class ProxyFront(httputil.HTTPServerConnectionDelegate):
         if state is None:
             return None
         facts = state.hosts.get(headers.get("Host") or "127.0.0.1")
-        if facts is None or not facts[0]:
+        if facts is None or not facts.allowed or (facts.space is not None and name != facts.space):
             return None
         if query and _has_token_param(query):
             return None
@@ -217,18 +217,20 @@ class ProxyFront(httputil.HTTPServerConnectionDelegate):
         if match:
             key = "t:" + token_digest(match.group(2))
         else:
+            if not facts.cookie_proxy:
+                return None
             cookies = request.cookies
-            login = cookies.get(facts[1])
+            login = cookies.get(facts.login_cookie)
             if login is None or not login.value or XSRF_COOKIE not in cookies:
                 return None
-            key = "c:" + login.value
+            key = facts.cookie_key + login.value
         user = provider.cache.get(key)
         if user is None:
             return None
         target = state.targets.get(target_key(user, name))
         if target is None or target.expires <= time.monotonic():
             return None
-        return _Plan(domain, request, user, target, facts[1])
+        return _Plan(domain, request, user, target, facts.login_cookie)
 
 
 class _FastRequest(httputil.HTTPMessageDelegate):

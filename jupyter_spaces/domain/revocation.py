@@ -11,6 +11,7 @@ ends, at once:
 - admin rights given or taken: their events streams (admin rights reach no space's
   inside, ``policy.role_of``; what they showed was other users' private spaces' state);
 - a token revoked: everything opened with it;
+- a sign-in session ended (logout, sign out everywhere): the user's browser connections;
 - a space stopped, started or deleted: every relay into it.
 
 It also drops the proxy's cached targets, and tells each running space concerned
@@ -97,17 +98,18 @@ def connections(domain) -> OpenConnections:
     return registry
 
 
+#: The credential of connections opened with a sign-in session (the user's, any of them).
+SESSION = "session"
+
+
 def token_credential(digest: str) -> str:
     return "t:" + digest
 
 
 def credential_of(handler) -> str:
-    """What authenticated ``handler``'s request: an API token or a login cookie (hashed)."""
-    provider = handler.identity_provider
-    token = provider.get_token(handler)
-    if token:
-        return token_credential(token_digest(token))
-    return "c:" + token_digest(handler.get_cookie(provider.get_cookie_name(handler)) or "")
+    """What authenticated ``handler``'s request: an API token (by digest) or a sign-in session."""
+    token = handler.identity_provider.get_token(handler)
+    return token_credential(token_digest(token)) if token else SESSION
 
 
 class Revocations:
@@ -145,6 +147,11 @@ class Revocations:
 
     def credential_revoked(self, credential: str) -> None:
         self.open.end("The credential of this connection was revoked.", lambda c: c.credential == credential)
+
+    def sessions_ended(self, user_id: int) -> None:
+        """A logout or "sign out everywhere": the user's browser connections end (one that
+        still has a live session reconnects)."""
+        self.open.end("You were signed out.", lambda c: c.credential == SESSION, user_id)
 
     def space_changed(self, name: str) -> None:
         """Space ``name`` started, stopped or was deleted: no relay outlives its server."""

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from http.cookies import SimpleCookie
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from conftest import cookie_header, cookies_of
@@ -30,6 +30,7 @@ from tornado.websocket import websocket_connect
 from jupyter_spaces import signing
 from jupyter_spaces.domain import proxy
 from jupyter_spaces.domain.models import Space
+from jupyter_spaces.domain.origins import SPACE_COOKIE
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
@@ -256,13 +257,38 @@ async def login_cookies(client, service, name: str) -> dict:
     return cookies_of(r)
 
 
-async def raw(port: int, method: str, path: str, *, headers=None, body=None, **kw):
-    """A request with every header and repeated Set-Cookie kept (tornado response)."""
+async def raw(port: int, method: str, path: str, *, headers=None, body=None, host: str | None = None, **kw):
+    """A request with every header and repeated Set-Cookie kept (tornado response).
+
+    ``path`` is under BASE unless absolute; ``host`` is the Host header (a space's own
+    host: glibc does not resolve ``*.localhost``, so connect to loopback and say it).
+    """
+    headers = {**(headers or {}), **({"Host": host} if host else {})}
     req = HTTPRequest(
-        f"http://127.0.0.1:{port}{BASE}{path}", method=method, headers=headers or {}, body=body,
-        follow_redirects=False, allow_nonstandard_methods=True, request_timeout=120, **kw,
+        f"http://127.0.0.1:{port}{path if path.startswith('/') else BASE + path}", method=method,
+        headers=headers, body=body, follow_redirects=False, allow_nonstandard_methods=True,
+        request_timeout=120, **kw,
     )
     return await AsyncHTTPClient().fetch(req, raise_error=False)
+
+
+def host_of(space: str, port: int) -> str:
+    """A space's own host (the default on loopback: ``{space}.localhost``)."""
+    return f"{space}.localhost:{port}"
+
+
+async def enter_space(client, service, port: int, user: str, space: str) -> dict:
+    """A browser's way into a space: login link, the space's address on the domain (a
+    redirect with a one-time ticket), the ticket on the space's own host. Returns the
+    cookies the browser then has on the space's host."""
+    cookies = await login_cookies(client, service, user)
+    r = await raw(port, "GET", space_path(space, "lab"), headers={**cookie_header(cookies), "Accept": "text/html"})
+    assert r.code == 302, (r.code, r.body[:300])
+    location = urlsplit(r.headers["Location"])
+    assert location.netloc == host_of(space, port), location
+    r = await raw(port, "GET", f"{location.path}?{location.query}", host=location.netloc)
+    assert r.code == 302, (r.code, r.body[:300])
+    return cookies_of(r)
 
 
 # ---------------------------------------------------------------------- tests
@@ -390,25 +416,27 @@ async def test_forged_identity_headers_are_stripped(client, proxied, echo_server
 
 async def test_domain_credentials_never_reach_the_space(client, proxied, service, echo_server, port):
     token = client.tokens["owner"]
-    cookies = await login_cookies(client, service, "alice")
-    login_cookie = next(k for k in cookies if k.startswith("username-"))
-    # header token, query token (also encoded and repeated), and the login cookie
+    cookies = await enter_space(client, service, port, "alice", "echo")
+    space_cookie = cookies[SPACE_COOKIE]
+    own = host_of("echo", port)
+    # header token, query token (also encoded and repeated; on the space's own host), and
+    # the space session cookie
     requests = [
-        ("GET", "echo/a?x=1", {"Authorization": f"token {token}"}),
-        ("GET", f"echo/b?token={token}&x=%20y", {}),
-        ("GET", f"echo/c?%74oken={token}&token={token}", {}),
-        ("GET", "echo/d", {**cookie_header(cookies)}),
-        ("PUT", f"echo/e?token={token}", {"Authorization": f"Bearer {token}"}),
+        ("GET", "echo/a?x=1", {"Authorization": f"token {token}"}, None),
+        ("GET", f"echo/b?token={token}&x=%20y", {}, own),
+        ("GET", f"echo/c?%74oken={token}&token={token}", {}, own),
+        ("GET", "echo/d", {**cookie_header(cookies)}, own),
+        ("PUT", f"echo/e?token={token}", {"Authorization": f"Bearer {token}"}, None),
     ]
-    for method, rest, headers in requests:
+    for method, rest, headers, host in requests:
         body = b"data" if method == "PUT" else None
-        r = await raw(port, method, space_path("echo", rest), headers=headers, body=body)
+        r = await raw(port, method, space_path("echo", rest), headers=headers, body=body, host=host)
         assert r.code == 200, (rest, r.code, r.body)
         seen = json.loads(r.body)
         assert seen["verified_as"] == "alice", seen  # signed for exactly the target received
         dump = json.dumps(seen)
         assert token not in dump, rest
-        assert cookies[login_cookie] not in dump, rest
+        assert space_cookie not in dump, rest
         assert "token=" not in seen["uri"], seen["uri"]
     # what remains of the query is forwarded byte for byte
     r = await raw(port, "GET", space_path("echo", f"echo/b?token={token}&x=%20y"),
@@ -427,10 +455,12 @@ async def test_domain_credentials_never_reach_the_space(client, proxied, service
 
 async def test_cookie_auth_xsrf_end_to_end(client, proxied, service, port):
     """The browser path: one _xsrf cookie (the domain's), JupyterLab's header passes both checks."""
-    cookies = await login_cookies(client, service, "alice")
+    cookies = await enter_space(client, service, port, "alice", SPACE)
     cookies.pop("_xsrf", None)
+    own = host_of(SPACE, port)
     # the JupyterLab page through the proxy
-    r = await raw(port, "GET", space_path(SPACE, "lab"), headers={**cookie_header(cookies), "Accept": "text/html"})
+    r = await raw(port, "GET", space_path(SPACE, "lab"), headers={**cookie_header(cookies), "Accept": "text/html"},
+                  host=own)
     assert r.code == 200, r.body[:500]
     set_cookies = r.headers.get_list("Set-Cookie")
     xsrf = [c for c in set_cookies if c.startswith("_xsrf=")]
@@ -440,35 +470,39 @@ async def test_cookie_auth_xsrf_end_to_end(client, proxied, service, port):
     jar.load(xsrf[0])
     cookies["_xsrf"] = jar["_xsrf"].value
     # the lab page's own requests carry the cookie; the space never sets a second one
-    r = await raw(port, "GET", space_path(SPACE, "api/contents"), headers=cookie_header(cookies))
+    r = await raw(port, "GET", space_path(SPACE, "api/contents"), headers=cookie_header(cookies), host=own)
     assert r.code == 200
     assert not [c for c in r.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")]
     body = json.dumps({"type": "file", "format": "text", "content": "from the browser"})
     name = f"browser-{uuid.uuid4().hex[:6]}.txt"
     # unsafe method without the header: refused by the domain, never signed
-    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), headers=cookie_header(cookies), body=body)
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), headers=cookie_header(cookies), body=body,
+                  host=own)
     assert r.code == 403 and json.loads(r.body)["reason"] == "xsrf"
-    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body,
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body, host=own,
                   headers={**cookie_header(cookies), "X-XSRFToken": "2|00000000|deadbeef|1"})
     assert r.code == 403
     # with JupyterLab's header (the cookie's value): through to the space
-    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body,
+    r = await raw(port, "PUT", space_path(SPACE, f"api/contents/{name}"), body=body, host=own,
                   headers={**cookie_header(cookies), "X-XSRFToken": cookies["_xsrf"]})
     assert r.code in (200, 201), r.body
     # the space's own _xsrf cookie is dropped on the way back, its other cookies are not
-    r = await raw(port, "GET", space_path("echo", "echo/cookie"), headers=cookie_header(cookies))
+    cookies = {**await enter_space(client, service, port, "alice", "echo"), "_xsrf": cookies["_xsrf"]}
+    r = await raw(port, "GET", space_path("echo", "echo/cookie"), headers=cookie_header(cookies),
+                  host=host_of("echo", port))
     got = r.headers.get_list("Set-Cookie")
     assert any(c.startswith("space_cookie=kept") for c in got) and not any(c.startswith("_xsrf=") for c in got)
 
 
 async def test_cookie_websocket_origin_is_checked(client, proxied, service, port):
-    cookies = await login_cookies(client, service, "alice")
+    cookies = await enter_space(client, service, port, "alice", "echo")
     url = f"ws://127.0.0.1:{port}{BASE}spaces/echo/ws"
-    bad = HTTPRequest(url, headers={**cookie_header(cookies), "Origin": "http://evil.example"})
-    with pytest.raises(HTTPClientError) as e:
-        await websocket_connect(bad)
-    assert e.value.code == 403
-    good = HTTPRequest(url, headers={**cookie_header(cookies), "Origin": f"http://127.0.0.1:{port}"})
+    own = {**cookie_header(cookies), "Host": host_of("echo", port)}
+    for origin in ("http://evil.example", f"http://localhost:{port}", f"http://{host_of(SPACE, port)}"):
+        with pytest.raises(HTTPClientError) as e:
+            await websocket_connect(HTTPRequest(url, headers={**own, "Origin": origin}))
+        assert e.value.code == 403, origin
+    good = HTTPRequest(url, headers={**own, "Origin": f"http://{host_of('echo', port)}"})
     ws = await websocket_connect(good)
     await ws.write_message("hi")
     assert await asyncio.wait_for(ws.read_message(), 10) == "hi"
@@ -762,18 +796,21 @@ async def test_repeat_requests_take_the_fast_path_and_forward_the_same(client, p
     assert ["X-Forwarded-For", "10.0.0.9, 127.0.0.1"] in records[1]["headers"]
     assert not any(k.lower() == "authorization" for k, _ in records[1]["headers"])
 
-    cookies = await login_cookies(client, service, "alice")
-    r = await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))
+    cookies = await enter_space(client, service, port, "alice", "echo")
+    own = host_of("echo", port)
+    r = await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies), host=own)
     jar = SimpleCookie()
     jar.load(next(c for c in r.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")))
     cookies["_xsrf"] = jar["_xsrf"].value  # as a browser keeps it
     served = front.served
-    first = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))).body)
-    second = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies))).body)
+    first = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies),
+                                  host=own)).body)
+    second = json.loads((await raw(port, "GET", space_path("echo", "echo/c"), headers=cookie_header(cookies),
+                                   host=own)).body)
     assert front.served == served + 2
     assert first["verified_as"] == second["verified_as"] == "alice"
     sent = dict((k.lower(), v) for k, v in second["headers"])
-    assert sent["cookie"] == f"_xsrf={cookies['_xsrf']}"  # never the login cookie
+    assert sent["cookie"] == f"_xsrf={cookies['_xsrf']}"  # never the space session cookie
     assert _without_signature(first) == _without_signature(second)
 
 
@@ -816,7 +853,7 @@ async def test_fast_path_decides_nothing_new(client, proxied, service, domain, p
     served = front.served
     r = await raw(port, "PUT", space_path("echo", "echo/put"), headers=owner, body=b"x")
     assert r.code == 200
-    r = await raw(port, "GET", space_path("echo", f"echo/q?token={client.tokens['owner']}"))
+    r = await raw(port, "GET", space_path("echo", f"echo/q?token={client.tokens['owner']}"), host=host_of("echo", port))
     assert r.code == 200 and "token=" not in json.loads(r.body)["uri"]
     assert (await raw(port, "GET", space_path("echo", "echo/anon"))).code == 403
     data = await _raw_exchange(port, f"GET {BASE}spaces/echo/echo/old HTTP/1.0\r\n"

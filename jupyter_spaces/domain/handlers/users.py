@@ -89,6 +89,7 @@ class SessionsHandler(DomainHandler):
         """Sign out everywhere: end all of the user's browser sessions (self or admin)."""
         user_id = await self.call(self.domain.service.sign_out_everywhere, self.caller, name)
         self.identity_provider.cache.forget_user(user_id)
+        self.domain.revocations.sessions_ended(user_id)
         self.no_content()
 
 
