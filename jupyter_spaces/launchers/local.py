@@ -204,7 +204,11 @@ def _kill(pid: int, sig: int) -> None:
 
 
 def _is_within(path: str, ancestor: str) -> bool:
-    path, ancestor = os.path.realpath(path), os.path.realpath(ancestor)
+    return _within(os.path.realpath(path), os.path.realpath(ancestor))
+
+
+def _within(path: str, ancestor: str) -> bool:
+    """As paths are written (inside a sandbox, where host symlinks mean nothing)."""
     return path == ancestor or path.startswith(ancestor.rstrip("/") + "/")
 
 
@@ -552,11 +556,12 @@ class LocalLauncher(Launcher):
                         f"The image's files at {src} overlap {secret}, which must stay invisible to "
                         "spaces; install the image's Python environment elsewhere."
                     )
-            if _is_within(dest, self.home_dir) or _is_within(self.home_dir, dest):
-                raise LaunchError(
-                    f"The image's files at {dest} overlap the spaces' home {self.home_dir}; "
-                    "install the image's Python environment elsewhere."
-                )
+            for ours in (self.home_dir, f"{OPT}/etc", f"{OPT}/share", f"{OPT}/pylib"):
+                if _within(dest, ours) or _within(ours, dest):
+                    raise LaunchError(
+                        f"The image's files at {dest} overlap {ours}, where a space has its own files; "
+                        "install the image's Python environment elsewhere."
+                    )
         return binds
 
     def _sandbox(
@@ -838,14 +843,14 @@ class LocalLauncher(Launcher):
         except ValueError:
             seen = {}
         if seen.get("space") != spec.space:
-            hint = self._log_line(spec.space, "jupyter_spaces") or self._log_tail(spec.space, 1) or "(none)"
+            hint = self._log_line(spec.space, "jupyter_spaces") or "(nothing about jupyter_spaces)"
             raise LaunchError(
                 f"The space server runs without its agent (it answered {r.status_code} to the "
                 f"launcher's signed request), so it would refuse everyone. Server log: {hint}"
             )
         wanted = ((spec.agent_config or {}).get("ServerApp") or {}).get("jpserver_extensions") or {}
         if wanted.get("jupyter_spaces.collab") and not seen.get("collaboration"):
-            hint = self._log_line(spec.space, "jupyter_spaces.collab") or "(none)"
+            hint = self._log_line(spec.space, "jupyter_spaces.collab") or "(nothing about it)"
             raise LaunchError(
                 f"The space server runs without its collaboration service (jupyter_spaces.collab). Server log: {hint}"
             )
