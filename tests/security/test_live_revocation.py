@@ -200,11 +200,16 @@ async def test_member_removed_loses_everything_and_falls_back_to_the_default_rol
     d = world
     kernel = await d.kernel_socket("eddie", d.kernel)
     room = await d.collab("eddie")
+    r = await d.call("POST", f"spaces/{SPACE}/api/terminals", "eddie", {})
+    assert r.code == 200, r.body
+    terminal = await websocket_connect(HTTPRequest(
+        f"{d.ws}spaces/{SPACE}/terminals/websocket/{json.loads(r.body)['name']}", headers=d.auth("eddie")))
     try:
         started = time.monotonic()
         r = await d.call("DELETE", f"spaces/api/spaces/{SPACE}/members/eddie", "alice")
         assert r.code == 204, r.body
         assert await closed_within(kernel, WITHIN - (time.monotonic() - started)) == 1008
+        assert await closed_within(terminal, WITHIN - (time.monotonic() - started)) == 1008
         code, _ = await room.wait_closed(WITHIN - (time.monotonic() - started))
         assert code == 1008
         # The domain's default role here is viewer: no kernel, no writes.
@@ -214,6 +219,7 @@ async def test_member_removed_loses_everything_and_falls_back_to_the_default_rol
         assert r.code == 403
     finally:
         kernel.close()
+        terminal.close()
         await room.disconnect()
 
 
