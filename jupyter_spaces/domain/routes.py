@@ -56,6 +56,8 @@ ROUTES = [
     Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", REFUSED),
     # Redirects and not-found pages.
     Route("/", _JS + "base.handlers.MainHandler", users(READ)),
+    # `/` when default_url is not base_url (a `jupyter spaces` server: the home)
+    Route("/?", _JS + "base.handlers.RedirectWithParams", users(READ)),
     Route("/.*/", _JS + "base.handlers.TrailingSlashHandler", everyone(READ)),
     Route("(.*)", _JS + "base.handlers.Template404", everyone(READ)),
     Route("/lab/.*", _LAB + "handlers.NotFoundHandler", users(READ)),

@@ -115,8 +115,11 @@ async def test_login_link_works_once(client, service, world):
 
 
 async def test_anonymous_pages_redirect_to_login(client, world):
-    r = await client.request("GET", "spaces/home")
+    r = await client.request("GET", "spaces/home", headers={"Accept": "text/html"})
     assert r.status == 302 and "login" in r.headers["Location"]
+    # anything but a browser's page: refused, not redirected
+    r = await client.request("GET", "spaces/home")
+    assert r.status == 403
 
 
 async def test_removed_user_is_logged_out(client, service, world, jp_serverapp):
