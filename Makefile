@@ -5,8 +5,16 @@ PORT ?= 8888
 
 .PHONY: demo test install install-test-deps test-python test-frontend test-r test-ui bench
 
-demo: install
-	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT)
+DEMO_IMAGE = .demo/data-science
+
+demo: install $(DEMO_IMAGE)/installed
+	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT) --config scripts/demo_config.py
+
+# the demo's second image: a venv with jupyter-spaces and a data-science set
+$(DEMO_IMAGE)/installed:
+	$(PYTHON) -m venv $(DEMO_IMAGE)
+	$(DEMO_IMAGE)/bin/pip install . pandas matplotlib
+	touch $@
 
 install:
 	$(PIP) install .

@@ -20,7 +20,8 @@ def make_dry_run(target: str) -> list[str]:
     # The Makefile's defaults, whatever the environment sets.
     # Not as a sub-make of `make test` (it would print "Entering directory" lines).
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    out = subprocess.run(["make", "--no-print-directory", "-n", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT,
+    # -B: every step, also those a previous run made (the demo's second image)
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-B", target, "PYTHON=python3", "PORT=8888"], cwd=ROOT,
                          capture_output=True, text=True, check=True, timeout=30, env=env)
     return out.stdout.splitlines()
 
@@ -35,7 +36,11 @@ def test_readme_opens_with_the_project_then_two_commands():
 def test_the_first_command_installs_and_runs_the_demo_domain():
     assert make_dry_run("demo") == [
         "python3 -m pip install .",
-        "jupyter spaces --demo --ip 127.0.0.1 --port 8888",
+        # a second image: a venv with a data-science set
+        "python3 -m venv .demo/data-science",
+        ".demo/data-science/bin/pip install . pandas matplotlib",
+        "touch .demo/data-science/installed",
+        "jupyter spaces --demo --ip 127.0.0.1 --port 8888 --config scripts/demo_config.py",
     ]
 
 

@@ -155,10 +155,10 @@ class Domain:
         pytest.fail(f"space {name} is still {space['status']} after {timeout} s")
 
 
-def serves_its_owner(domain: Domain, token: str, name: str) -> dict:
+def serves_its_owner(domain: Domain, token: str, name: str, image=None) -> dict:
     """Start ``name``; write and read a file and run code through the proxy, as its owner.
     Returns what the kernel saw of its environment."""
-    space = domain.start(token, name)
+    space = domain.start(token, name, image)
     assert space["status"] == "running", space["failure_reason"]
     url = f"{domain.base}/spaces/{name}/api/contents/hello.txt"
     headers = {"Authorization": f"token {token}"}
@@ -167,8 +167,10 @@ def serves_its_owner(domain: Domain, token: str, name: str) -> dict:
     r = httpx.get(url, headers=headers, timeout=30)
     assert r.status_code == 200 and r.json()["content"] == "hi\n"
     code = ("import json, os, sys\n"
+            "from importlib.util import find_spec\n"
             "print(json.dumps({'prefix': sys.prefix, 'executable': sys.executable,"
-            " 'root': sorted(os.listdir('/root')) if os.path.isdir('/root') else None}))")  # fmt: skip
+            " 'root': sorted(os.listdir('/root')) if os.path.isdir('/root') else None,"
+            " 'conda_only': find_spec('conda_only') is not None}))")  # fmt: skip
 
     async def kernel():
         client = Client(_Http(domain.port), "/", tokens={"owner": token})
@@ -212,14 +214,24 @@ def test_a_domain_in_a_venv_serves_its_owner(srv_venv, tmp_path):
 
 
 @pytest.mark.timeout(900)
-def test_a_domain_in_a_copied_interpreter_venv_under_tmp(wheel, tmp_path):
+def test_a_domain_in_a_copied_interpreter_venv_under_tmp_with_a_second_image(wheel, srv_venv, tmp_path):
+    """Also: images are distinct environments; a library of one is not in the other."""
     python = make_venv(tmp_path / "conda-like", wheel, copies=True)
     assert not os.path.islink(python) and python.startswith("/tmp/")
-    domain = Domain(python, tmp_path / "domain")
+    site = _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+    with open(os.path.join(site, "conda_only.py"), "w") as f:
+        f.write("")
+    images = [
+        {"name": "default", "display_name": "Conda-like", "description": "", "python": python},
+        {"name": "srv", "display_name": "Venv", "description": "", "python": srv_venv},
+    ]
+    domain = Domain(python, tmp_path / "domain", images)
     token = domain.cli("user", "add", "alice")
     with domain.running():
         seen = serves_its_owner(domain, token, "conda")
-    assert seen["prefix"] == str(tmp_path / "conda-like")
+        other = serves_its_owner(domain, token, "other", image="srv")
+    assert seen["prefix"] == str(tmp_path / "conda-like") and seen["conda_only"]
+    assert other["prefix"] == os.path.dirname(os.path.dirname(srv_venv)) and not other["conda_only"]
 
 
 @pytest.mark.timeout(600)
