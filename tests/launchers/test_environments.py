@@ -268,3 +268,18 @@ async def test_a_server_without_the_collaboration_asked_for_is_failed(make_launc
     collab = {"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}}
     with pytest.raises(LaunchError, match=r"without its collaboration service \(jupyter_spaces.collab\)"):
         await launcher.start(spec("solo", agent_config=collab), lambda pct, msg: None)
+
+
+# --------------------------------------------------------- what the sandbox shows
+
+
+def test_an_environment_binds_its_own_directories_only():
+    from jupyter_spaces.launchers.environments import PACKAGE_DIR, Environment
+
+    base = "/root/.pyenv/versions/3.11.7"  # (need not exist: nothing here resolves)
+    venv = Environment("/opt/v/bin/python", ("/opt/v", base), "/opt/v/lib/python3.11/site-packages/jupyter_spaces")
+    assert venv.binds() == [("/opt/v", "/opt/v"), (base, base)] and not venv.editable
+    editable = Environment(f"{base}/bin/python3", (base,), "/work/checkout/jupyter_spaces")
+    assert editable.binds() == [(base, base), ("/work/checkout/jupyter_spaces", f"{PACKAGE_DIR}/jupyter_spaces")]
+    assert editable.command("pass")[:2] == [f"{base}/bin/python3", "-I"] and PACKAGE_DIR in editable.command("pass")[3]
+    assert Environment("/usr/bin/python3", ("/usr",), "/usr/lib/python3/dist-packages/jupyter_spaces").binds() == []
