@@ -27,7 +27,7 @@ from jupyter_spaces.domain.schemas import SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
 
 PASSWORD = "correct horse battery staple"
-LOCKOUT = 2.0
+LOCKOUT = 10.0  # long enough that 40 guesses on a loaded machine all fall inside it
 
 
 @pytest.fixture
