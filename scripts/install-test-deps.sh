@@ -10,7 +10,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     bubblewrap libseccomp2 e2fsprogs util-linux chromium postgresql \
     r-base-core r-cran-httr2 r-cran-jsonlite r-cran-cli r-cran-curl r-cran-shiny \
-    r-cran-miniui r-cran-testthat r-cran-withr r-cran-rstudioapi r-cran-roxygen2 >/dev/null
+    r-cran-miniui r-cran-testthat r-cran-withr r-cran-rstudioapi r-cran-roxygen2 r-cran-irkernel >/dev/null
 else
   echo "install-test-deps: not root or no apt-get; install bubblewrap and R yourself" >&2
 fi

@@ -19,6 +19,16 @@ Inside the sandbox, read-only and at their own paths, are only:
 Their parents are empty directories inside the sandbox: binding
 ``/root/.pyenv/versions/3.11.7`` shows nothing else of ``/root``.
 What is under the host's system directories (``/usr``, ``/lib`` ...) is there anyway.
+
+Kernels: a space's JupyterLab finds kernelspecs in the image's prefixes
+(``share/jupyter/kernels``) and in the system's (``/usr/local/share/jupyter/kernels``,
+``/usr/share/jupyter/kernels``; the user's own are not read). IRkernel from Debian
+(``r-cran-irkernel``) is in the last, runs ``R`` from ``/usr/bin`` with
+``/usr/lib/R``, ``/usr/share/R``, ``/usr/local/lib/R`` (all under ``/usr``) and
+``/etc/R`` (bound by ``sandbox.py``): the "R" kernel is there, as the space's uid.
+:meth:`Environment.kernelspecs` says which kernelspecs' programs a space cannot run
+(not on its ``PATH``, or outside the sandbox, e.g. an R under ``/opt/R``), so
+that the launcher hides them rather than show a launcher tile that cannot start.
 """
 
 from __future__ import annotations
@@ -26,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 
@@ -57,6 +69,11 @@ AGENT_CHECK = (
 )
 
 PACKAGE_DIR = "/opt/jupyter-spaces/lib"  # where an editable install's package appears
+
+#: Where jupyter_client looks for kernelspecs on Linux besides the image's prefixes
+SYSTEM_KERNEL_DIRS = ("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels")
+#: argv[0] jupyter_client replaces with the server's own interpreter (native kernels)
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 
 _HOST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}
 
@@ -96,6 +113,60 @@ class Environment:
         if self.editable:
             binds.append((os.path.realpath(self.package), f"{PACKAGE_DIR}/jupyter_spaces"))
         return binds
+
+    def kernelspecs(self, path: list[str], sandboxed: bool = True) -> dict[str, str | None]:
+        """Each kernelspec a space on this image finds: ``None`` when a space can run its
+        program, else why not. ``path`` is the space's ``PATH``; with ``sandboxed``, a
+        program must also be visible in the sandbox (under the system's directories or
+        this environment's binds) and executable by others (the space's uid)."""
+        dests = [dest for _src, dest in self.binds()]
+
+        def visible(p: str) -> bool:
+            return not sandboxed or _is_system(p) or any(_within(p, d) for d in dests)
+
+        def why_not(program: str, path: list[str]) -> str | None:
+            candidates = [program] if "/" in program else [os.path.join(d, program) for d in path if d]
+            for c in candidates:
+                real = os.path.realpath(c)
+                try:
+                    st = os.stat(real)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                if not all(visible(hop) for hop in [*_symlink_chain(c), real]):
+                    continue  # like execvp: a later directory on PATH may have it
+                if sandboxed and not st.st_mode & stat.S_IXOTH:
+                    return f"{real} is not executable by a space's user"
+                return None
+            if "/" in program:
+                return f"{program} is not there in a space"
+            return f"{program} is not on a space's PATH ({':'.join(path)})"
+
+        dirs = [os.path.join(p, "share", "jupyter", "kernels") for p in self.prefixes] + list(SYSTEM_KERNEL_DIRS)
+        found: dict[str, str | None] = {}
+        for d in dirs:
+            try:
+                names = sorted(os.listdir(d))
+            except OSError:
+                continue
+            for name in names:
+                spec_file = os.path.join(d, name, "kernel.json")
+                if name.lower() in found or not os.path.isfile(spec_file):
+                    continue
+                try:
+                    with open(spec_file) as f:
+                        spec = json.load(f)
+                    program = str(spec["argv"][0]).replace("{resource_dir}", os.path.join(d, name))
+                    kernel_path = (spec.get("env") or {}).get("PATH")
+                except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+                    found[name.lower()] = f"its kernel.json cannot be read: {e}"
+                    continue
+                if _PYTHON.match(program):
+                    found[name.lower()] = None  # run by the server's own interpreter
+                else:
+                    found[name.lower()] = why_not(program, str(kernel_path).split(":") if kernel_path else path)
+        return found
 
 
 async def probe(python: str) -> Environment:

@@ -38,6 +38,10 @@ A running JupyterLab space is::
   ``JUPYTER_DATA_DIR``, so nothing a kernel writes into ``$HOME`` changes how the
   next server starts (user settings and workspaces still live in
   ``$HOME/.jupyter/lab``).
+- **Kernels**: those the image's prefixes and the system offer (``environments.py``):
+  Python, and R where R and IRkernel are installed under ``/usr``. A kernelspec
+  whose program a space cannot run (outside the sandbox, not on its ``PATH``) is
+  not offered (``KernelSpecManager.allowed_kernelspecs``), and the log says why.
 - **Volume quota** (``volume_mode``): as root an ext4 image, a hard limit. In
   directory mode (no root, or ``volume_mode = "directory"``) the size is a soft
   quota: the server gets ``--SpaceContentsManager.volume_quota_bytes=<size>`` and
@@ -626,6 +630,19 @@ class LocalLauncher(Launcher):
         env.update({k: str(v) for k, v in (spec_env or {}).items()})
         return env
 
+    def _kernel_config(self, space: str, image: Environment, path: list[str]) -> dict:
+        """Hide the kernelspecs whose program a space cannot run (e.g. an R kernel whose R
+        is outside the sandbox): JupyterLab's launcher would show them, and they would die
+        at start. Read at every start, so a kernel installed since shows at the next."""
+        kernels = image.kernelspecs(path, sandboxed=self.host.sandbox)
+        hidden = {name: why for name, why in kernels.items() if why}
+        if not hidden:
+            return {}
+        for name, why in sorted(hidden.items()):
+            self.log.info("Space %s: kernel %r not offered: %s", space, name, why)
+        runnable = sorted({"python3", *(name for name, why in kernels.items() if not why)} - set(hidden))
+        return {"KernelSpecManager": {"allowed_kernelspecs": runnable or ["(none)"]}}  # [] would allow all
+
     def _oom_adj(self) -> int | None:
         return self.server_oom_score_adj if os.geteuid() == 0 else None
 
@@ -690,6 +707,7 @@ class LocalLauncher(Launcher):
                     "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
                     # Notebook trust lives on the volume: the Jupyter data dir is read-only.
                     "NotebookNotary": {"data_dir": os.path.join(home_in, ".local", "share", "jupyter")},
+                    **self._kernel_config(space, image, env["PATH"].split(":")),
                 },
                 spec.agent_config or {},
             )

@@ -10,9 +10,11 @@ import uuid
 from tornado.websocket import websocket_connect
 
 
-async def run_code(client, port: int, space: str, who: str, code: str, timeout: float = 120) -> dict:
-    """Start a kernel in ``space`` as ``who``, run ``code``; return stdout, result, error, state."""
-    r = await client.request("POST", f"spaces/{space}/api/kernels", who=who, body={"name": "python3"})
+async def run_code(client, port: int, space: str, who: str, code: str, timeout: float = 120,
+                   kernel: str = "python3") -> dict:
+    """Start a ``kernel`` (by kernelspec name) in ``space`` as ``who``, run ``code``; return
+    stdout, result, error, state."""
+    r = await client.request("POST", f"spaces/{space}/api/kernels", who=who, body={"name": kernel})
     assert r.status == 201, r.text
     kid = r.json()["id"]
     url = f"ws://127.0.0.1:{port}{client.base_url}spaces/{space}/api/kernels/{kid}/channels?token={client.tokens[who]}"
