@@ -121,6 +121,10 @@ export interface IImage {
   name: string;
   display_name: string;
   description: string;
+  /** Whether spaces can run on this image on this host. */
+  available: boolean;
+  /** Why not (what to fix); empty when available. */
+  reason: string;
 }
 
 /** An entry of `GET app-types`. */

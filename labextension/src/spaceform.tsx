@@ -6,7 +6,14 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { AppType, ICreateSpace, ISpace, IUpdateSpace, Sharing } from './api';
+import {
+  AppType,
+  ICreateSpace,
+  IImage,
+  ISpace,
+  IUpdateSpace,
+  Sharing
+} from './api';
 import { ICatalog } from './homemodel';
 import { CancelSubmit, Field, FormError, Modal } from './modal';
 import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
@@ -37,13 +44,14 @@ export interface ICreateFormValues {
 export function defaultCreateValues(catalog: ICatalog): ICreateFormValues {
   const app = catalog.appTypes.find(a => a.available);
   const instance = catalog.instanceTypes.find(i => i.available);
+  const image = catalog.images.find(i => i.available) ?? catalog.images[0];
   return {
     name: '',
     display_name: '',
     sharing: 'private',
     app_type: (app?.name ?? 'jupyterlab') as AppType,
     instance_type: instance?.name ?? '',
-    image: catalog.images[0]?.name ?? '',
+    image: image?.name ?? '',
     volume_gb: '5'
   };
 }
@@ -225,17 +233,24 @@ type FieldSetter<K extends string> = (
   key: K
 ) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => void;
 
-/** A catalogue entry as a choice; one unavailable is disabled, with why. */
+/**
+ * A catalogue entry as a choice, with its description if it has one; one
+ * unavailable is disabled, with why.
+ */
 function CatalogOption(props: {
   entry: {
     name: string;
     display_name: string;
+    description?: string;
     available: boolean;
     reason?: string | null;
   };
   trans: TranslationBundle;
 }): JSX.Element {
   const { entry, trans } = props;
+  const label = entry.description
+    ? trans.__('%1 — %2', entry.display_name, entry.description)
+    : entry.display_name;
   return (
     <option
       value={entry.name}
@@ -243,10 +258,24 @@ function CatalogOption(props: {
       title={entry.available ? undefined : (entry.reason ?? undefined)}
     >
       {entry.available
-        ? entry.display_name
+        ? label
         : trans.__('%1 — unavailable: %2', entry.display_name, entry.reason)}
     </option>
   );
+}
+
+/** The help under the image field: why the chosen image cannot run, or what is in it. */
+export function imageHelp(
+  image: IImage | undefined,
+  trans: TranslationBundle
+): string | undefined {
+  if (!image) {
+    return undefined;
+  }
+  if (!image.available) {
+    return trans.__('Unavailable: %1', image.reason);
+  }
+  return image.description || undefined;
 }
 
 /** The display name field of both dialogs. */
@@ -306,7 +335,7 @@ function InstanceImageVolume(props: {
       <Field
         label={trans.__('Image')}
         error={errors.image}
-        help={image?.description}
+        help={imageHelp(image, trans)}
       >
         <select
           className="jp-mod-styled"
@@ -316,9 +345,7 @@ function InstanceImageVolume(props: {
           disabled={!!locked}
         >
           {catalog.images.map(i => (
-            <option key={i.name} value={i.name}>
-              {i.display_name}
-            </option>
+            <CatalogOption key={i.name} entry={i} trans={trans} />
           ))}
         </select>
       </Field>

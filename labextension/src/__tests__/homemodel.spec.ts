@@ -18,7 +18,15 @@ const CATALOG = {
     { name: 'tiny', display_name: 'Tiny', available: false, reason: 'no' },
     { name: 'small', display_name: 'Small', available: true, reason: '' }
   ],
-  images: [{ name: 'default', display_name: 'Python', description: '' }],
+  images: [
+    {
+      name: 'default',
+      display_name: 'Python',
+      description: '',
+      available: true,
+      reason: ''
+    }
+  ],
   'app-types': [
     { name: 'rstudio', display_name: 'RStudio', available: false, reason: 'x' },
     { name: 'jupyterlab', display_name: 'JupyterLab', available: true }

@@ -1,0 +1,222 @@
+/**
+ * @jest-environment ./jest-env-jsdom.js
+ */
+import { nullTranslator } from '@jupyterlab/translation';
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { ICatalog } from '../homemodel';
+import {
+  CreateSpaceDialog,
+  defaultCreateValues,
+  SettingsDialog
+} from '../spaceform';
+import { makeSpace } from './fakeserver';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+const trans = nullTranslator.load('jupyter_spaces');
+
+const BROKEN =
+  "The image's Python /opt/old/bin/python cannot import jupyter_spaces.space: " +
+  "ModuleNotFoundError: No module named 'jupyter_spaces'. Install jupyter-spaces into that environment.";
+
+const CATALOG: ICatalog = {
+  instanceTypes: [
+    {
+      name: 'small',
+      display_name: 'Small',
+      cpus: 1,
+      memory_gb: 2,
+      max_processes: null,
+      available: true,
+      reason: null
+    }
+  ],
+  images: [
+    {
+      name: 'old',
+      display_name: 'Old Python',
+      description: 'what we used last year',
+      available: false,
+      reason: BROKEN
+    },
+    {
+      name: 'default',
+      display_name: 'Python 3.11',
+      description: 'JupyterLab',
+      available: true,
+      reason: ''
+    },
+    {
+      name: 'data-science',
+      display_name: 'Data science',
+      description: 'pandas, matplotlib',
+      available: true,
+      reason: ''
+    },
+    {
+      name: 'bare',
+      display_name: 'Bare',
+      description: '',
+      available: true,
+      reason: ''
+    }
+  ],
+  appTypes: [
+    {
+      name: 'jupyterlab',
+      display_name: 'JupyterLab',
+      available: true,
+      reason: null
+    }
+  ]
+};
+
+let container: HTMLDivElement;
+let root: Root;
+
+beforeEach(() => {
+  container = document.createElement('div');
+  document.body.appendChild(container);
+  root = createRoot(container);
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+});
+
+function imageSelect(): HTMLSelectElement {
+  return container.querySelector('select[name="image"]') as HTMLSelectElement;
+}
+
+/** The help text the image field shows (its aria-describedby target). */
+function imageHelp(): string {
+  const ids = (imageSelect().getAttribute('aria-describedby') ?? '').split(' ');
+  return ids
+    .map(id => (id ? document.getElementById(id)?.textContent : ''))
+    .join('');
+}
+
+/** Choose `value` in `select` as a user would. */
+function choose(select: HTMLSelectElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(
+    HTMLSelectElement.prototype,
+    'value'
+  )!.set!;
+  act(() => {
+    setter.call(select, value);
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+}
+
+describe('the create dialog’s images', () => {
+  it('lists every image with its description, an unavailable one disabled with why', () => {
+    act(() =>
+      root.render(
+        <CreateSpaceDialog
+          catalog={CATALOG}
+          trans={trans}
+          onCreate={async () => undefined}
+          onClose={() => undefined}
+        />
+      )
+    );
+    const options = [...imageSelect().options];
+    expect(options.map(o => o.value)).toEqual([
+      'old',
+      'default',
+      'data-science',
+      'bare'
+    ]);
+    expect(options.map(o => o.textContent)).toEqual([
+      `Old Python — unavailable: ${BROKEN}`,
+      'Python 3.11 — JupyterLab',
+      'Data science — pandas, matplotlib',
+      'Bare'
+    ]);
+    expect(options.map(o => o.disabled)).toEqual([true, false, false, false]);
+    expect(options[0].title).toBe(BROKEN);
+    expect(options[1].title).toBe('');
+    // the first image that can run is chosen, and what is in it said below
+    expect(imageSelect().value).toBe('default');
+    expect(imageHelp()).toBe('JupyterLab');
+    choose(imageSelect(), 'data-science');
+    expect(imageSelect().value).toBe('data-science');
+    expect(imageHelp()).toBe('pandas, matplotlib');
+  });
+
+  it('sends the image chosen', async () => {
+    const sent: unknown[] = [];
+    act(() =>
+      root.render(
+        <CreateSpaceDialog
+          catalog={CATALOG}
+          trans={trans}
+          onCreate={async body => sent.push(body)}
+          onClose={() => undefined}
+        />
+      )
+    );
+    const name = container.querySelector(
+      'input[name="name"]'
+    ) as HTMLInputElement;
+    const setter = Object.getOwnPropertyDescriptor(
+      HTMLInputElement.prototype,
+      'value'
+    )!.set!;
+    act(() => {
+      setter.call(name, 'pandas-work');
+      name.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    choose(imageSelect(), 'data-science');
+    const form = container.querySelector('form') as HTMLFormElement;
+    await act(async () => {
+      form.dispatchEvent(
+        new Event('submit', { bubbles: true, cancelable: true })
+      );
+    });
+    expect(sent).toEqual([
+      expect.objectContaining({ name: 'pandas-work', image: 'data-science' })
+    ]);
+  });
+
+  it('defaults to the first image when none can run, and says why', () => {
+    const catalog = { ...CATALOG, images: [CATALOG.images[0]] };
+    expect(defaultCreateValues(catalog).image).toBe('old');
+    act(() =>
+      root.render(
+        <CreateSpaceDialog
+          catalog={catalog}
+          trans={trans}
+          onCreate={async () => undefined}
+          onClose={() => undefined}
+        />
+      )
+    );
+    expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
+  });
+});
+
+describe('the settings dialog’s images', () => {
+  it('shows why the space’s own image cannot run any more', () => {
+    const space = { ...makeSpace('s'), status: 'stopped', image: 'old' } as any;
+    act(() =>
+      root.render(
+        <SettingsDialog
+          space={space}
+          catalog={CATALOG}
+          trans={trans}
+          onSave={async () => undefined}
+          onClose={() => undefined}
+        />
+      )
+    );
+    expect(imageSelect().value).toBe('old');
+    expect(imageSelect().disabled).toBe(false);
+    expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
+    choose(imageSelect(), 'data-science');
+    expect(imageHelp()).toBe('pandas, matplotlib');
+  });
+});
