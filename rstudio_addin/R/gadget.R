@@ -48,11 +48,52 @@ gadget_presence <- function(name, conn) {
 }
 
 # Create from the form.
-gadget_create <- function(name, sharing, app_type, instance_type, conn) {
+gadget_create <- function(name, sharing, app_type, instance_type, conn, image = "") {
   sp <- space_create(name, sharing = sharing, app_type = app_type,
                      instance_type = if (nzchar(instance_type %||% "")) instance_type,
+                     image = if (nzchar(image %||% "")) image,
                      conn = conn)
   sprintf("Created %s space '%s'.", sp$sharing, sp$name)
+}
+
+# The create form's choices from a catalogue (a data frame from images(),
+# app_types() or instance_types()): the available entries, named by their
+# label ("Display name - description" where there is a description).
+gadget_choices <- function(catalog) {
+  if (!is.data.frame(catalog) || !nrow(catalog)) return(character())
+  ok <- catalog[catalog$available %in% TRUE | is.na(catalog$available), , drop = FALSE]
+  label <- ok$display_name
+  if (!is.null(ok$description)) {
+    has <- !is.na(ok$description) & nzchar(ok$description)
+    label[has] <- paste(label[has], "-", ok$description[has])
+  }
+  choices <- ok$name
+  names(choices) <- label
+  choices
+}
+
+# The entries of a catalogue that cannot be chosen, with why: one sentence each.
+gadget_unavailable <- function(catalog, what) {
+  if (!is.data.frame(catalog) || !nrow(catalog)) return(character())
+  off <- catalog[catalog$available %in% FALSE, , drop = FALSE]
+  if (!nrow(off)) return(character())
+  reason <- ifelse(is.na(off$reason) | !nzchar(off$reason), "no reason given", off$reason)
+  sprintf("%s '%s' is unavailable: %s", what, off$display_name, reason)
+}
+
+# The create form's catalogues: choices and what is unavailable (or an error).
+gadget_catalogs <- function(conn) {
+  apps <- app_types(conn = conn)
+  types <- instance_types(conn = conn)
+  imgs <- images(conn = conn)
+  list(
+    app_types = gadget_choices(apps),
+    instance_types = gadget_choices(types),
+    images = gadget_choices(imgs),
+    unavailable = c(gadget_unavailable(apps, "App"),
+                    gadget_unavailable(types, "Instance type"),
+                    gadget_unavailable(imgs, "Image"))
+  )
 }
 
 # Run `expr`; on a jupyterspaces error, return its message instead.
@@ -96,7 +137,9 @@ gadget_ui <- function() {
             shiny::radioButtons("new_sharing", "Sharing", c("private", "shared")),
             shiny::selectInput("new_app_type", "App", choices = "jupyterlab"),
             shiny::selectInput("new_instance_type", "Instance type", choices = ""),
-            shiny::actionButton("create", "Create")
+            shiny::selectInput("new_image", "Image", choices = ""),
+            shiny::actionButton("create", "Create"),
+            shiny::tags$div(class = "help-block", shiny::htmlOutput("new_unavailable"))
           )
         )
       )
@@ -130,18 +173,39 @@ gadget_server <- function(conn, context) {
       )
     })
 
+    # The create form's choices: available entries only (images with their
+    # description); what is unavailable is listed below the form, with why.
+    catalogs <- shiny::reactive({
+      tick()
+      gadget_try(gadget_catalogs(conn))
+    })
     shiny::observe({
+      cats <- catalogs()
+      if (is.character(cats)) {
+        message(cats)
+        return()
+      }
+      keep <- function(current, choices) {
+        if (!is.null(current) && current %in% choices) current else unname(choices[1])
+      }
       shiny::isolate({
-        apps <- gadget_try(app_types(conn = conn))
-        if (is.data.frame(apps) && nrow(apps)) {
-          shiny::updateSelectInput(session, "new_app_type",
-                                   choices = apps$name[apps$available %in% TRUE | is.na(apps$available)])
+        if (length(cats$app_types)) {
+          shiny::updateSelectInput(session, "new_app_type", choices = cats$app_types,
+                                   selected = keep(input$new_app_type, cats$app_types))
         }
-        types <- gadget_try(instance_types(conn = conn))
-        if (is.data.frame(types) && nrow(types)) {
-          shiny::updateSelectInput(session, "new_instance_type", choices = c("", types$name))
+        types <- c(`(default)` = "", cats$instance_types)
+        shiny::updateSelectInput(session, "new_instance_type", choices = types,
+                                 selected = keep(input$new_instance_type, types))
+        if (length(cats$images)) {
+          shiny::updateSelectInput(session, "new_image", choices = cats$images,
+                                   selected = keep(input$new_image, cats$images))
         }
       })
+    })
+    output$new_unavailable <- shiny::renderUI({
+      cats <- catalogs()
+      if (is.character(cats) || !length(cats$unavailable)) return(NULL)
+      shiny::tags$ul(lapply(cats$unavailable, shiny::tags$li))
     })
 
     output$spaces <- shiny::renderTable(spaces())
@@ -169,7 +233,8 @@ gadget_server <- function(conn, context) {
     shiny::observeEvent(input$refresh, refresh())
     shiny::observeEvent(input$create, {
       message(gadget_try(gadget_create(input$new_name, input$new_sharing,
-                                       input$new_app_type, input$new_instance_type, conn)))
+                                       input$new_app_type, input$new_instance_type, conn,
+                                       image = input$new_image)))
       refresh()
     })
     shiny::observeEvent(input$done, shiny::stopApp(invisible(shiny::isolate(input$space))))
@@ -181,7 +246,9 @@ gadget_server <- function(conn, context) {
 #'
 #' A small shiny app (an RStudio gadget): your spaces with their status,
 #' start, stop and open buttons, who is present in a shared space, and a form
-#' to create a space.
+#' to create a space. The form offers the app types, instance types and images
+#' (with their description) available on the domain's host; those that are not
+#' are listed below it with the reason.
 #'
 #' @param conn A connection from [spaces_connect()].
 #' @param context The RStudio context, see [spaces_context()].

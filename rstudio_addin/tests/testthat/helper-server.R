@@ -101,12 +101,25 @@ live_start_server <- function() {
   log <- file.path(dir, "server.log")
   pidfile <- file.path(dir, "server.pid")
   cli <- live_cli()
+  # Three images: the domain's own (the default), the same environment under
+  # another name, and one whose Python is not there (unavailable, with why).
+  config <- file.path(dir, "config")
+  dir.create(config)
+  writeLines(c(
+    "from jupyter_spaces.domain.catalog import DEFAULT_IMAGES",
+    "c.DomainApp.images = DEFAULT_IMAGES + [",
+    "    {'name': 'second', 'display_name': 'Second image',",
+    "     'description': 'the same environment, another name', 'python': DEFAULT_IMAGES[0]['python']},",
+    "    {'name': 'missing', 'display_name': 'Missing Python',",
+    "     'description': 'an environment that is not there', 'python': '/nonexistent/bin/python3'},",
+    "]"
+  ), file.path(config, "jupyter_server_config.py"))
   script <- 'echo $$ > "$0"; log="$1"; shift; exec "$@" > "$log" 2>&1'
-  with_python_env(system2(
+  with_python_env(withr::with_envvar(c(JUPYTER_CONFIG_DIR = config), system2(
     "sh", c("-c", shQuote(script), shQuote(pidfile), shQuote(log),
             shQuote(cli), "--data-dir", shQuote(data), "--port", port, "--no-browser"),
     stdout = FALSE, stderr = FALSE, wait = FALSE
-  ))
+  )))
   srv <- new.env()
   srv$dir <- dir
   srv$log <- log

@@ -112,3 +112,38 @@ test_that("the gadget server works without RStudio", {
     })
   })
 })
+
+test_that("the create form offers available entries with their description, and says why not", {
+  conn <- fake_conn()
+  m <- recording_mock(function(req) {
+    route <- sub("^.*/spaces/api/", "", req$url)
+    items <- switch(route,
+      images = list(
+        list(name = "old", display_name = "Old", description = "last year's", available = FALSE,
+             reason = "The image's Python /opt/old/bin/python cannot import jupyter_spaces.space"),
+        list(name = "default", display_name = "Python 3.11", description = "JupyterLab",
+             available = TRUE, reason = ""),
+        list(name = "bare", display_name = "Bare", description = "", available = TRUE, reason = "")),
+      `app-types` = list(
+        list(name = "jupyterlab", display_name = "JupyterLab", available = TRUE, reason = NULL),
+        list(name = "rstudio", display_name = "RStudio", available = FALSE, reason = "rserver is not installed")),
+      `instance-types` = list(
+        list(name = "small", display_name = "Small", cpus = 1, memory_gb = 2, max_processes = NULL,
+             available = TRUE, reason = NULL)))
+    json_response(list(items = items))
+  })
+  httr2::with_mock(m$mock, {
+    im <- images(conn = conn)
+    cats <- jupyterspaces:::gadget_catalogs(conn)
+  })
+  expect_equal(im$available, c(FALSE, TRUE, TRUE))
+  expect_equal(im$description, c("last year's", "JupyterLab", ""))
+  expect_equal(im$reason[2:3], c("", ""))
+  expect_equal(cats$images, c(`Python 3.11 - JupyterLab` = "default", Bare = "bare"))
+  expect_equal(cats$app_types, c(JupyterLab = "jupyterlab"))
+  expect_equal(cats$instance_types, c(Small = "small"))
+  expect_equal(cats$unavailable, c(
+    "App 'RStudio' is unavailable: rserver is not installed",
+    "Image 'Old' is unavailable: The image's Python /opt/old/bin/python cannot import jupyter_spaces.space"
+  ))
+})

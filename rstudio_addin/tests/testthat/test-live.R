@@ -13,7 +13,13 @@ test_that("live: me() and the catalogues", {
   expect_gt(nrow(it), 0)
   expect_true(all(c("name", "cpus", "memory_gb", "available") %in% names(it)))
   im <- images(conn = owner)
-  expect_gt(nrow(im), 0)
+  expect_equal(im$name, c("default", "second", "missing"))
+  expect_equal(im$available, c(TRUE, TRUE, FALSE))
+  expect_equal(im$description[2:3], c("the same environment, another name",
+                                      "an environment that is not there"))
+  expect_match(im$description[1], "JupyterLab")
+  expect_equal(im$reason[1:2], c("", ""))
+  expect_match(im$reason[3], "/nonexistent/bin/python3 cannot run", fixed = TRUE)
   at <- app_types(conn = owner)
   expect_true("jupyterlab" %in% at$name)
   expect_type(at$available, "logical")
@@ -187,7 +193,20 @@ test_that("live: space_browse and the gadget's functions", {
     expect_equal(s$sharing[s$name == "r-live-gadget"], "shared")
     session$setInputs(new_name = "r-live-gadget", create = 2)
     expect_match(output$status_line, "^Error: .*HTTP 409")
+    # The form offers the images that can run, with their description, and
+    # says which cannot and why; the image chosen is the new space's.
+    cats <- catalogs()
+    expect_equal(unname(cats$images), c("default", "second"))
+    expect_equal(names(cats$images)[2], "Second image - the same environment, another name")
+    expect_true("jupyterlab" %in% cats$app_types)
+    expect_match(output$new_unavailable$html,
+                 "<li>Image 'Missing Python' is unavailable: The image's Python /nonexistent/bin/python3 cannot run",
+                 fixed = TRUE)
+    session$setInputs(new_name = "r-live-image", new_sharing = "private", new_image = "second", create = 3)
+    expect_equal(output$status_line, "Created private space 'r-live-image'.")
   })
+  expect_equal(space_get("r-live-image", conn = owner)$image, "second")
+  space_delete("r-live-image", conn = owner)
   expect_equal(space_get("r-live-gadget", conn = owner)$sharing, "shared")
   st <- live_poll(function() space_get("r-live-browse", conn = owner),
                   function(sp) identical(sp$status, "stopped"), timeout = 120)
