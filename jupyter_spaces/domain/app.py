@@ -18,7 +18,7 @@ from traitlets import Bool
 
 from .. import __version__
 from ..routes import guard
-from . import proxy, proxy_fast, routes
+from . import loopback, proxy, proxy_fast, routes
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
@@ -192,6 +192,8 @@ class DomainApp(DomainConfig, ExtensionApp):
             self.handlers.extend(proxy_handlers)
             if self.proxy_fast_path:
                 proxy_fast.install(self.serverapp.web_app)
+            if origins.template == LOOPBACK_TEMPLATE:
+                loopback.install(self.serverapp.web_app, origins.domain_host)
             # Every extension's routes, checked against the domain's table (routes.py).
             guard(self.serverapp.web_app, self.serverapp.base_url, routes.enforcement(str(Path(self.data_dir) / "lab")))
 

@@ -26,7 +26,7 @@ SPACE_LABEL = r"[a-z0-9](?:-?[a-z0-9]){0,62}"
 LOOPBACK_TEMPLATE = "{space}.localhost"
 
 
-def _split_port(host: str) -> tuple[str, str]:
+def split_port(host: str) -> tuple[str, str]:
     """``("name", ":port")`` of a Host header value (IPv6 literals kept whole)."""
     host = host.strip().lower()
     if host.startswith("["):
@@ -39,7 +39,7 @@ def _split_port(host: str) -> tuple[str, str]:
 
 
 def is_loopback_ip(host: str) -> bool:
-    name = _split_port(host)[0].strip("[]")
+    name = split_port(host)[0].strip("[]")
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
@@ -86,16 +86,16 @@ class SpaceOrigins:
         """The space a ``Host`` header names, or None (the domain's host, or path mode)."""
         if self._host_re is None or not host:
             return None
-        match = self._host_re.match(_split_port(host)[0])
+        match = self._host_re.match(split_port(host)[0])
         return match.group(1) if match else None
 
     def space_origin(self, name: str, scheme: str, request_host: str) -> str:
         """``scheme://{name}.<suffix>[:port]``, the port taken from the request's Host."""
-        return f"{scheme}://{name}{self.suffix}{_split_port(request_host)[1]}"
+        return f"{scheme}://{name}{self.suffix}{split_port(request_host)[1]}"
 
     def domain_origin(self, scheme: str, request_host: str) -> str:
         """The domain's origin, as seen from a request to one of its hosts (any of them)."""
-        return f"{scheme}://{self.domain_host}{_split_port(request_host)[1]}"
+        return f"{scheme}://{self.domain_host}{split_port(request_host)[1]}"
 
 
 #: The cookie of a space session, host-only on the space's host.

@@ -96,6 +96,9 @@ class Client:
             raw = json.dumps(body).encode()
         if raw is None and method in ("POST", "PUT", "PATCH"):
             raw = b""
+        # The domain's host name on loopback, as a browser has it (a page asked for at
+        # 127.0.0.1 is sent there).
+        headers.setdefault("Host", f"localhost:{self.http.get_http_port()}")
         url = self.base_url + path.lstrip("/")
         resp = await self.http.fetch(
             url, method=method, headers=headers, body=raw, raise_error=False,

@@ -251,19 +251,22 @@ def space_path(name: str, rest: str) -> str:
 
 
 async def login_cookies(client, service, name: str) -> dict:
+    """A browser's cookies after a login link, on the domain's host (``localhost``)."""
     token = service.login_link_token(SYSTEM, name)
-    r = await client.request("GET", f"login?token={token}")
-    assert r.status == 302, r.status
+    r = await raw(client.http.get_http_port(), "GET", f"login?token={token}")
+    assert r.code == 302, r.code
     return cookies_of(r)
 
 
 async def raw(port: int, method: str, path: str, *, headers=None, body=None, host: str | None = None, **kw):
     """A request with every header and repeated Set-Cookie kept (tornado response).
 
-    ``path`` is under BASE unless absolute; ``host`` is the Host header (a space's own
-    host: glibc does not resolve ``*.localhost``, so connect to loopback and say it).
+    ``path`` is under BASE unless absolute; ``host`` is the Host header (default the
+    domain's, ``localhost``; a space's own host: glibc does not resolve ``*.localhost``,
+    so connect to loopback and say it).
     """
-    headers = {**(headers or {}), **({"Host": host} if host else {})}
+    # A browser is on the domain's host name: on loopback its pages at 127.0.0.1 go to localhost.
+    headers = {"Host": host or f"localhost:{port}", **(headers or {})}
     req = HTTPRequest(
         f"http://127.0.0.1:{port}{path if path.startswith('/') else BASE + path}", method=method,
         headers=headers, body=body, follow_redirects=False, allow_nonstandard_methods=True,

@@ -179,5 +179,19 @@ async def test_a_page_of_another_origin_changes_nothing_with_the_login_cookie(cl
         assert r.code == 404, (origin, r.code, r.body)
     assert service.user_by_name("otto").admin is False
     r = await raw(port, "PATCH", "spaces/api/users/otto", body=body,
-                  headers={**headers, "Origin": f"http://127.0.0.1:{port}"})
+                  headers={**headers, "Origin": f"http://localhost:{port}"})
     assert r.code == 200 and service.user_by_name("otto").admin is True
+
+
+async def test_a_browser_at_127_0_0_1_is_sent_to_localhost(client, proxied, service, port):
+    """Its spaces lead back to localhost: a login there would be a login nowhere."""
+    token = service.login_link_token(SYSTEM, "alice")
+    at_ip = f"127.0.0.1:{port}"
+    r = await raw(port, "GET", f"login?token={token}", host=at_ip, headers=HTML)
+    assert r.code == 302 and r.headers["Location"] == f"http://localhost:{port}{BASE}login?token={token}"
+    assert not r.headers.get_list("Set-Cookie")
+    r = await raw(port, "GET", f"login?token={token}", headers=HTML)  # the link is still unused
+    assert r.code == 302 and any(c.startswith("username-localhost") for c in r.headers.get_list("Set-Cookie"))
+    # API clients are served where they are
+    r = await raw(port, "GET", "spaces/api/me", host=at_ip, headers={"Authorization": f"token {client.tokens['owner']}"})
+    assert r.code == 200 and json.loads(r.body)["name"] == "alice"

@@ -80,7 +80,8 @@ class Domain:
         self.tokens[name] = self.service.create_user(SYSTEM, UserCreate(name=name, admin=admin, password=password))["token"]
 
     async def request(self, method, path, *, who=None, cookies=None, body=None, headers=None):
-        headers = dict(headers or {})
+        # The domain's host name on loopback, as a browser has it.
+        headers = {"Host": f"localhost:{self.http.get_http_port()}", **(headers or {})}
         if who:
             headers["Authorization"] = f"token {self.tokens[who]}"
         if cookies:
