@@ -122,11 +122,14 @@ async def test_an_r_kernel_in_a_space_runs_r_and_its_notebook_is_co_edited(clien
     # R code runs, as the space's own uid, with the space's volume as its home
     out = await run_code(client, jp_http_port, "r-space", "editor", "cat(1 + 1)", kernel="ir")
     assert out["error"] is None and out["stdout"] == "2", out
-    code = 'cat(Sys.getenv("HOME"), system("id -u", intern = TRUE), file.access(R.home(), 2), sep = "\\n")'
+    code = ('cat(Sys.getenv("HOME"), system("id -u", intern = TRUE), file.access(R.home(), 2),'
+            ' path.expand(Sys.getenv("R_LIBS_USER")), sep = "\\n")')
     out = await run_code(client, jp_http_port, "r-space", "editor", code, kernel="ir")
     assert out["error"] is None, out
     uid = domain.lifecycle._running["r-space"]["uid"]
-    assert out["stdout"].split() == ["/home/jovyan", str(uid), "-1"], out  # R itself is read-only
+    home, seen_uid, writable, user_lib = out["stdout"].split()
+    assert [home, seen_uid, writable] == ["/home/jovyan", str(uid), "-1"], out  # R itself is read-only
+    assert user_lib.startswith("/home/jovyan/R/"), out  # a user's packages go on the volume
     # a viewer may not run it
     r = await client.request("POST", "spaces/r-space/api/kernels", who="viewer", body={"name": "ir"})
     assert r.status == 403, r.text
