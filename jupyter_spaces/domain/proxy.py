@@ -76,6 +76,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import time
 import weakref
@@ -571,11 +572,20 @@ def connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",") if t.strip()}
 
 
-def relayed_header_lines(fields, extra) -> list[str]:
+#: A space's raw files and their renderings: the browser shows them as the space's
+#: editors wrote them.
+_RAW_FILE_PATH = re.compile(r"/spaces/[^/]+/(?:files|view|nbconvert)/")
+#: Even if a space's own config dropped jupyter_server's sandbox, such a page runs in
+#: an origin of its own (no cookies, no storage, no same-origin requests).
+RAW_FILE_HEADERS = ("Content-Security-Policy: sandbox allow-scripts", "X-Content-Type-Options: nosniff")
+
+
+def relayed_header_lines(fields, extra, path: str = "") -> list[str]:
     """``name: value`` lines of a space server's response headers that go on to the
     client: not hop-by-hop, not named in its ``Connection`` header (``extra``), and
-    not the space's own ``_xsrf`` cookie (the domain owns it, see module docstring)."""
-    lines = []
+    not the space's own ``_xsrf`` cookie (the domain owns it, see module docstring);
+    for a raw file at request ``path``, the proxy's own sandbox."""
+    lines = [*RAW_FILE_HEADERS] if _RAW_FILE_PATH.search(path) else []
     for name, value in fields:
         lower = name.lower()
         if lower in _HOP or lower in extra:
@@ -634,7 +644,7 @@ class _Relay(httputil.HTTPMessageDelegate):
         if "close" in extra:
             self.keep_alive = False
         reason = start_line.reason or httputil.responses.get(code, "Unknown")
-        lines = [f"HTTP/1.1 {code} {reason}", *relayed_header_lines(headers.get_all(), extra)]
+        lines = [f"HTTP/1.1 {code} {reason}", *relayed_header_lines(headers.get_all(), extra, request.path)]
         has_length = "Content-Length" in headers and "content-length" not in extra
         lines.extend("Set-Cookie: " + c for c in owner.relay_cookies())  # ours: the domain's _xsrf cookie
         server_conn = request.connection

@@ -464,7 +464,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
                     raise BadResponse("bad or repeated content-length")
                 length = int(value)
         out = [f"HTTP/1.1 {code} {m.group(3) or httputil.responses.get(code, 'Unknown')}",
-               *relayed_header_lines(fields, extra)]
+               *relayed_header_lines(fields, extra, self.plan.request.path)]
         if self.plan.request.method == "HEAD" or code in (204, 304):
             self.framing = "none"
         elif chunked:

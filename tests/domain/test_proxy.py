@@ -902,3 +902,19 @@ async def test_fast_path_hands_a_dead_kept_alive_connection_back_to_the_handler(
     assert front.served == served + 1
     dead.close()
     await dead.wait_closed()
+
+
+async def test_raw_files_run_sandboxed_whatever_the_space_says(client, proxied, port, jp_web_app):
+    """A space's files/, view/ and nbconvert/ pages get the proxy's own CSP sandbox (a space's
+    config could drop jupyter_server's), on the handler's path and the fast path alike."""
+    front = front_of(jp_web_app)
+    auth = {"Authorization": f"token {client.tokens['owner']}"}
+    served = front.served
+    for path in ("files/page.html", "files/page.html", "view/page.html", "nbconvert/html/n.ipynb"):
+        r = await raw(port, "GET", space_path("echo", path), headers=auth)
+        assert r.code == 200
+        assert "sandbox allow-scripts" in r.headers.get_list("Content-Security-Policy"), path
+        assert "nosniff" in r.headers.get_list("X-Content-Type-Options")
+    assert front.served == served + 3  # the first through the handler, the rest fast
+    r = await raw(port, "GET", space_path("echo", "echo/page.html"), headers=auth)
+    assert not any("sandbox" in v for v in r.headers.get_list("Content-Security-Policy"))
