@@ -103,6 +103,10 @@ class DomainApp(DomainConfig, ExtensionApp):
         ),
     }
 
+    def _config_file_name_default(self):
+        # ExtensionApp's default would be jupyter_jupyter_spaces_config (from the name).
+        return "jupyter_spaces_config"
+
     @classmethod
     def make_serverapp(cls, **kwargs):
         serverapp = super().make_serverapp(**kwargs)

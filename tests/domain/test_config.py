@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from processes import stop, wait_for_domain
 
 from jupyter_spaces.domain.config import DomainConfig
 
@@ -27,3 +33,34 @@ async def test_non_members_get_the_configured_default_role(client, world):
 def test_data_dir_defaults_to_spaces_under_the_jupyter_data_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))
     assert Path(DomainConfig().data_dir) == tmp_path / "spaces"
+
+
+@pytest.mark.slow
+def test_jupyter_spaces_starts_with_its_config_file(tmp_path):
+    """`jupyter spaces` reads jupyter_spaces_config.py (the README's config file), domain
+    settings and server settings alike."""
+    config_dir, data = tmp_path / "config", tmp_path / "from-config"
+    config_dir.mkdir()
+    (config_dir / "jupyter_spaces_config.py").write_text(
+        f"c.DomainApp.data_dir = {str(data)!r}\nc.DomainApp.space_origin = 'path'\n"
+        "c.ServerApp.base_url = '/configured/'\n"
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "JUPYTER_DATA_DIR": str(tmp_path / "jdata")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_spaces.cli", "--port", str(port), "--ip", "127.0.0.1", "--no-browser"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for_domain(proc, f"http://127.0.0.1:{port}/configured")
+        assert (data / "spaces.sqlite").exists()
+        # path mode: a space's address on the domain is proxied, not sent to its own origin
+        r = httpx.get(f"http://127.0.0.1:{port}/configured/spaces/nope/lab", headers={"Accept": "text/html"})
+        assert r.status_code in (302, 403) and "nope.localhost" not in r.headers.get("Location", "")
+    finally:
+        stop(proc)
+        log = proc.stderr.read()
+        proc.stderr.close()
+    assert "path mode" in log
