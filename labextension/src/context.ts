@@ -24,6 +24,8 @@ export namespace PageConfigKeys {
   export const name = 'spacesName';
   /** The domain's base URL, e.g. `/` or `/jupyter/` (in a space). */
   export const domainBaseUrl = 'spacesDomainBaseUrl';
+  /** `own` (each space its own origin) or `path` (the domain's), in the home. */
+  export const origins = 'spacesOrigins';
 }
 
 /** What the extension knows about where it runs. */

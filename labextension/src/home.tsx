@@ -47,6 +47,8 @@ export interface IHomeProps {
   trans: TranslationBundle;
   /** Open a URL (a space's JupyterLab); `newTab` on ctrl/cmd/middle click. */
   openUrl: (url: string, newTab: boolean) => void;
+  /** The domain serves spaces on its own origin (path mode): admins are warned. */
+  pathMode?: boolean;
 }
 
 /** Ask, then run; errors end in the banner. */
@@ -175,6 +177,13 @@ export function Home(
           </span>
         )}
       </header>
+      {model.isAdmin && props.pathMode && (
+        <div className="jp-SpacesHome-warning" role="alert">
+          {trans.__(
+            'Path mode: every space is served on the domain’s own origin, so HTML written by a space’s editors runs with the credentials of whoever opens it. Set c.DomainApp.space_host (wildcard DNS and TLS) to give each space its own origin.'
+          )}
+        </div>
+      )}
       {model.isAdmin && (
         <div
           className="jp-SpacesTabs"
@@ -808,7 +817,8 @@ export class HomeWidget extends ReactWidget {
   constructor(
     readonly model: HomeModel,
     private _trans: TranslationBundle,
-    private _openUrl: (url: string, newTab: boolean) => void
+    private _openUrl: (url: string, newTab: boolean) => void,
+    private _pathMode = false
   ) {
     super();
     this.id = 'jp-spaces-home';
@@ -831,6 +841,7 @@ export class HomeWidget extends ReactWidget {
         model={this.model}
         trans={this._trans}
         openUrl={this._openUrl}
+        pathMode={this._pathMode}
         createRequests={this._createRequests}
       />
     );

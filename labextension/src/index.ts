@@ -217,7 +217,8 @@ export async function activateSpaces(
     // Loaded only where it is shown (a separate chunk).
     const { HomeWidget } = await import('./home');
     const model = new HomeModel({ client });
-    const home = new HomeWidget(model, trans, navigate);
+    const pathMode = getOption(PageConfigKeys.origins) === 'path';
+    const home = new HomeWidget(model, trans, navigate, pathMode);
     setup.home = home;
     openCreate = () => home.openCreate();
     // The modal command palette closes whenever a command runs, and the

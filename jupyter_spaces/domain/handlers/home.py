@@ -5,6 +5,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ..auth import SETTINGS_KEY
+
 
 class HomeHandler(JupyterHandler):
     auth_resource = "spaces"
@@ -60,6 +62,9 @@ def domain_page_config(handler, page_config: dict) -> dict:
     """Tell the frontend it runs in the domain (not in a space), so it opens the
     home, and leave out the plugins that would call the APIs the domain refuses."""
     page_config["spacesContext"] = "domain"
+    # "path": spaces share the domain's origin; the home warns admins (see domain.origins).
+    domain = handler.settings.get(SETTINGS_KEY) if handler is not None else None
+    page_config["spacesOrigins"] = "own" if domain is None or domain.origins.isolated else "path"
     disabled = page_config.get("disabledExtensions")
     if isinstance(disabled, dict):
         disabled.update(dict.fromkeys(DOMAIN_DISABLED_EXTENSIONS, True))
