@@ -44,6 +44,8 @@ _KERNEL = r"/api/kernels/(?P<kernel_id>\w+-\w+-\w+-\w+-\w+)"
 ROUTES = [
     # Pages, static files, redirects, not-found pages.
     Route("/", _JS + "base.handlers.MainHandler", READ_ONLY),
+    # Where default_url is not base_url (`jupyter lab`, as the launcher runs it): / goes to /lab.
+    Route("/?", _JS + "base.handlers.RedirectWithParams", READ_ONLY),
     Route("/.*/", _JS + "base.handlers.TrailingSlashHandler", READ_ONLY),
     Route("(.*)", _JS + "base.handlers.Template404", READ_ONLY),
     Route("/static/(.*)", _STATIC, READ_ONLY),

@@ -1,15 +1,25 @@
 """What the route-table tests share: the running application's rules, a concrete
 request for each, a raw HTTP client (websocket upgrades included), and what counts
-as a refusal by the table."""
+as a refusal by the table.
+
+The module is also a jupyter server extension for a server run as a subprocess
+(``--ServerApp.jpserver_extensions=tests.security.routecheck=True``, the repository on
+its ``PYTHONPATH``): once the server's event loop runs, every extension's handlers
+registered, it writes :func:`targets` of its own application as JSON to the file
+named by ``$JUPYTER_SPACES_ROUTE_DUMP``. It registers no handler and changes nothing
+else, so the test calls the real application's routes, not a copy's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from tornado.routing import HostMatches, RuleRouter
 
@@ -31,13 +41,22 @@ GENERIC = ("x", "robots.txt", "favicon.ico", UUID, "1", "")
 BODY = b"not json"
 
 
+DUMP_ENV = "JUPYTER_SPACES_ROUTE_DUMP"
+
+
 @dataclass
 class Target:
-    rule: object
     pattern: str
     handler: str
     path: str | None  # None: no request reaches this rule (shadowed by an earlier one)
     host: str
+    methods: tuple[str, ...]  # the handler class's SUPPORTED_METHODS
+    xsrf_first: bool  # tornado's own XSRF check refuses unsafe methods before any prepare
+    guarded: bool  # the rule's target is the table's guard around the handler
+
+    @classmethod
+    def from_json(cls, data: dict) -> Target:
+        return cls(**{**data, "methods": tuple(data["methods"])})
 
 
 def started(app):
@@ -112,8 +131,42 @@ def targets(app, base_url: str, hosts: dict) -> list[Target]:
             raise AssertionError(f"no sample for a group of {pattern!r}") from None
         delegate = app.default_router.find_handler(request(path, host))
         reaches = delegate is not None and delegate.handler_class is rule.target
-        found.append(Target(rule, pattern, handler, path if reaches else None, host))
+        cls = rule.target
+        found.append(Target(
+            pattern, handler, path if reaches else None, host,
+            methods=tuple(getattr(cls, "SUPPORTED_METHODS", ())),
+            # JupyterHandler's check waits for its prepare, after the table's.
+            xsrf_first=bool(app.settings.get("xsrf_cookies")) and isinstance(cls, type)
+            and not issubclass(cls, JupyterHandler) and cls.check_xsrf_cookie is web.RequestHandler.check_xsrf_cookie,
+            guarded=bool(getattr(cls, "_spaces_route_guarded", False)),
+        ))  # fmt: skip
     return found
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "tests.security.routecheck"}]
+
+
+def _load_jupyter_server_extension(serverapp):
+    """Write the running application's targets to ``$JUPYTER_SPACES_ROUTE_DUMP`` once its
+    event loop runs, and again each second if they change (a handler added later)."""
+    from tornado.ioloop import IOLoop
+
+    last = None
+
+    def dump():
+        nonlocal last
+        app = started(serverapp.web_app)
+        found = [asdict(t) for t in targets(app, serverapp.base_url, {None: serverapp.ip})]
+        if found != last:
+            out = os.environ[DUMP_ENV]
+            with open(out + ".part", "w") as f:
+                json.dump({"base_url": serverapp.base_url, "targets": found}, f)
+            os.replace(out + ".part", out)
+            last = found
+        IOLoop.current().call_later(1, dump)
+
+    IOLoop.current().add_callback(dump)
 
 
 @dataclass
@@ -121,6 +174,7 @@ class Reply:
     status: int
     headers: dict
     body: bytes
+    source: str | None = None  # the loopback address the request was sent from, if chosen
 
     @property
     def message(self) -> str:
@@ -130,8 +184,11 @@ class Reply:
             return ""
 
 
-async def send(port: int, verb: str, path: str, host: str, headers: dict | None = None) -> Reply:
-    """One request on its own connection; reads the head, and the body of an error."""
+async def send(
+    port: int, verb: str, path: str, host: str, headers: dict | None = None, timeout: float = 5, source=None
+) -> Reply:
+    """One request on its own connection (from the loopback address ``source``, if given);
+    reads the head (``timeout`` seconds at most), and the body of an error."""
     method = "GET" if verb == routes.WEBSOCKET else verb
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
     if verb == routes.WEBSOCKET:
@@ -139,53 +196,93 @@ async def send(port: int, verb: str, path: str, host: str, headers: dict | None 
         lines += ["Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
     body = BODY if method in routes.WRITE else b""
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()] + [f"Content-Length: {len(body)}"]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    local = {"local_addr": (source, 0)} if source else {}
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, **local)
     try:
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
         status_line, *fields = head.decode("latin-1").split("\r\n")
         reply_headers = dict(f.split(": ", 1) for f in fields if ": " in f)
         status = int(status_line.split()[1])
         length = int(reply_headers.get("Content-Length", 0))
         data = await asyncio.wait_for(reader.readexactly(length), 30) if status >= 400 and length else b""
-        return Reply(status, reply_headers, data)
+        return Reply(status, reply_headers, data, source)
     finally:
         writer.close()
 
 
 def refused_by_table(reply: Reply, extra_messages=()) -> bool:
+    """A refusal the table answered: one of its fixed messages, or (``extra_messages``)
+    an error it raised by asking the identity provider, in the message of a JSON error
+    or anywhere in an error page's body."""
     if reply.status not in (403, 404):
         return False
     message = reply.message
-    return message in routes.REFUSALS or any(message.startswith(m) for m in extra_messages)
+    if message in routes.REFUSALS or any(message.startswith(m) for m in extra_messages):
+        return True
+    body = reply.body.decode("utf-8", "replace")
+    return any(m in body for m in extra_messages)
 
 
-async def check_every_rule(port, found, table, roles_for, auth_headers, extra_messages=()) -> tuple[list, int]:
-    """Send every verb as every role to every reachable rule; the mismatches, and the number sent."""
-    wrong, sent = [], 0
-    for target in found:
-        if target.path is None:
-            continue
+async def check_every_rule(
+    port, found, table, roles_for, auth_headers, extra_messages=(), concurrency=1, timeout=5,
+    also_refused=None, replies=None, distinct_sources=False,
+) -> tuple[list, int]:
+    """Send every verb as every role to every reachable rule; the mismatches, and the number sent.
+
+    ``also_refused(target, role, verb, reply)`` may recognise refusals by the table that
+    the reply alone does not show (``distinct_sources``: each request comes from its own
+    loopback address, ``reply.source``, to find it in the server's log); ``replies``, a
+    list, gets every (target, role, verb, reply, refused by the table).
+
+    Up to ``concurrency`` requests at once. A request with no answer within ``timeout``
+    seconds is still at work, so past the table (whose refusals are immediate); a
+    mismatch is sent once more, alone and with a longer wait, before it counts, so a
+    server that was only slow to answer under the load does not read as a wrong one."""
+    gate = asyncio.Semaphore(concurrency)
+    sources = (f"127.{a}.{b}.{c}" for a in range(1, 255) for b in range(1, 255) for c in range(1, 255))
+
+    async def call(target, role, verb, wait) -> Reply:
+        source = next(sources) if distinct_sources else None
+        async with gate:
+            try:
+                # Signed (or not) at the last moment: signatures are short-lived.
+                headers = auth_headers(role, verb, target.path)
+                return await send(port, verb, target.path, target.host, headers, wait, source)
+            except (asyncio.IncompleteReadError, ConnectionError) as e:
+                return Reply(0, {}, repr(e).encode(), source)
+            except TimeoutError:
+                # Still at work after seconds: past the table, whose refusals are immediate.
+                return Reply(-1, {}, b"", source)
+
+    def refused(target, role, verb, reply) -> bool:
+        return refused_by_table(reply, extra_messages) or reply.status == 0 or (
+            # Refused before any prepare: tornado's own XSRF check in handlers that are
+            # not Jupyter's; a handler that fails to start (status 0: no answer at all).
+            target.xsrf_first and verb in routes.WRITE and reply.status == 403
+        ) or bool(also_refused and also_refused(target, role, verb, reply))
+
+    def mismatch(target, role, verb, reply):
         route = table.lookup(target.pattern, target.handler)
+        allowed = route is not None and route.allows(role, verb)
+        return refused(target, role, verb, reply) == allowed
+
+    calls = [
+        (target, role, verb)
+        for target in found
+        if target.path is not None
+        for role in roles_for(target)
         # tornado answers 405 itself, before any prepare, for a method the handler class lacks.
-        supported = [v for v in VERBS if ("GET" if v == routes.WEBSOCKET else v) in target.rule.target.SUPPORTED_METHODS]
-        for role in roles_for(target):
-            for verb in supported:
-                try:
-                    reply = await send(port, verb, target.path, target.host, auth_headers(role, verb, target.path))
-                except (asyncio.IncompleteReadError, ConnectionError) as e:
-                    reply = Reply(0, {}, repr(e).encode())
-                except TimeoutError:
-                    # Still at work after seconds: past the table, whose refusals are immediate.
-                    reply = Reply(-1, {}, b"")
-                sent += 1
-                allowed = route is not None and route.allows(role, verb)
-                refused = refused_by_table(reply, extra_messages) or reply.status == 0 or (
-                    # Refused before any prepare: tornado's own XSRF check in handlers that are
-                    # not Jupyter's; a handler that fails to start (status 0: no answer at all).
-                    not issubclass(target.rule.target, JupyterHandler) and verb in routes.WRITE
-                    and reply.status == 403
-                )
-                if refused == allowed:
-                    wrong.append((target.pattern, target.handler, role, verb, reply.status, reply.message))
-    return wrong, sent
+        for verb in VERBS
+        if ("GET" if verb == routes.WEBSOCKET else verb) in target.methods
+    ]
+    answers = await asyncio.gather(*(call(t, r, v, timeout) for t, r, v in calls))
+    wrong = []
+    for (target, role, verb), reply in zip(calls, answers):
+        if mismatch(target, role, verb, reply):
+            reply = await call(target, role, verb, 3 * timeout)  # alone: the others are done
+            if mismatch(target, role, verb, reply):
+                wrong.append((target.pattern, target.handler, role, verb, reply.status, reply.message))
+        if replies is not None:
+            replies.append((target, role, verb, reply, refused(target, role, verb, reply)))
+    return wrong, len(calls)
