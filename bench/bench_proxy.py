@@ -9,7 +9,7 @@ One run, one machine, one real space server (``LocalLauncher``: sandboxed
   (signing happens before the clock starts);
 - **domain proxy**: through a real domain server (``python -m jupyter_spaces.cli``)
   at ``spaces/<name>/...``, as a script does it (``Authorization: token``) and
-  as a browser does it (login cookie);
+  as a browser does it (login link, ticket, the space's own host and cookie);
 - **configurable-http-proxy** (npm, JupyterHub's proxy; installed with
   ``npm install --no-save`` into ``bench/node_modules`` when missing), with a
   route to the same space server; it forwards our signed headers unchanged;
@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -112,9 +113,7 @@ def start_domain(data: Path) -> tuple[subprocess.Popen, int]:
     log = open(data / "domain.log", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data), "--port", str(port),
-         "--ip", "127.0.0.1", "--no-browser", "--ServerApp.log_level=WARN",
-         # the cookie caller below is a browser on the domain's origin (path mode)
-         "--DomainApp.space_origin=path"],
+         "--ip", "127.0.0.1", "--no-browser", "--ServerApp.log_level=WARN"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     wait_http(port, "/spaces/api/me", proc, data / "domain.log")
@@ -253,7 +252,9 @@ class KeepAlive:
 
 
 def raw_get(path: str, host: str, headers: dict) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    """A GET; a ``Host`` in ``headers`` (a space's own host) replaces ``host``."""
+    headers = {"Host": host, **headers}
+    lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     return "\r\n".join(lines).encode()
 
 
@@ -325,7 +326,7 @@ def main() -> None:
             space_port = int(launched.url.rsplit(":", 1)[1])
             relay, relay_port = start_relay(tmp, space_port)
             procs.append(relay)
-            cookie = login_cookie(domain_port, link)
+            cookie = browser_cookie(domain_port, link)
             run(args, space_port, domain_port, chp_port, relay_port, secret, token, cookie, chp_version)
         finally:
             for p in procs:
@@ -341,27 +342,36 @@ def main() -> None:
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def login_cookie(port: int, link: str) -> str:
+def _get(port: int, path: str, host: str, headers: str = "") -> tuple[str, list[str]]:
+    """(status line and headers, Set-Cookie name=value pairs) of one GET on a fresh connection."""
     with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(f"GET /login?token={link} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    cookies = [line.split(":", 1)[1].strip().split(";")[0] for line in data.decode("latin1").split("\r\n")
+    head = data.decode("latin1").split("\r\n\r\n", 1)[0]
+    cookies = [line.split(":", 1)[1].strip().split(";")[0] for line in head.split("\r\n")
                if line.lower().startswith("set-cookie:")]
-    login = [c for c in cookies if c.startswith("username-")]
-    if not login:
-        raise SystemExit(f"login link did not set a cookie: {data[:300]!r}")
-    # As a browser: the first request to the space sets the domain's _xsrf cookie, sent from then on.
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(f"GET /spaces/{SPACE}/api/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                  f"Cookie: {'; '.join(cookies)}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    cookies += [line.split(":", 1)[1].strip().split(";")[0] for line in data.decode("latin1").split("\r\n")
-                if line.lower().startswith("set-cookie:") and "_xsrf=" in line]
-    return "; ".join(cookies)
+    return head, cookies
+
+
+def browser_cookie(port: int, link: str) -> tuple[str, str]:
+    """(the space's host, the Cookie header) of a browser that opened the space as users do:
+    a login link on the domain (localhost), the space's address there, the ticket on the
+    space's own host, and the space's _xsrf cookie from its first request."""
+    head, cookies = _get(port, f"/login?token={link}", f"localhost:{port}")
+    if not any(c.startswith("username-") for c in cookies):
+        raise SystemExit(f"login link did not set a cookie: {head[:300]!r}")
+    head, _ = _get(port, f"/spaces/{SPACE}/lab", f"localhost:{port}",
+                   f"Accept: text/html\r\nCookie: {'; '.join(cookies)}\r\n")
+    location = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                     if line.lower().startswith("location:")), "")
+    parts = urlsplit(location)
+    if not parts.netloc.startswith(f"{SPACE}."):
+        raise SystemExit(f"no ticket to the space's own origin: {head[:300]!r}")
+    _, space_cookies = _get(port, f"{parts.path}?{parts.query}", parts.netloc)
+    _, xsrf = _get(port, f"/spaces/{SPACE}/api/status", parts.netloc, f"Cookie: {'; '.join(space_cookies)}\r\n")
+    return parts.netloc, "; ".join(space_cookies + [c for c in xsrf if c.startswith("_xsrf=")])
 
 
 RELAY = "byte relay in Python (floor)"
@@ -372,7 +382,7 @@ def run(args, space_port, domain_port, chp_port, relay_port, secret, token, cook
     paths = {
         "direct": (space_port, "signed"),
         "domain proxy (token)": (domain_port, {"Authorization": f"token {token}"}),
-        "domain proxy (cookie)": (domain_port, {"Cookie": cookie}),
+        "domain proxy (cookie, space's origin)": (domain_port, {"Host": cookie[0], "Cookie": cookie[1]}),
         f"configurable-http-proxy {chp_version}": (chp_port, "signed"),
         RELAY: (relay_port, "signed"),
     }
