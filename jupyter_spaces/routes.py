@@ -149,7 +149,15 @@ class Enforcement:
             return _refuse(handler, Forbidden(NOT_ALLOWED))
         if self.table.everyone_may(route, verb):
             return True
-        user = await _current_user(handler)
+        try:
+            user = await _current_user(handler)
+        except web.HTTPError as e:
+            # The identity provider refused the credentials (a space's unsigned request):
+            # answered here, as every refusal of the table, since some handlers' own error
+            # pages never finish (jupyterlab_server's LicensesHandler.finish needs an argument).
+            error = SpacesError(e.log_message % e.args if e.args else (e.log_message or LOG_IN), reason="forbidden")
+            error.status = e.status_code
+            return _refuse(handler, error)
         if route.allows(self.role_of(user), verb):
             if self.admitted is not None:
                 self.admitted(handler, user)
