@@ -174,7 +174,6 @@ class Reply:
     status: int
     headers: dict
     body: bytes
-    source: str | None = None  # the loopback address the request was sent from, if chosen
 
     @property
     def message(self) -> str:
@@ -185,10 +184,10 @@ class Reply:
 
 
 async def send(
-    port: int, verb: str, path: str, host: str, headers: dict | None = None, timeout: float = 5, source=None
+    port: int, verb: str, path: str, host: str, headers: dict | None = None, timeout: float = 5
 ) -> Reply:
-    """One request on its own connection (from the loopback address ``source``, if given);
-    reads the head (``timeout`` seconds at most), and the body of an error."""
+    """One request on its own connection; reads the head (``timeout`` seconds at most), and
+    the body of an error."""
     method = "GET" if verb == routes.WEBSOCKET else verb
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
     if verb == routes.WEBSOCKET:
@@ -196,8 +195,7 @@ async def send(
         lines += ["Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
     body = BODY if method in routes.WRITE else b""
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()] + [f"Content-Length: {len(body)}"]
-    local = {"local_addr": (source, 0)} if source else {}
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, **local)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -206,7 +204,7 @@ async def send(
         status = int(status_line.split()[1])
         length = int(reply_headers.get("Content-Length", 0))
         data = await asyncio.wait_for(reader.readexactly(length), 30) if status >= 400 and length else b""
-        return Reply(status, reply_headers, data, source)
+        return Reply(status, reply_headers, data)
     finally:
         writer.close()
 
@@ -226,41 +224,35 @@ def refused_by_table(reply: Reply, extra_messages=()) -> bool:
 
 async def check_every_rule(
     port, found, table, roles_for, auth_headers, extra_messages=(), concurrency=1, timeout=5,
-    also_refused=None, replies=None, distinct_sources=False,
+    replies=None,
 ) -> tuple[list, int]:
     """Send every verb as every role to every reachable rule; the mismatches, and the number sent.
 
-    ``also_refused(target, role, verb, reply)`` may recognise refusals by the table that
-    the reply alone does not show (``distinct_sources``: each request comes from its own
-    loopback address, ``reply.source``, to find it in the server's log); ``replies``, a
-    list, gets every (target, role, verb, reply, refused by the table).
+    ``replies``, a list, gets every (target, role, verb, reply, refused by the table).
 
     Up to ``concurrency`` requests at once. A request with no answer within ``timeout``
     seconds is still at work, so past the table (whose refusals are immediate); a
     mismatch is sent once more, alone and with a longer wait, before it counts, so a
     server that was only slow to answer under the load does not read as a wrong one."""
     gate = asyncio.Semaphore(concurrency)
-    sources = (f"127.{a}.{b}.{c}" for a in range(1, 255) for b in range(1, 255) for c in range(1, 255))
-
     async def call(target, role, verb, wait) -> Reply:
-        source = next(sources) if distinct_sources else None
         async with gate:
             try:
                 # Signed (or not) at the last moment: signatures are short-lived.
                 headers = auth_headers(role, verb, target.path)
-                return await send(port, verb, target.path, target.host, headers, wait, source)
+                return await send(port, verb, target.path, target.host, headers, wait)
             except (asyncio.IncompleteReadError, ConnectionError) as e:
-                return Reply(0, {}, repr(e).encode(), source)
+                return Reply(0, {}, repr(e).encode())
             except TimeoutError:
                 # Still at work after seconds: past the table, whose refusals are immediate.
-                return Reply(-1, {}, b"", source)
+                return Reply(-1, {}, b"")
 
     def refused(target, role, verb, reply) -> bool:
         return refused_by_table(reply, extra_messages) or reply.status == 0 or (
             # Refused before any prepare: tornado's own XSRF check in handlers that are
             # not Jupyter's; a handler that fails to start (status 0: no answer at all).
             target.xsrf_first and verb in routes.WRITE and reply.status == 403
-        ) or bool(also_refused and also_refused(target, role, verb, reply))
+        )
 
     def mismatch(target, role, verb, reply):
         route = table.lookup(target.pattern, target.handler)
