@@ -18,14 +18,14 @@ from traitlets import Bool
 
 from .. import __version__
 from ..routes import guard
-from . import loopback, proxy, proxy_fast, routes
+from . import loopback, routes
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
 from .config import DomainConfig
 from .handlers import default_handlers
 from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
 from .origins import LOOPBACK_TEMPLATE, SpaceOrigins, listens_on_loopback
-from .proxy import proxy_handlers
+from .proxy import Proxy, install_fast_path, proxy_handlers
 from .revocation import Revocations
 from .space_host import space_host_handlers
 from .service import DomainService
@@ -39,13 +39,16 @@ DEMO_USERS = (
 
 
 class Domain:
-    """What handlers reach through ``settings``: service, catalogue, lifecycle, a thread pool."""
+    """What handlers reach through ``settings``: service, catalogue, lifecycle, the proxy's
+    state, a thread pool."""
 
     def __init__(self, service: DomainService, launcher, threads: int, origins: SpaceOrigins, **lifecycle_options):
         self.service = service
         self.origins = origins
         self.catalog = service.catalog
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="spaces-store")
+        # A lambda: the proxy reaches note_activity as it is at the time (tests replace it).
+        self.proxy = Proxy(on_activity=lambda name: self.note_activity(name))
         self.lifecycle = Lifecycle(service, launcher, self.run, on_change=self.forget, **lifecycle_options)
         self.revocations = Revocations(self)
 
@@ -57,12 +60,12 @@ class Domain:
 
     def forget(self, name: str) -> None:
         """A space's state changed: the proxy must ask again, and no relay outlives its server."""
-        proxy.forget(self, name)
+        self.proxy.forget(name)
         self.revocations.space_changed(name)
 
     async def close(self) -> None:
         await self.lifecycle.stop()
-        proxy.shutdown(self)
+        self.proxy.shutdown()
         self._executor.shutdown(wait=True)
         self.service.store.close()
 
@@ -195,7 +198,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.
             self.handlers.extend(proxy_handlers)
             if self.proxy_fast_path:
-                proxy_fast.install(self.serverapp.web_app)
+                install_fast_path(self.serverapp.web_app)
             if origins.template == LOOPBACK_TEMPLATE:
                 loopback.install(self.serverapp.web_app, origins.domain_host)
             # Every extension's routes, checked against the domain's table (routes.py).

@@ -93,7 +93,7 @@ class DomainConfig(Configurable):
         True,
         config=True,
         help="Serve a caller's repeat GET/HEAD requests to a running space from the proxy's "
-        "caches, without a tornado RequestHandler (see jupyter_spaces.domain.proxy_fast). "
+        "caches, without a tornado RequestHandler (see jupyter_spaces.domain.proxy.fast). "
         "False: every request goes through the proxy handler.",
     )
 

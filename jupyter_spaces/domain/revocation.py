@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from .. import signing
-from . import proxy
 from .accounts import token_digest
 from .lifecycle import DOMAIN_IDENTITY
 
@@ -91,7 +90,7 @@ _registries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def connections(domain) -> OpenConnections:
-    """The domain's open connections (per domain object, like the proxy's state)."""
+    """The domain's open connections (per domain object)."""
     registry = _registries.get(domain)
     if registry is None:
         registry = _registries[domain] = OpenConnections()
@@ -125,7 +124,7 @@ class Revocations:
     async def member_changed(self, space: str, user: str, role: str | None) -> None:
         """``user``'s role in ``space`` is now ``role`` (None: removed, back to the default role)."""
         found = await self.domain.run(self.domain.service.user_by_name, user)
-        proxy.forget(self.domain, space)
+        self.domain.proxy.forget(space)
         if found is not None:
             self.open.end(
                 f"Your role in space {space} changed.",
@@ -135,14 +134,14 @@ class Revocations:
         await self._notify(user, role, space)
 
     async def user_removed(self, user_id: int, name: str) -> None:
-        proxy.forget(self.domain, user_id=user_id)
+        self.domain.proxy.forget(user_id=user_id)
         self.open.end("Your account was removed.", lambda c: True, user_id)
         await self._notify(name, None)
 
     async def admin_changed(self, user: str) -> None:
         found = await self.domain.run(self.domain.service.user_by_name, user)
         if found is not None:
-            proxy.forget(self.domain, user_id=found.id)
+            self.domain.proxy.forget(user_id=found.id)
             self.open.end("Your administrator rights changed.", lambda c: c.role is None, found.id)
 
     def credential_revoked(self, credential: str) -> None:

@@ -92,7 +92,7 @@ ROUTES = [
     # The proxy into spaces authenticates for itself (an anonymous browser goes to the
     # login page, or from a space's own host to the domain's); the policy and the
     # space's own table decide the rest.
-    Route(f"/spaces/{_SPACE}/(?P<path>.*)", "jupyter_spaces.domain.proxy.SpaceProxyHandler",
+    Route(f"/spaces/{_SPACE}/(?P<path>.*)", "jupyter_spaces.domain.proxy.handler.SpaceProxyHandler",
           everyone(READ | WRITE | {WEBSOCKET})),  # fmt: skip
     # On a space's own host (see space_host): entering with a ticket, redirects, and
     # what the space's labextension reads about this space.

@@ -28,9 +28,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_spaces import signing
-from jupyter_spaces.domain import proxy
 from jupyter_spaces.domain.models import Space
 from jupyter_spaces.domain.origins import SPACE_COOKIE
+from jupyter_spaces.domain.proxy.fast import fast_pool
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
@@ -238,7 +238,7 @@ def proxied(world, service, domain, space_server, echo_server):
     service.put_member(SYSTEM, "echo", "vera", MemberPut(role="viewer"))
     set_running(service, "echo", echo_server["url"], echo_server["secret"])
     yield world
-    proxy.shutdown(domain)
+    domain.proxy.shutdown()
 
 
 @pytest.fixture
@@ -676,7 +676,7 @@ async def test_keep_alive_connections_are_reused(client, proxied, domain):
     for _ in range(5):
         r = await client.request("GET", space_path(SPACE, "api/status"), who="owner")
         assert r.status == 200
-    state = proxy._state(domain)
+    state = domain.proxy
     assert len(state.pool._idle) == 1
     assert len(next(iter(state.pool._idle.values()))) == 1
 
@@ -826,7 +826,7 @@ async def test_fast_path_relays_every_framing(client, proxied, port, jp_web_app,
         await raw(port, "GET", space_path(name, "api/status"), headers=headers)
     noted = []
     monkeypatch.setattr(domain, "note_activity", noted.append, raising=False)
-    proxy._state(domain).activity.clear()
+    domain.proxy.activity.clear()
     served = front.served
     r = await raw(port, "GET", space_path("echo", "echo/stream?n=4&delay=0.05"), headers=headers)
     assert r.code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
@@ -877,8 +877,6 @@ async def test_fast_path_hands_a_dead_kept_alive_connection_back_to_the_handler(
                                                                                 jp_web_app, echo_server):
     """A pooled connection that the space server closes instead of answering: the request
     is not lost nor answered 502; the handler sends it again on a new connection."""
-    from jupyter_spaces.domain import proxy_fast
-
     front = front_of(jp_web_app)
     headers = {"Authorization": f"token {client.tokens['owner']}"}
     assert (await raw(port, "GET", space_path("echo", "echo/warm"), headers=headers)).code == 200
@@ -890,7 +888,7 @@ async def test_fast_path_hands_a_dead_kept_alive_connection_back_to_the_handler(
     dead = await asyncio.start_server(close_on_request, "127.0.0.1", 0)
     dead_port = dead.sockets[0].getsockname()[1]
     netloc = echo_server["url"].split("//", 1)[1]
-    pool = proxy_fast._pool(domain)
+    pool = fast_pool(domain.proxy)
     pool.forget(netloc)
     up = await pool.connect(f"127.0.0.1:{dead_port}")
     pool.release(netloc, up)  # the space server's, as far as the pool knows

@@ -30,11 +30,11 @@ The request is forwarded as the handler forwards it (``upstream_headers``:
 the same headers dropped and added, the same signature); the response is
 read by an asyncio protocol (``_Upstream``) that writes each piece to the
 client as it arrives, in the callback that received it: the head rewritten
-as ``_Relay`` rewrites it, a ``Content-Length`` or chunked body passed
+as ``Relay`` rewrites it, a ``Content-Length`` or chunked body passed
 through as it is (a body delimited by the end of the connection is chunked
 for the client), with backpressure: the space server's socket is not read
 while more than ``RELAY_HIGH_WATER`` bytes wait for the client. A body of
-``PUMP_MIN_BODY`` bytes or more goes to the handler's pump (``_Relay._pump``:
+``PUMP_MIN_BODY`` bytes or more goes to the handler's pump (``Relay.pump``:
 no copies, fewer wake-ups), the connection then moving to the handler's pool.
 Otherwise connections are kept alive in a pool of their own. Served requests count as
 activity, and are logged when their status is 400 or more.
@@ -55,34 +55,24 @@ from jupyter_server.base.handlers import log as jupyter_log
 from tornado import httputil
 from tornado.iostream import IOStream, StreamClosedError
 
-from ..errors import SpacesError
-from .accounts import token_digest
-from .auth import SETTINGS_KEY
-from .proxy import (
-    _LOWAT_OK,
-    CHUNK_SIZE,
-    PUMP_MIN_BODY,
-    READ_CHUNK,
-    RELAY_HIGH_WATER,
-    RELAY_LOW_WATER,
+from ...errors import SpacesError
+from ..accounts import token_digest
+from ..auth import SETTINGS_KEY
+from ..schemas import RESERVED_SPACE_NAMES
+from . import tornado_compat
+from .headers import (
     XSRF_COOKIE,
-    Pool,
-    _nodelay_for_good,
-    _Relay,
-    _state,
-    _states,
-    _Target,
     connection_tokens,
     encode_head,
-    forget,
-    note_activity,
     relayed_header_lines,
     request_head,
-    target_key,
     upstream_headers,
     upstream_target,
 )
-from .schemas import RESERVED_SPACE_NAMES
+from .limits import CHUNK_SIZE, PUMP_MIN_BODY, READ_CHUNK, RELAY_HIGH_WATER, RELAY_LOW_WATER
+from .pool import Pool
+from .relay import PUMP_SUPPORTED, Relay
+from .state import Proxy, Target, target_key
 
 __all__ = ["ProxyFront", "install"]
 
@@ -141,7 +131,7 @@ class _Upstream(asyncio.Protocol):
             self.transport.close()
 
 
-class _UpstreamPool(Pool):
+class UpstreamPool(Pool):
     """The fast path's own connections: ``_Upstream`` protocols."""
 
     async def _open(self, host: str, port: int) -> _Upstream:
@@ -152,11 +142,11 @@ class _UpstreamPool(Pool):
         return up.closed
 
 
-def _pool(domain) -> _UpstreamPool:
-    state = _state(domain)
-    if state.fast_pool is None:
-        state.fast_pool = _UpstreamPool()
-    return state.fast_pool
+def fast_pool(proxy: Proxy) -> UpstreamPool:
+    """The fast path's connections in ``proxy`` (made on first use)."""
+    if proxy.fast_pool is None:
+        proxy.fast_pool = UpstreamPool()
+    return proxy.fast_pool
 
 
 # --------------------------------------------------------------------- front
@@ -167,7 +157,7 @@ class _Plan:
 
     __slots__ = ("domain", "login_cookie", "request", "target", "user")
 
-    def __init__(self, domain, request, user, target: _Target, login_cookie: str):
+    def __init__(self, domain, request, user, target: Target, login_cookie: str):
         self.domain = domain
         self.request = request
         self.user = user
@@ -202,9 +192,9 @@ class ProxyFront(httputil.HTTPServerConnectionDelegate):
                 return None
         settings = self.app.settings
         domain = settings.get(SETTINGS_KEY)
-        state = _states.get(domain) if domain is not None else None
-        if state is None:
+        if domain is None:
             return None
+        state = domain.proxy
         facts = state.hosts.get(headers.get("Host") or "127.0.0.1")
         if facts is None or not facts.allowed or (facts.space is not None and name != facts.space):
             return None
@@ -296,7 +286,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         self._end(reuse=False)
         return None
 
-    # -- what _Relay asks, when it pumps a large body --------------------------
+    # -- what Relay asks, when it pumps a large body ---------------------------
 
     @property
     def request(self):
@@ -322,14 +312,14 @@ class _FastRequest(httputil.HTTPMessageDelegate):
     async def _serve(self) -> None:
         plan = self.plan
         request, t = plan.request, plan.target
-        pool = _pool(plan.domain)
+        pool = fast_pool(plan.domain.proxy)
         up = pool.take(t.netloc)
         self.reused = up is not None
         if up is None:
             try:
                 up = await pool.connect(t.netloc)
             except (OSError, asyncio.TimeoutError):
-                forget(plan.domain, t.name)  # the handler re-asks the service
+                plan.domain.proxy.forget(t.name)  # the handler re-asks the service
                 return await self._hand_over()
         if self.client_gone:
             pool.release(t.netloc, up)
@@ -340,8 +330,8 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             request, t, target_path, request.method, ws=False, login_cookie=plan.login_cookie,
             auth_header_pat=provider.auth_header_pat, xsrf_token=None,
         )
-        _nodelay_for_good(self.request_conn.stream)
-        note_activity(plan.domain, t.name)
+        tornado_compat.keep_nodelay(self.request_conn.stream)
+        plan.domain.proxy.note_activity(t.name)
         self.up = up
         self.done = asyncio.get_running_loop().create_future()
         up.exchange = self
@@ -381,9 +371,9 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             up.exchange = None
             if self.paused and not up.closed:
                 up.transport.resume_reading()
-            state = _states.get(self.plan.domain)
-            if reuse and self.upstream_keep_alive and state is not None and state.fast_pool is not None:
-                state.fast_pool.release(self.plan.target.netloc, up)
+            pool = self.plan.domain.proxy.fast_pool
+            if reuse and self.upstream_keep_alive and pool is not None:
+                pool.release(self.plan.target.netloc, up)
             else:
                 up.close()
         if self.done is not None and not self.done.done():
@@ -421,7 +411,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
                 self.head_buf = b""
                 self._head(buf[:end])
                 data = buf[end + 4:]
-                if self.framing == "length" and self.remaining - len(data) >= PUMP_MIN_BODY and _LOWAT_OK:
+                if self.framing == "length" and self.remaining - len(data) >= PUMP_MIN_BODY and PUMP_SUPPORTED:
                     self._pump(data)
                     return
             self._body(data)
@@ -478,7 +468,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             self.framing = "close"  # the end of the connection ends the body: chunked for the client
             self.upstream_keep_alive = False
             out.append("Transfer-Encoding: chunked")
-        if self.request_conn._disconnect_on_finish:
+        if tornado_compat.closes_after_response(self.request_conn):
             out.append("Connection: close")  # the client asked for it
         self.status = code
         self.started = True
@@ -523,18 +513,17 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         up.close()
         stream = self.upstream_stream = IOStream(sock, max_buffer_size=4 * CHUNK_SIZE)
         stream.read_chunk_size = READ_CHUNK
-        relay = _Relay(self)
+        relay = Relay(self)
         relay.head, self.pending_head = self.pending_head, None
         self.remaining -= len(data)
-        relay._write(data)  # the head, and the body bytes that came with it
+        relay.write(data)  # the head, and the body bytes that came with it
         self.pump_task = asyncio.ensure_future(self._pumped(relay, stream))
 
-    async def _pumped(self, relay: _Relay, stream: IOStream) -> None:
-        await relay._pump(self.remaining)
+    async def _pumped(self, relay: Relay, stream: IOStream) -> None:
+        await relay.pump(self.remaining)
         complete = not relay.truncated and await relay.close()
-        state = _states.get(self.plan.domain)
-        if complete and self.upstream_keep_alive and state is not None:
-            state.pool.release(self.plan.target.netloc, stream)  # the handler's pool: tornado streams
+        if complete and self.upstream_keep_alive:
+            self.plan.domain.proxy.pool.release(self.plan.target.netloc, stream)  # the handler's pool: tornado streams
         else:
             stream.close()
         self._end("ok" if complete else "gone" if self.client_gone else "cut")
@@ -633,6 +622,6 @@ def install(app) -> ProxyFront:
     whatever it does not serve.
     """
     front = ProxyFront(app)
-    app.start_request = front.start_request
+    tornado_compat.front(app, front.start_request)
     app.settings["jupyter_spaces_proxy_front"] = front
     return front
