@@ -537,10 +537,11 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         return self._ws_subprotocol or None
 
     def open(self, *args, **kwargs):
-        self._ws_pump = asyncio.ensure_future(self._pump_upstream())
+        # The upstream of this moment: a client gone before the task runs clears self._ws.
+        if self._ws is not None:
+            self._ws_pump = asyncio.ensure_future(self._pump_upstream(self._ws))
 
-    async def _pump_upstream(self):
-        upstream = self._ws
+    async def _pump_upstream(self, upstream):
         name = self._target.name
         try:
             while True:
