@@ -17,6 +17,8 @@ from jupyter_core.application import JupyterApp
 from .errors import SpacesError
 
 COMMANDS = ("user", "space")
+#: A login link's address when no server runs on the data directory and no --url is given.
+DEFAULT_URL = "http://localhost:8888/"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     tok.add_argument("--note", default="made with the CLI")
     link = user.add_parser("login-link", help="make a one-time browser login link")
     link.add_argument("name")
-    link.add_argument("--url", default="http://127.0.0.1:8888/", help="the domain server's URL")
+    link.add_argument(
+        "--url", default="",
+        help="the domain server's URL (default: the URL the server running on this data directory "
+        "serves, else http://localhost:8888/)",
+    )
 
     space = groups.add_parser("space", help="manage spaces").add_subparsers(dest="command", required=True)
     space.add_parser("list", help="list every space's metadata")
@@ -76,6 +82,15 @@ def _settings(args):
     if args.db_url:
         settings.db_url = args.db_url
     return settings
+
+
+def _running_url(data_dir: str) -> str:
+    from .domain.config import server_url_file
+
+    try:
+        return server_url_file(data_dir).read_text().strip() or DEFAULT_URL
+    except OSError:
+        return DEFAULT_URL
 
 
 def _table(rows: list[dict], keys: tuple[str, ...]) -> str:
@@ -124,7 +139,8 @@ def run_command(argv: list[str]) -> int:
                 print(f"New API token for {args.name} (id {token['id']}):")
                 print(token["token"])
             elif args.command == "login-link":
-                url = args.url if args.url.endswith("/") else args.url + "/"
+                url = args.url or _running_url(settings.data_dir)
+                url = url if url.endswith("/") else url + "/"
                 print(f"{url}login?token={service.login_link_token(SYSTEM, args.name)}")
         else:
             if args.command == "list":

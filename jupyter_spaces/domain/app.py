@@ -20,7 +20,7 @@ from .. import __version__
 from ..routes import guard
 from . import loopback, routes
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
-from .config import DomainConfig
+from .config import DomainConfig, server_url_file
 from .handlers import default_handlers
 from .handlers.home import HomeHandler, domain_page_config
 from .lifecycle import Lifecycle
@@ -218,12 +218,15 @@ class DomainApp(DomainConfig, ExtensionApp):
         if not self.is_domain:
             return
         await self.domain.lifecycle.start()
+        # Where the running server is, for `jupyter spaces user login-link` without --url.
+        server_url_file(self.data_dir).write_text(self.domain_url() + "\n")
         if self.demo:
             await self.domain.run(print_login_links, self.domain.service, self.domain_url())
 
     async def stop_extension(self):
         domain = getattr(self, "domain", None)
         if domain is not None:
+            server_url_file(self.data_dir).unlink(missing_ok=True)
             await domain.close()
 
 

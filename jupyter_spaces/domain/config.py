@@ -21,6 +21,11 @@ from .service import DomainService
 from .store import Store, sqlite_url
 
 
+def server_url_file(data_dir) -> Path:
+    """The file where a running domain server says where browsers reach it."""
+    return Path(data_dir) / "server-url"
+
+
 class DomainConfig(Configurable):
     data_dir = Unicode(
         config=True,

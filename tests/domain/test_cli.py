@@ -105,11 +105,18 @@ def test_cli_beside_a_running_server(tmp_path):
         link = cli(tmp_path, "user", "login-link", "grace", "--url", base).stdout.strip()
         r = httpx.get(link, follow_redirects=False)
         assert r.status_code == 302 and "Set-Cookie" in r.headers
+        # Without --url: the address the running server serves (on loopback: localhost)
+        link = cli(tmp_path, "user", "login-link", "grace").stdout.strip()
+        assert link.startswith(f"http://localhost:{port}/login?token="), link
+        r = httpx.get(link.replace("localhost", "127.0.0.1"), headers={"Host": f"localhost:{port}"})
+        assert r.status_code == 302 and "Set-Cookie" in r.headers
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert "Ada Lovelace (admin): http://" in out and "/login?token=" in out
     assert "Grace Hopper:" in out and "Linus Pauling:" in out
+    assert f"http://localhost:{port}/login?token=" in out  # the demo's links, where its spaces lead back
+    assert not (tmp_path / "server-url").exists()  # gone with the server
     # The domain's state is in --data-dir, none in the default place.
     assert (tmp_path / "spaces.sqlite").is_file() and (tmp_path / "cookie_secret").is_file()
     assert not (jupyter_data / "spaces").exists()
