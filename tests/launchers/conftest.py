@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 
 import pytest
 
@@ -49,8 +48,9 @@ def launcher(make_launcher):
 
 
 @pytest.fixture
-def image():
-    return Image("default", "Default", "the test interpreter", sys.executable)
+def image(installed_python):
+    """The project installed from its wheel into a fresh venv (tests/conftest.py)."""
+    return Image("default", "Default", "the project installed in a venv", installed_python)
 
 
 SMALL = InstanceType("small", "Small", cpus=1, memory_gb=1, max_processes=256)

@@ -22,7 +22,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
@@ -34,48 +33,17 @@ from jupyter_spaces.launchers.base import LaunchError
 from jupyter_spaces.launchers.local import LocalLauncher
 from tests.domain.conftest import Client
 from tests.domain.kernels import run_code
+from tests.installed import make_venv, run as _run
 from tests.processes import stop, wait_for_domain
 
 pytestmark = pytest.mark.slow
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PIP_ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-
-
-def _run(argv, **kw):
-    out = subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
-    assert out.returncode == 0, f"{argv}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
-    return out
-
-
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory):
-    """The project's wheel, built as ``pip install <checkout>`` builds it (the prebuilt
-    labextension is reused; the build tools are the test machine's)."""
-    dist = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), REPO],
-         env=PIP_ENV, timeout=300)  # fmt: skip
-    (path,) = dist.glob("jupyter_spaces-*.whl")
-    return str(path)
-
-
-def make_venv(path, wheel=None, copies=False) -> str:
-    """A fresh venv at ``path`` (the wheel and its dependencies installed); its python."""
-    _run([sys.executable, "-m", "venv", *(["--copies"] if copies else []), str(path)], timeout=120)
-    python = os.path.join(path, "bin", "python")
-    if wheel:
-        started = time.monotonic()
-        _run([python, "-m", "pip", "install", "-q", wheel], env=PIP_ENV, timeout=600)
-        print(f"installed into {path} in {time.monotonic() - started:.1f} s")
-    return python
-
-
-@pytest.fixture(scope="session")
-def srv_venv(wheel, tmp_path_factory):
+def srv_venv(project_wheel, tmp_path_factory):
     """The project in a symlinked venv outside /tmp (under /srv when we may write there)."""
     root = f"/srv/jupyter-spaces-test-{uuid.uuid4().hex[:8]}" if os.geteuid() == 0 else str(tmp_path_factory.mktemp("srv"))
     try:
-        python = make_venv(os.path.join(root, "venv"), wheel)
+        python = make_venv(os.path.join(root, "venv"), project_wheel)
         assert os.path.islink(python)
         yield python
     finally:
@@ -214,9 +182,9 @@ def test_a_domain_in_a_venv_serves_its_owner(srv_venv, tmp_path):
 
 
 @pytest.mark.timeout(900)
-def test_a_domain_in_a_copied_interpreter_venv_under_tmp_with_a_second_image(wheel, srv_venv, tmp_path):
+def test_a_domain_in_a_copied_interpreter_venv_under_tmp_with_a_second_image(project_wheel, srv_venv, tmp_path):
     """Also: images are distinct environments; a library of one is not in the other."""
-    python = make_venv(tmp_path / "conda-like", wheel, copies=True)
+    python = make_venv(tmp_path / "conda-like", project_wheel, copies=True)
     assert not os.path.islink(python) and python.startswith("/tmp/")
     site = _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
     with open(os.path.join(site, "conda_only.py"), "w") as f:
