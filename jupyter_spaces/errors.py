@@ -29,11 +29,6 @@ class BadRequest(SpacesError):
     reason = "bad_request"
 
 
-class Unauthorized(SpacesError):
-    status = 401
-    reason = "unauthorized"
-
-
 class Forbidden(SpacesError):
     status = 403
     reason = "forbidden"
@@ -57,6 +52,13 @@ class TooLarge(SpacesError):
 class Invalid(SpacesError):
     status = 422
     reason = "invalid"
+
+
+class BadGateway(SpacesError):
+    """A space's server did not answer, or not in HTTP."""
+
+    status = 502
+    reason = "bad_gateway"
 
 
 class TooManyRequests(SpacesError):

@@ -20,7 +20,7 @@ Sizes are in GB meaning GiB (2**30 bytes).
     writing past it. The launcher starts the server with
     ``--SpaceContentsManager.volume_quota_bytes=<size>`` and the space agent's
     contents manager (``space/contents.py``) refuses saves through Jupyter's
-    contents API that would take :func:`tree_used_bytes` of the home past it
+    contents API that would take :func:`~jupyter_spaces.diskuse.tree_used_bytes` of the home past it
     (HTTP 507); kernels and terminals can still write past it. Growing only
     records the new size; shrinking below the data raises
     :class:`VolumeTooSmall` and changes nothing.
@@ -35,6 +35,7 @@ import shutil
 import stat
 import subprocess
 
+from ..diskuse import tree_used_bytes
 from .base import VolumeError, VolumeTooSmall
 
 GiB = 1 << 30
@@ -77,27 +78,6 @@ def mounts_under(directory: str) -> list[str]:
     except OSError:
         pass
     return res
-
-
-def tree_used_bytes(path: str) -> int:
-    """Disk bytes used by a directory tree (st_blocks), not following symlinks."""
-    total = 0
-    stack = [path]
-    while stack:
-        d = stack.pop()
-        try:
-            with os.scandir(d) as it:
-                for e in it:
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_blocks * 512
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(e.path)
-        except OSError:
-            pass
-    return total
 
 
 class Volumes:

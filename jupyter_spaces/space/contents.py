@@ -19,7 +19,7 @@ the quota can still trim files. It is soft: kernels, terminals and anything else
 running in the space write to the directory directly and nothing stops them.
 
 Used bytes are disk blocks (``st_blocks``, like ``du``) of the whole tree, as the
-launcher measures them (:func:`~jupyter_spaces.launchers.volumes.tree_used_bytes`).
+launcher measures them (:func:`~jupyter_spaces.diskuse.tree_used_bytes`).
 Walking a large home on every save would be slow, so the total is measured at most
 every ``volume_usage_ttl`` seconds and, in between, kept up to date by each save
 through this manager (the file's blocks after the save minus before). Writes by
@@ -38,7 +38,7 @@ from jupyter_server.services.contents.largefilemanager import AsyncLargeFileMana
 from tornado.web import HTTPError
 from traitlets import Float, Integer
 
-from ..launchers.volumes import tree_used_bytes
+from ..diskuse import tree_used_bytes
 
 # Room kept free for the metadata and checkpoints that come with a save.
 MARGIN = 256 * 1024

@@ -10,7 +10,7 @@ import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import cookie_header, cookies_of
+from conftest import cookie_header
 from test_proxy import (  # noqa: F401  (fixtures)
     BASE,
     SPACE,

@@ -8,7 +8,7 @@ import tornado.httpclient
 import tornado.websocket
 from jupyter_server.utils import url_path_join
 
-from jupyter_spaces.signing import IDENTITY_HEADERS, generate_secret, sign_request
+from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space.authorizer import SpaceAuthorizer
 from jupyter_spaces.space.identity import SpaceIdentityProvider
 

@@ -55,7 +55,7 @@ from jupyter_server.base.handlers import log as jupyter_log
 from tornado import httputil
 from tornado.iostream import IOStream, StreamClosedError
 
-from ...errors import SpacesError
+from ...errors import BadGateway
 from ..accounts import token_digest
 from ..auth import SETTINGS_KEY
 from ..schemas import RESERVED_SPACE_NAMES
@@ -594,8 +594,8 @@ class _FastRequest(httputil.HTTPMessageDelegate):
     # -- answers of our own ------------------------------------------------------
 
     def _bad_gateway(self) -> None:
-        error = SpacesError("The space's server sent no usable answer.", reason="bad_gateway")
-        error.status = self.status = 502
+        error = BadGateway("The space's server sent no usable answer.")
+        self.status = error.status
         body = json.dumps(error.to_json()).encode()
         headers = httputil.HTTPHeaders(
             {"Content-Type": "application/json", "Content-Length": str(len(body)), "Cache-Control": "no-store",

@@ -28,7 +28,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
 
-from ...errors import Conflict, Forbidden, NotFound, SpacesError
+from ...errors import BadGateway, Conflict, Forbidden, NotFound, SpacesError
 from .. import revocation
 from ..auth import SETTINGS_KEY
 from ..origins import TICKET_PARAM, HostFacts, host_facts
@@ -375,8 +375,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 return None
             self._target = target
             return await self._start_upstream(token_auth, retry=False)
-        error = SpacesError("The space's server is not answering; try again in a moment.", reason="unreachable")
-        error.status = 502
+        error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
         self._refuse(error)
 
     async def data_received(self, chunk: bytes):
@@ -429,8 +428,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
         if tornado_compat.handler_finished(self):
             return
         if not relay.started:
-            error = SpacesError("The space's server closed the connection without answering.", reason="bad_gateway")
-            error.status = 502
+            error = BadGateway("The space's server closed the connection without answering.")
             return self._refuse(error)
         if not relay.complete:
             # Cut off mid-body: the client must not take a truncated body as complete.
@@ -517,8 +515,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             return self.finish(body)
         except (OSError, StreamClosedError, asyncio.TimeoutError):
             self.domain.proxy.forget(t.name)
-            error = SpacesError("The space's server is not answering; try again in a moment.", reason="unreachable")
-            error.status = 502
+            error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
             return self._refuse(error)
         if self._revoked is not None:
             self._ws.close(revocation.CLOSE_CODE, self._revoked)
