@@ -66,7 +66,10 @@ async function waitForServer(
 export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spaces-ui-'));
   const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}/`;
+  // As users get it: the domain on `localhost` (it listens on loopback), each
+  // space on its own origin `http://{space}.localhost:PORT/` (Chromium
+  // resolves *.localhost itself; Node only needs `localhost`).
+  const baseURL = `http://localhost:${port}/`;
   const tokens: Record<string, string> = {};
   for (const user of USERS) {
     const args = ['user', 'add', user.name, '--display-name', user.display];
@@ -89,8 +92,11 @@ export default async function globalSetup(): Promise<void> {
       '--ip',
       '127.0.0.1',
       '--no-browser',
-      // Path mode until these tests enter spaces on their own origins (issue #12).
-      '--DomainApp.space_origin=path'
+      // SPACES_ORIGIN_MODE=path runs the domain in path mode (to see the
+      // origin-isolation tests fail there); by default: own origins.
+      ...(process.env.SPACES_ORIGIN_MODE
+        ? [`--DomainApp.space_origin=${process.env.SPACES_ORIGIN_MODE}`]
+        : [])
     ],
     { cwd: REPO, stdio: ['ignore', out, out], detached: true }
   );

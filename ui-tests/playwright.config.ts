@@ -12,7 +12,8 @@ export default defineConfig({
   // One worker: the machine is small and tests share one domain.
   workers: 1,
   fullyParallel: false,
-  retries: process.env.CI ? 1 : 0,
+  // No retries: a test that passes only on its second try is a failure.
+  retries: 0,
   timeout: 90_000,
   expect: {
     timeout: 15_000,

@@ -13,12 +13,25 @@ export interface IServerInfo {
   tokens: Record<string, string>;
 }
 
-/** The domain's users: two people and an admin. */
+/**
+ * The domain's users: people, an admin, the screenshots' user and linus, the
+ * editor who writes a booby-trapped notebook (xss.spec.ts).
+ */
 export const USERS = [
   { name: 'alice', display: 'Alice Archer', admin: false },
   { name: 'bob', display: 'Bob Baker', admin: false },
   { name: 'root', display: 'Rita Root', admin: true },
-  { name: 'shot', display: 'Sam Shot', admin: false }
+  { name: 'shot', display: 'Sam Shot', admin: false },
+  { name: 'linus', display: 'Linus Lurker', admin: false }
 ] as const;
+
+/**
+ * The origin of a space (`http://{space}.localhost:PORT/`) for a domain at
+ * `http://localhost:PORT/`, with a trailing slash.
+ */
+export function spaceOrigin(baseURL: string, name: string): string {
+  const url = new URL(baseURL);
+  return `${url.protocol}//${name}.${url.host}/`;
+}
 
 export type UserName = (typeof USERS)[number]['name'];

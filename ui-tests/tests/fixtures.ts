@@ -2,19 +2,34 @@
  * Fixtures: the running domain (from the global setup), API access as any
  * user, browser pages logged in as any user on the spaces home, and running
  * spaces (stopped and deleted after the test) open in JupyterLab.
+ *
+ * Each space is served on its own origin (`http://{space}.localhost:PORT/`,
+ * the domain at `http://localhost:PORT/`): a browser enters it through the
+ * domain's address of the space (a one-time ticket, then the space's own
+ * cookie); the domain's login cookie opens no space content. So requests to
+ * a space's API are made by a page on the space's origin ({@link spaceApi}),
+ * or with an API token in the Authorization header ({@link spaceApiWithToken}).
  */
 import {
   APIRequestContext,
   Browser,
+  BrowserContext,
   expect,
   Page,
   request,
+  Request,
   test as base
 } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { AUTH_DIR, IServerInfo, SERVER_FILE, UserName } from './env';
+import {
+  AUTH_DIR,
+  IServerInfo,
+  SERVER_FILE,
+  spaceOrigin,
+  UserName
+} from './env';
 
 export { expect };
 
@@ -37,7 +52,7 @@ export function uniqueName(prefix: string): string {
  */
 export async function useTheme(page: Page, theme: Theme): Promise<void> {
   await page.route(/\/lab\/api\/settings(\/|\?|$)/, async route => {
-    const response = await route.fetch();
+    const response = await route.fetch(await toLoopback(route.request()));
     const body = await response.json();
     const patch = (entry: any) => {
       if (entry?.id === '@jupyterlab/apputils-extension:themes') {
@@ -53,6 +68,26 @@ export async function useTheme(page: Page, theme: Theme): Promise<void> {
     }
     await route.fulfill({ response, json: body });
   });
+}
+
+/**
+ * Options for `route.fetch` of a browser's request: to a space's origin
+ * (`{space}.localhost`, which Chromium resolves itself and Node does not),
+ * the loopback address with the Host header of the request.
+ */
+async function toLoopback(
+  request: Request
+): Promise<{ url: string; headers: Record<string, string> } | undefined> {
+  const url = new URL(request.url());
+  if (!url.hostname.endsWith('.localhost')) {
+    return undefined;
+  }
+  const host = url.host;
+  url.hostname = '127.0.0.1';
+  return {
+    url: url.href,
+    headers: { ...(await request.allHeaders()), host }
+  };
 }
 
 /** Options of {@link openHome}. */
@@ -197,8 +232,8 @@ export const test = base.extend<Fixtures>({
       expect(m.status(), await m.text()).toBe(200);
       await startSpace(alice, space.name);
 
+      await putNotebook(alice, server, space.name, options.path);
       const owner = await home('alice');
-      await putNotebook(owner, server, space.name, options.path);
       await hideToasts(owner);
       await openLab(owner, server, space.name, `/tree/${options.path}`);
       const member = await home(options.member, { theme: options.memberTheme });
@@ -251,25 +286,144 @@ export async function waitStatus(
     .toBe(status);
 }
 
-/** Call the space's proxied Jupyter server API with the page's cookies. */
+/** The origin of a space, `http://{space}.localhost:PORT/` (see env.ts). */
+export function spaceURL(server: IServerInfo, name: string): string {
+  return spaceOrigin(server.baseURL, name);
+}
+
+/** What {@link pageFetch} got: the status and the body (parsed if JSON). */
+export interface IPageResponse {
+  status: number;
+  text: string;
+  json: any;
+}
+
+/**
+ * A request made by the page itself (`fetch` in the page, its cookies, the
+ * `_xsrf` cookie of its origin as `X-XSRFToken`), as JupyterLab makes them.
+ * `url` is relative to the page or absolute.
+ */
+export async function pageFetch(
+  page: Page,
+  method: string,
+  url: string,
+  data?: unknown
+): Promise<IPageResponse> {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const xsrf =
+        /(?:^|;\s*)_xsrf=([^;]*)/.exec(document.cookie)?.[1] ?? '';
+      const response = await fetch(url, {
+        method,
+        headers: { 'X-XSRFToken': xsrf, 'Content-Type': 'application/json' },
+        body
+      });
+      const text = await response.text();
+      let json: any = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = null;
+      }
+      return { status: response.status, text, json };
+    },
+    {
+      method,
+      url,
+      body: data === undefined ? undefined : JSON.stringify(data)
+    }
+  );
+}
+
+/** Pages of a browser context on spaces' origins, opened by {@link spacePage}. */
+const spacePages = new WeakMap<BrowserContext, Map<string, Page>>();
+
+/**
+ * A page of `page`'s browser context on the space's own origin: `page` itself
+ * if it is there, else a second page that entered the space the way a
+ * browser does (the domain's address of the space, a one-time ticket, the
+ * space's cookie), then shows an empty page of that origin (served by the
+ * test: the space's JSON answers carry a CSP that allows no requests).
+ */
+export async function spacePage(
+  page: Page,
+  server: IServerInfo,
+  name: string
+): Promise<Page> {
+  const origin = spaceURL(server, name);
+  if (page.url().startsWith(origin)) {
+    return page;
+  }
+  const context = page.context();
+  let pages = spacePages.get(context);
+  if (!pages) {
+    pages = new Map();
+    spacePages.set(context, pages);
+  }
+  const known = pages.get(name);
+  if (known && !known.isClosed()) {
+    return known;
+  }
+  const entered = await context.newPage();
+  const response = await entered.goto(
+    `${server.baseURL}spaces/${name}/api/status`
+  );
+  expect(response?.status(), await response?.text()).toBe(200);
+  expect(entered.url()).toBe(`${origin}spaces/${name}/api/status`);
+  const blank = `${origin}spaces/${name}/__ui-tests__`;
+  await entered.route(blank, route =>
+    route.fulfill({ contentType: 'text/html', body: '<!DOCTYPE html><title>ui-tests</title>' })
+  );
+  await entered.goto(blank);
+  pages.set(name, entered);
+  return entered;
+}
+
+/**
+ * Call the space's Jupyter server API (`<space origin>spaces/<name>/api/...`)
+ * from the browser of `page`, with the space's own cookie (see {@link spacePage}).
+ */
 export async function spaceApi(
   page: Page,
   server: IServerInfo,
   name: string,
-  method: 'GET' | 'PUT',
+  method: 'GET' | 'PUT' | 'POST',
+  path: string,
+  data?: unknown
+): Promise<IPageResponse> {
+  const inSpace = await spacePage(page, server, name);
+  return pageFetch(
+    inSpace,
+    method,
+    `${spaceURL(server, name)}spaces/${name}/api/${path}`,
+    data
+  );
+}
+
+/**
+ * Call the space's Jupyter server API with an API token (`api(user)`): on the
+ * domain's address, the token in the Authorization header (for test setup).
+ */
+export async function spaceApiWithToken(
+  api: APIRequestContext,
+  server: IServerInfo,
+  name: string,
+  method: 'GET' | 'PUT' | 'POST',
   path: string,
   data?: unknown
 ) {
-  const cookies = await page.context().cookies(server.baseURL);
-  const xsrf = cookies.find(c => c.name === '_xsrf')?.value ?? '';
-  return page.request.fetch(`${server.baseURL}spaces/${name}/api/${path}`, {
+  return api.fetch(`${server.baseURL}spaces/${name}/api/${path}`, {
     method,
-    headers: { 'X-XSRFToken': xsrf, 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json' },
     data: data === undefined ? undefined : JSON.stringify(data)
   });
 }
 
-/** Open a running space's JupyterLab directly (a path inside, optionally). */
+/**
+ * Open a running space's JupyterLab (a path inside, optionally) the way a
+ * browser does: its address on the domain, which sends the browser on to the
+ * space's own origin with a one-time ticket.
+ */
 export async function openLab(
   page: Page,
   server: IServerInfo,
@@ -277,6 +431,9 @@ export async function openLab(
   path = ''
 ): Promise<void> {
   await page.goto(`${server.baseURL}spaces/${name}/lab${path}`);
+  expect(page.url().startsWith(`${spaceURL(server, name)}spaces/${name}/lab`)).toBe(
+    true
+  );
   await expect(page.locator('.jp-SpacesSwitcher-button')).toBeVisible({
     timeout: 60_000
   });
@@ -293,37 +450,42 @@ export async function hideToasts(page: Page): Promise<void> {
   });
 }
 
-/** Write a one-cell Python notebook into the space (contents API). */
+/** A notebook of code cells (nbformat 4), Python 3. */
+export function notebook(cells: Record<string, unknown>[]): unknown {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3',
+        language: 'python'
+      }
+    },
+    cells
+  };
+}
+
+/** Write a one-cell Python notebook into the space (contents API, as `api`'s user). */
 export async function putNotebook(
-  page: Page,
+  api: APIRequestContext,
   server: IServerInfo,
   name: string,
   path: string
 ): Promise<void> {
-  const r = await spaceApi(page, server, name, 'PUT', `contents/${path}`, {
+  const r = await spaceApiWithToken(api, server, name, 'PUT', `contents/${path}`, {
     type: 'notebook',
     format: 'json',
-    content: {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3',
-          language: 'python'
-        }
-      },
-      cells: [
-        {
-          cell_type: 'code',
-          id: 'c0',
-          metadata: {},
-          source: 'start = 0',
-          outputs: [],
-          execution_count: null
-        }
-      ]
-    }
+    content: notebook([
+      {
+        cell_type: 'code',
+        id: 'c0',
+        metadata: {},
+        source: 'start = 0',
+        outputs: [],
+        execution_count: null
+      }
+    ])
   });
   expect(r.status(), await r.text()).toBeLessThan(300);
 }

@@ -3,16 +3,20 @@
  * domain's proxy, stop/resize/start, co-editing between users and viewers.
  * The spaces a test starts are stopped and deleted after it (fixtures.ts).
  */
-import { Page } from '@playwright/test';
+import { APIRequestContext, Page } from '@playwright/test';
 
 import {
   createSpace,
   expect,
+  hideToasts,
+  pageFetch,
   row,
   spaceApi,
+  spaceURL,
   START_TIMEOUT,
   test,
-  uniqueName
+  uniqueName,
+  waitStatus
 } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
@@ -40,7 +44,7 @@ test.describe('running spaces', () => {
     await expect(r.getByRole('button', { name: 'Start' })).toBeEnabled();
   });
 
-  test('start shows progress from the events stream; Open loads the space with the switcher', async ({
+  test('start shows progress from the events stream; Open loads the space on its own origin with the switcher', async ({
     server,
     api,
     home,
@@ -53,7 +57,15 @@ test.describe('running spaces', () => {
       sharing: 'shared'
     });
     deleteAfter(space.name);
-    const page = await home('alice');
+    // another running space of alice's: the switcher inside the first does
+    // not list it (a space's origin learns nothing of other spaces)
+    const other = await createSpace(alice, {
+      name: uniqueName('run-other'),
+      sharing: 'private'
+    });
+    deleteAfter(other.name);
+    const page = await home('alice', { prepare: listenForTrouble });
+    await hideToasts(page);
     const r = row(page, space.name);
     await expect(r).toContainText('Stopped');
     await r.getByRole('button', { name: 'Start' }).click();
@@ -73,8 +85,11 @@ test.describe('running spaces', () => {
     });
     await expect(bar).toHaveCount(0);
 
+    // Open: through the domain's address of the space, a one-time ticket,
+    // to the space's own origin
+    const origin = spaceURL(server, space.name);
     await r.getByRole('button', { name: 'Open' }).click();
-    await page.waitForURL(`${server.baseURL}spaces/${space.name}/lab**`, {
+    await page.waitForURL(`${origin}spaces/${space.name}/lab**`, {
       timeout: 60_000
     });
     const switcher = page.locator('.jp-SpacesSwitcher-button');
@@ -85,6 +100,12 @@ test.describe('running spaces', () => {
       'aria-label',
       'Running'
     );
+    // the domain's login cookie stayed on the domain's host; the space has its own
+    const cookies = await page.context().cookies(origin);
+    expect(cookies.map(c => c.name).sort()).toEqual([
+      '_xsrf',
+      'jupyter-spaces-space'
+    ]);
     // and JupyterLab itself works there: the launcher and file browser
     await expect(page.locator('#filebrowser')).toBeAttached();
     // a shared space's launcher carries the RTC badge
@@ -92,13 +113,39 @@ test.describe('running spaces', () => {
       page.locator('.jp-MainAreaWidget:has(.jp-Launcher) > .jp-SpacesRtcBadge')
     ).toHaveText('Collaborative');
     // the extension's settings (schema/plugin.json) are known to the space
-    const settings = await page.request.get(
-      `${server.baseURL}spaces/${space.name}/lab/api/settings/jupyter-spaces:plugin`
+    const settings = await pageFetch(
+      page,
+      'GET',
+      `${origin}spaces/${space.name}/lab/api/settings/jupyter-spaces:plugin`
     );
-    expect(settings.status(), await settings.text()).toBe(200);
-    expect(
-      (await settings.json()).schema.properties.openInNewTab.default
-    ).toBe(false);
+    expect(settings.status, settings.text).toBe(200);
+    expect(settings.json.schema.properties.openInNewTab.default).toBe(false);
+
+    // the switcher's menu: on the space's origin the API answers about this
+    // space alone, so there are no other spaces to list (by design: see
+    // README, "Each space on its own origin"); the home is on the domain's
+    const started = await startAndWait(alice, other.name);
+    expect(started).toBe('running');
+    await switcher.click();
+    const menu = page.getByRole('menu', { name: 'Spaces' });
+    await expect(menu).toBeVisible();
+    await expect(menu.locator('.jp-SpacesSwitcher-empty')).toHaveText('None');
+    await expect(menu.locator(`[data-space="${other.name}"]`)).toHaveCount(0);
+    await page.waitForTimeout(500);
+    // (the top left corner: the switcher and its menu, nothing of the launcher)
+    await expect(page).toHaveScreenshot('space-switcher-open.png', {
+      clip: { x: 0, y: 0, width: 420, height: 160 }
+    });
+    // a space on its own origin is quiet: no refused or failed API request,
+    // no error in the console (late ones included)
+    await page.waitForTimeout(2000);
+    expect(trouble(page, origin)).toEqual([]);
+
+    await menu.getByRole('menuitem', { name: 'Spaces home' }).click();
+    await page.waitForURL(`${server.baseURL}lab**`, { timeout: 60_000 });
+    await expect(page.locator('.jp-SpacesHome-inner')).toBeVisible({
+      timeout: 60_000
+    });
   });
 
   test('stop, change instance type and volume size, start: earlier files are still there', async ({
@@ -128,16 +175,20 @@ test.describe('running spaces', () => {
         content: 'kept across restarts\n'
       }
     );
-    expect(put.status(), await put.text()).toBeLessThan(300);
+    expect(put.status, put.text).toBeLessThan(300);
 
     const r = row(page, space.name);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect(r.locator('.jp-SpacesStatus')).toHaveText('Running');
     await r.getByRole('button', { name: 'Stop' }).click();
-    // the confirmation counts what ends (read through the proxy): nothing runs
+    // the confirmation says what ends. The home no longer counts the
+    // space's kernels and terminals: it read them through the proxy with the
+    // login cookie, which opens no space content on the domain's origin now
+    // (README, "Each space on its own origin"); the domain has no count of
+    // its own to offer yet
     const confirmStop = page.locator('.jp-Dialog');
     await expect(confirmStop).toContainText(
-      '0 running kernels and 0 terminals'
+      `Running kernels and terminals in “${space.name}” end`
     );
     await expect(confirmStop).toContainText('keep running');
     await confirmStop.getByRole('button', { name: 'Stop' }).click();
@@ -172,8 +223,8 @@ test.describe('running spaces', () => {
       'GET',
       'contents/x.txt'
     );
-    expect(get.status(), await get.text()).toBe(200);
-    expect((await get.json()).content).toBe('kept across restarts\n');
+    expect(get.status, get.text).toBe(200);
+    expect(get.json.content).toBe('kept across restarts\n');
   });
 
   test('two users co-edit a notebook in a shared space: text, avatars, saved file', async ({
@@ -239,7 +290,7 @@ test.describe('running spaces', () => {
             'GET',
             'contents/co.ipynb'
           );
-          const nb = (await r.json()).content;
+          const nb = r.json.content;
           const src = nb.cells[0].source;
           return Array.isArray(src) ? src.join('') : src;
         },
@@ -330,7 +381,7 @@ test.describe('running spaces', () => {
           'GET',
           'contents/view.ipynb'
         );
-        const src = (await r.json()).content.cells[0].source;
+        const src = r.json.content.cells[0].source;
         return Array.isArray(src) ? src.join('') : src;
       })
       .toContain('# owner');
@@ -341,11 +392,71 @@ test.describe('running spaces', () => {
       'GET',
       'contents/view.ipynb'
     );
-    expect(JSON.stringify((await r.json()).content)).not.toContain(
+    expect(JSON.stringify(r.json.content)).not.toContain(
       'VIEWER_TYPED'
     );
   });
 });
+
+/** Start a space through the API and wait until it runs; its status. */
+async function startAndWait(
+  api: APIRequestContext,
+  name: string
+): Promise<string> {
+  const r = await api.post(`spaces/${name}/start`);
+  expect(r.status(), await r.text()).toBeLessThan(300);
+  await waitStatus(api, name, 'running');
+  return 'running';
+}
+
+const TROUBLE = new WeakMap<Page, { url: string; what: string }[]>();
+
+/**
+ * Note what goes wrong on the page from now on: API requests refused or
+ * failed (4xx/5xx, network errors), any refused resource, console errors.
+ */
+function listenForTrouble(page: Page): void {
+  const found: { url: string; what: string }[] = [];
+  TROUBLE.set(page, found);
+  page.on('response', response => {
+    const url = response.url();
+    if (response.status() >= 400) {
+      found.push({
+        url,
+        what: `${response.status()} ${response.request().method()} ${url}`
+      });
+    }
+  });
+  page.on('requestfailed', request => {
+    const url = request.url();
+    found.push({
+      url,
+      what: `failed ${request.method()} ${url}: ${request.failure()?.errorText}`
+    });
+  });
+  page.on('console', message => {
+    if (message.type() === 'error') {
+      const url = message.location().url;
+      found.push({
+        url,
+        what: `console: ${message.text().split('\n')[0]} (${url})`
+      });
+    }
+  });
+}
+
+/**
+ * What {@link listenForTrouble} noted of the pages of an origin. Left out:
+ * the tab's icon, `static/favicons/favicon.ico`, which a space server in its
+ * sandbox answers with 403 (jupyter_server's static file handler; on the
+ * domain's origin in path mode as well: not a matter of origins).
+ */
+function trouble(page: Page, origin: string): string[] {
+  return (TROUBLE.get(page) ?? [])
+    .filter(t => t.url.startsWith(origin))
+    .map(t => t.what)
+    .filter(what => !what.includes('/static/favicons/favicon.ico'));
+}
 
 /** The editor of the first cell of the open notebook. */
 function cellEditor(page: Page) {
