@@ -30,6 +30,7 @@ from jupyter_spaces.launchers.base import Image
 from jupyter_spaces.signing import sign_request
 from tests.domain.conftest import Client, make_users
 from tests.domain.kernels import run_code
+from tests.installed import make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +44,8 @@ def host_kernelspecs() -> dict:
 
 
 @pytest.fixture
-def jp_server_config(tmp_path):
-    """A domain whose spaces run on the domain's own environment (the default image)."""
+def jp_server_config(tmp_path, installed_python):
+    """A domain whose spaces run on the project installed in a venv (tests/conftest.py)."""
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_spaces": True},
@@ -52,7 +53,10 @@ def jp_server_config(tmp_path):
             "authorizer_class": DomainAuthorizer,
             "allow_unauthenticated_access": False,
         },
-        "DomainApp": {"data_dir": str(tmp_path / "domain"), "poll_interval": 0.5},
+        "DomainApp": {
+            "data_dir": str(tmp_path / "domain"), "poll_interval": 0.5,
+            "images": [{"name": "default", "display_name": "Installed", "description": "", "python": installed_python}],
+        },
     }
 
 
@@ -186,13 +190,12 @@ def _kernel(prefix, name: str, program: str) -> None:
 
 
 @pytest.fixture
-def image_with_kernels(tmp_path):
-    """An image (a venv on the test's Python) whose prefix holds kernelspecs: one a space
-    can run, and three it cannot (R under /opt that is not there, a program outside the
-    sandbox, a program on no PATH)."""
+def image_with_kernels(tmp_path, project_wheel):
+    """An image (a fresh venv with the project's wheel) whose prefix holds kernelspecs: one
+    a space can run, and three it cannot (R under /opt that is not there, a program outside
+    the sandbox, a program on no PATH)."""
     venv = tmp_path / "img"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    make_venv(venv, project_wheel)
     outside = tmp_path / "outside"
     outside.mkdir()
     for d in (venv / "share" / "jupyter" / "kernels" / "here", outside):
@@ -231,8 +234,8 @@ async def test_kernelspecs_a_space_cannot_run_are_not_offered(require_root_sandb
         await launcher.stop("kernels", launched.state)
 
 
-def test_a_space_on_an_image_whose_kernels_all_run_gets_no_kernel_config(launcher):
-    image = asyncio.run(environments.probe(sys.executable))
+def test_a_space_on_an_image_whose_kernels_all_run_gets_no_kernel_config(launcher, installed_python):
+    image = asyncio.run(environments.probe(installed_python))
     path = launcher._env({}, image, launcher.home_dir, "k")["PATH"].split(":")
     assert all(why is None for why in image.kernelspecs(path).values())
     assert launcher._kernel_config("k", image, path) == {}
