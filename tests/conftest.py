@@ -1,3 +1,4 @@
+import os
 import shutil
 import time
 
@@ -30,3 +31,15 @@ def installed_python(project_wheel, tmp_path_factory) -> str:
     print(f"installed_python: wheel and venv in {time.monotonic() - started:.1f} s")
     yield python
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With JUPYTER_SPACES_NO_SKIPS=1 (CI: the machine installs everything), a skipped test
+    is a failure: a sandbox, cgroup, R or PostgreSQL test that did not run proves nothing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("JUPYTER_SPACES_NO_SKIPS") == "1" and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and JUPYTER_SPACES_NO_SKIPS=1 makes that a failure: {reason}"
