@@ -96,6 +96,17 @@ function absoluteLike(baseUrl: string, path: string): string {
   return path;
 }
 
+/**
+ * Whether a space's page is served on the space's own origin
+ * (`{space}.localhost`, `{space}.spaces.example.org`): its host name's first
+ * label is the space's name. There the domain answers about this space only
+ * (the switcher cannot list the others); in path mode the page is on the
+ * domain's origin.
+ */
+export function onOwnOrigin(spaceName: string, hostname: string): boolean {
+  return hostname.toLowerCase().startsWith(`${spaceName}.`);
+}
+
 /** The URL of a space's JupyterLab (`url + 'lab'`). */
 export function labUrl(spaceUrl: string): string {
   return URLExt.join(spaceUrl, 'lab');

@@ -15,6 +15,7 @@ import {
   homeLabUrl,
   ISpacesContext,
   NEW_SPACE_PARAM,
+  onOwnOrigin,
   PageConfigKeys
 } from './context';
 import { domainServicePlugins } from './domainservices';
@@ -251,6 +252,9 @@ export async function activateSpaces(
     domainBaseUrl: context.domainBaseUrl,
     trans,
     openUrl: navigate,
+    ownOrigin:
+      typeof window !== 'undefined' &&
+      onOwnOrigin(name, window.location.hostname),
     confirmStop: async (space: ISpace) => {
       const info = await runningInSpace(
         space,

@@ -27,6 +27,11 @@ export interface ISwitcherProps {
   openUrl: (url: string, newTab: boolean) => void;
   /** Ask before stopping (resolves `true` to go ahead). */
   confirmStop: (space: ISpace) => Promise<boolean>;
+  /**
+   * Whether this page is on the space's own origin, where the domain tells
+   * it about this space only: the menu then sends to the home for the others.
+   */
+  ownOrigin?: boolean;
 }
 
 /** The other spaces of the menu: usable ones (role set), current excluded. */
@@ -145,7 +150,11 @@ export function Switcher(props: ISwitcherProps): JSX.Element {
           </div>
           {!others.length && (
             <div className="jp-SpacesSwitcher-empty">
-              {model.loading ? trans.__('Loading…') : trans.__('None')}
+              {model.loading
+                ? trans.__('Loading…')
+                : props.ownOrigin
+                  ? trans.__('Listed in the spaces home')
+                  : trans.__('None')}
             </div>
           )}
           {others.map(s => (

@@ -122,14 +122,17 @@ test.describe('running spaces', () => {
     expect(settings.json.schema.properties.openInNewTab.default).toBe(false);
 
     // the switcher's menu: on the space's origin the API answers about this
-    // space alone, so there are no other spaces to list (by design: see
-    // README, "Each space on its own origin"); the home is on the domain's
+    // space alone, so it lists no other space but sends to the home for them
+    // (by design: README, "Each space on its own origin"); the home is on the
+    // domain's origin
     const started = await startAndWait(alice, other.name);
     expect(started).toBe('running');
     await switcher.click();
     const menu = page.getByRole('menu', { name: 'Spaces' });
     await expect(menu).toBeVisible();
-    await expect(menu.locator('.jp-SpacesSwitcher-empty')).toHaveText('None');
+    await expect(menu.locator('.jp-SpacesSwitcher-empty')).toHaveText(
+      'Listed in the spaces home'
+    );
     await expect(menu.locator(`[data-space="${other.name}"]`)).toHaveCount(0);
     await page.waitForTimeout(500);
     // (the top left corner: the switcher and its menu, nothing of the launcher)

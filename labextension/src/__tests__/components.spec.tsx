@@ -177,4 +177,47 @@ describe('Switcher', () => {
     ]);
     model.dispose();
   });
+
+  it('on the space’s own origin, sends to the home for the other spaces', async () => {
+    const server = new FakeServer(() => ({
+      // the space's host answers about this space alone
+      body: { items: [makeSpace('here')], next_cursor: null }
+    }));
+    const model = new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() })
+    });
+    await model.refresh();
+    for (const [ownOrigin, text] of [
+      [true, 'Listed in the spaces home'],
+      [false, 'None']
+    ] as const) {
+      const render = () =>
+        root.render(
+          <Switcher
+            key={String(ownOrigin)}
+            current="here"
+            model={model}
+            domainBaseUrl="http://here.localhost:8888/"
+            trans={trans}
+            openUrl={() => undefined}
+            confirmStop={async () => true}
+            ownOrigin={ownOrigin}
+          />
+        );
+      act(render);
+      const button = container.querySelector(
+        '.jp-SpacesSwitcher-button'
+      ) as HTMLButtonElement;
+      await act(async () => button.click());
+      // the menu's refresh answers; the widget re-renders on the model's change
+      await act(async () => {
+        await new Promise(resolve => setTimeout(resolve, 0));
+        render();
+      });
+      expect(
+        container.querySelector('.jp-SpacesSwitcher-empty')?.textContent
+      ).toBe(text);
+    }
+    model.dispose();
+  });
 });

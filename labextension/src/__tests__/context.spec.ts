@@ -2,7 +2,8 @@ import {
   detectContext,
   homeLabUrl,
   labUrl,
-  spaceFromBaseUrl
+  spaceFromBaseUrl,
+  onOwnOrigin
 } from '../context';
 
 const none = () => '';
@@ -64,5 +65,15 @@ describe('detectContext', () => {
   it('builds the lab URLs', () => {
     expect(labUrl('/spaces/a/')).toBe('/spaces/a/lab');
     expect(homeLabUrl('http://h/')).toBe('http://h/lab');
+  });
+});
+
+describe('onOwnOrigin', () => {
+  it('is the space’s own host: its name as the first label', () => {
+    expect(onOwnOrigin('team', 'team.localhost')).toBe(true);
+    expect(onOwnOrigin('team', 'team.spaces.example.org')).toBe(true);
+    expect(onOwnOrigin('team', 'localhost')).toBe(false);
+    expect(onOwnOrigin('team', 'teamwork.localhost')).toBe(false);
+    expect(onOwnOrigin('team', '127.0.0.1')).toBe(false);
   });
 });
