@@ -17,10 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    """The conftest's domain, but with its default (real) image, and quick crash checks."""
+def jp_server_config(jp_server_config, installed_python):
+    """The conftest's domain (in-process), but with a real image, the project installed in
+    a venv (tests/conftest.py), and quick crash checks."""
     config = {k: dict(v) for k, v in jp_server_config.items()}
-    config["DomainApp"].pop("images")
+    config["DomainApp"]["images"] = [
+        {"name": "default", "display_name": "Installed", "description": "", "python": installed_python}
+    ]
     config["DomainApp"]["poll_interval"] = 0.5
     config["DomainApp"]["idle_check_interval"] = 3600  # the idle test calls the check itself
     return config

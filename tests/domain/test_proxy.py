@@ -51,8 +51,9 @@ def jp_base_url():
 
 
 @pytest.fixture(scope="module")
-def space_server(tmp_path_factory):
-    """One real space server (the space agent inside a sandbox) for the whole module."""
+def space_server(tmp_path_factory, installed_python):
+    """One real space server (the space agent inside a sandbox) for the whole module, on
+    the project installed in a venv (tests/conftest.py); the domain runs in-process."""
     from jupyter_spaces.launchers.local import LocalLauncher
 
     root = tmp_path_factory.mktemp("proxy-space")
@@ -63,7 +64,7 @@ def space_server(tmp_path_factory):
         space=SPACE,
         app_type="jupyterlab",
         instance_type=InstanceType("small", "Small", cpus=1, memory_gb=2, max_processes=256),
-        image=Image("default", "Default", "the test interpreter", sys.executable),
+        image=Image("default", "Default", "the project installed in a venv", installed_python),
         volume_gb=1,
         base_url=f"{BASE}spaces/{SPACE}/",
         secret=SECRET,

@@ -37,7 +37,8 @@ NOTEBOOK = {"type": "notebook", "content": {
 
 
 @pytest.fixture
-def jp_server_config(tmp_path):
+def jp_server_config(tmp_path, installed_python):
+    """The domain (in-process); its spaces run the project installed in a venv (tests/conftest.py)."""
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_spaces": True},
@@ -51,6 +52,8 @@ def jp_server_config(tmp_path):
             "default_role": "viewer",
             "poll_interval": 0.5,
             "idle_check_interval": 3600,
+            "images": [{"name": "default", "display_name": "Installed", "description": "",
+                        "python": installed_python}],
         },
     }
 
