@@ -4,7 +4,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from jupyter_spaces.signing import generate_secret, sign_request
+from tests.installed import space_env
 from tests.processes import stop
 
 from .conftest import IDENTITIES
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -27,10 +26,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def agent_command(app, port, root, *extra):
-    """The command line documented in jupyter_spaces/space/app.py."""
+def agent_command(python, app, port, root, *extra):
+    """The command line documented in jupyter_spaces/space/app.py, on ``python``."""
     return [
-        sys.executable, "-m", app,
+        python, "-m", app,
         "--no-browser",
         "--allow-root",
         "--ServerApp.ip=127.0.0.1",
@@ -46,8 +45,9 @@ def agent_command(app, port, root, *extra):
 
 @pytest.fixture
 def env(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    """For a space server on installed_python (the project installed in a venv,
+    tests/conftest.py): no checkout on its path; run it with cwd=tmp_path."""
+    env = space_env()
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")
@@ -76,7 +76,7 @@ def wait_until_listening(proc, port, deadline=90):
 
 
 @pytest.mark.timeout(180)
-def test_jupyter_lab_with_secret_fd(tmp_path, env):
+def test_jupyter_lab_with_secret_fd(tmp_path, env, installed_python):
     secret = generate_secret()
     root = tmp_path / "volume"
     root.mkdir()
@@ -85,9 +85,9 @@ def test_jupyter_lab_with_secret_fd(tmp_path, env):
     os.write(write_end, secret.encode())
     os.close(write_end)
     pipe_inode = os.fstat(read_end).st_ino
-    cmd = agent_command("jupyterlab", port, root, f"--SpaceAgentApp.secret_fd={read_end}")
+    cmd = agent_command(installed_python, "jupyterlab", port, root, f"--SpaceAgentApp.secret_fd={read_end}")
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, pass_fds=(read_end,), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, pass_fds=(read_end,), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     os.close(read_end)
     try:
         code, _ = wait_until_listening(proc, port)
@@ -127,13 +127,14 @@ def test_jupyter_lab_with_secret_fd(tmp_path, env):
     ],
     ids=["no-secret", "unreadable", "weak"],
 )
-def test_refuses_to_start_without_a_usable_secret(tmp_path, env, extra, complaint):
+def test_refuses_to_start_without_a_usable_secret(tmp_path, env, installed_python, extra, complaint):
     weak = tmp_path / "weak"
     weak.write_text("short")
     extra = [arg.format(weak=weak) for arg in extra]
     proc = subprocess.run(
-        agent_command("jupyter_server", free_port(), tmp_path, *extra),
+        agent_command(installed_python, "jupyter_server", free_port(), tmp_path, *extra),
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         timeout=90,
         check=False,

@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,12 +22,12 @@ from tornado.web import HTTPError
 
 from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space.contents import SpaceContentsManager, human
+from tests.installed import space_env
 from tests.processes import stop
 
 from .conftest import IDENTITIES
 
 MiB = 1 << 20
-REPO = Path(__file__).resolve().parents[2]
 
 
 def b64(n: int, byte: bytes = b"x") -> str:
@@ -173,11 +172,11 @@ class Server:
 
 
 @pytest.fixture
-def quota_server(tmp_path):
+def quota_server(tmp_path, installed_python):
+    """A space server on the project installed in a venv (tests/conftest.py)."""
     root = tmp_path / "volume"
     root.mkdir()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env = space_env()  # no checkout on its path (nor as its cwd)
     for name in ("config", "runtime", "data"):
         env[f"JUPYTER_{name.upper()}_DIR"] = str(tmp_path / name)
     env["HOME"] = str(root)
@@ -188,7 +187,7 @@ def quota_server(tmp_path):
     os.write(write_end, secret.encode())
     os.close(write_end)
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+        installed_python, "-m", "jupyter_server", "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         "--ServerApp.base_url=/spaces/demo/", f"--ServerApp.root_dir={root}",
         "--ServerApp.jpserver_extensions", "jupyter_spaces=False",
@@ -199,7 +198,7 @@ def quota_server(tmp_path):
         "--SpaceContentsManager.volume_usage_ttl=0.2",
     ]  # fmt: skip
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, pass_fds=(read_end,), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, pass_fds=(read_end,), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     os.close(read_end)
     server = Server(port, secret)
     try:
