@@ -13,7 +13,7 @@ A process started on ``installed_python`` must not have the checkout on its
 ``sys.path``: not on ``PYTHONPATH``, and not as its working directory (``python -m``
 puts the working directory first). Use :func:`space_env` and a ``cwd`` outside the
 checkout; a test-only extension under ``tests/`` is reachable through
-:func:`tests_only_path`, which holds ``tests`` and nothing else of the checkout.
+:func:`pythonpath_of_tests`, which holds ``tests`` and nothing else of the checkout.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def package_dir(python: str) -> str:
     return run([python, "-I", "-c", code], cwd="/", timeout=60).stdout.strip()
 
 
-def tests_only_path(dest: Path) -> str:
+def pythonpath_of_tests(dest: Path) -> str:
     """A directory for ``PYTHONPATH`` that holds the checkout's ``tests`` (for test-only
     extensions such as tests.security.routecheck) and nothing else of the checkout."""
     dest = Path(dest)

@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from traitlets.config import Config
 from jupyter_spaces import routes
 from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space import routes as space_routes
+from tests.installed import pythonpath_of_tests
 from tests.processes import stop
 from tests.space.conftest import IDENTITIES
 from tests.space.conftest import fetch, space_secret  # noqa: F401  (fixtures)
@@ -46,7 +46,6 @@ from .routecheck import DUMP_ENV, Target, check_every_rule
 
 pytestmark = pytest.mark.filterwarnings("ignore:Extension endpoints without @allow_unauthenticated")
 
-REPO = Path(__file__).resolve().parents[2]
 SPACE = "demo"
 BASE_URL = f"/spaces/{SPACE}/"
 # The identity provider's answer to an unsigned request, raised when the table asks who calls.
@@ -54,9 +53,10 @@ UNSIGNED = "This space accepts only requests through the jupyter-spaces domain"
 
 
 @pytest.fixture(scope="module")
-def space_server(tmp_path_factory):
-    """A space server as the local launcher starts one (without the sandbox): its port,
-    secret, process and the targets its application wrote."""
+def space_server(tmp_path_factory, installed_python):
+    """A space server as the local launcher starts one (without the sandbox), on the project
+    installed in a venv (tests/conftest.py): its port, secret, process and the targets its
+    application wrote."""
     tmp = tmp_path_factory.mktemp("space-routes")
     home = tmp / "home"
     (home / ".jupyter" / "lab").mkdir(parents=True)
@@ -75,7 +75,8 @@ def space_server(tmp_path_factory):
         "JUPYTER_CONFIG_DIR": str(config_dir),
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
         "JUPYTER_DATA_DIR": str(tmp / "data"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        # tests.security.routecheck, and nothing else of the checkout
+        "PYTHONPATH": pythonpath_of_tests(tmp / "pythonpath"),
         DUMP_ENV: str(dump),
     }
     env.pop("JUPYTER_TOKEN", None)
@@ -84,7 +85,7 @@ def space_server(tmp_path_factory):
     os.write(write_end, secret.encode())
     os.close(write_end)
     command = [
-        sys.executable, "-m", "jupyterlab",
+        installed_python, "-m", "jupyterlab",
         "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
         f"--ServerApp.base_url={BASE_URL}",
