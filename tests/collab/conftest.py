@@ -5,18 +5,17 @@ provider and authorizer so a test can be several users with different roles."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
+from tests.installed import pythonpath_of_tests, space_env
+
 TOKEN = "collab-test-token"
 
 
@@ -55,10 +54,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`jupyter server` with the extension, as a real subprocess."""
+    """`jupyter server` with the extension, as a real subprocess on ``python`` (the
+    project installed in a venv: tests/conftest.py's installed_python)."""
 
-    def __init__(self, root: Path, store: Path, **collab: object) -> None:
-        self.root, self.store, self.collab = root, store, collab
+    def __init__(self, python: str, root: Path, store: Path, **collab: object) -> None:
+        self.python, self.root, self.store, self.collab = python, root, store, collab
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -79,10 +79,12 @@ class ServerProcess:
             cfg["ServerApp"]["jpserver_extensions"][ext] = False
         cfg_file = self.store.parent / f"server_config_{self.port}.json"
         cfg_file.write_text(json.dumps(cfg))
-        env = dict(os.environ, PYTHONPATH=str(HERE.parent.parent), JUPYTER_PLATFORM_DIRS="1")
+        # tests.collab.auth (the roles' identity provider), and nothing else of the checkout
+        env = space_env(pythonpath=pythonpath_of_tests(self.store.parent / "pythonpath"))
+        env["JUPYTER_PLATFORM_DIRS"] = "1"
         self.log = open(self.store.parent / f"server_{self.port}.log", "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={cfg_file}"],
+            [self.python, "-m", "jupyter_server", f"--config={cfg_file}"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(self.root),
         )
         deadline = time.monotonic() + timeout
@@ -121,7 +123,7 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server_factory(tmp_path):
+def server_factory(tmp_path, installed_python):
     started: list[ServerProcess] = []
 
     def make(**collab: object) -> ServerProcess:
@@ -129,7 +131,7 @@ def server_factory(tmp_path):
         root.mkdir(exist_ok=True)
         store = tmp_path / "store"
         store.mkdir(exist_ok=True)
-        s = ServerProcess(root, store, **collab)
+        s = ServerProcess(installed_python, root, store, **collab)
         started.append(s)
         return s
 
