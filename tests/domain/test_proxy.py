@@ -22,7 +22,6 @@ from http.cookies import SimpleCookie
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import cookie_header, cookies_of
 from sqlalchemy import select
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -34,6 +33,7 @@ from jupyter_spaces.domain.proxy.fast import fast_pool
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
+from tests.domain.conftest import cookie_header, cookies_of
 
 BASE = "/a%40b/"  # pytest-jupyter's default base_url: the signed path must keep it encoded
 SPACE = "team-proj"

@@ -155,6 +155,9 @@ class _Http:
     def __init__(self, port):
         self.port = port
 
+    def get_http_port(self):
+        return self.port
+
     def fetch(self, path, **kw):
         return AsyncHTTPClient().fetch(f"http://127.0.0.1:{self.port}{path}", **kw)
 
