@@ -11,7 +11,7 @@ checkout's.
 
 A process started on ``installed_python`` must not have the checkout on its
 ``sys.path``: not on ``PYTHONPATH``, and not as its working directory (``python -m``
-puts the working directory first). Use :func:`space_env` and a ``cwd`` outside the
+puts the working directory first). Use :func:`installed_env` and a ``cwd`` outside the
 checkout; a test-only extension under ``tests/`` is reachable through
 :func:`pythonpath_of_tests`, which holds ``tests`` and nothing else of the checkout.
 """
@@ -72,7 +72,7 @@ def pythonpath_of_tests(dest: Path) -> str:
     return str(dest)
 
 
-def space_env(base: dict | None = None, pythonpath: str | None = None) -> dict:
+def installed_env(base: dict | None = None, pythonpath: str | None = None) -> dict:
     """``base`` (default: this process's environment) for a process on ``installed_python``:
     no checkout on ``PYTHONPATH`` (only ``pythonpath`` if given)."""
     env = dict(os.environ if base is None else base)

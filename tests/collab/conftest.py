@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.installed import pythonpath_of_tests, space_env
+from tests.installed import installed_env, pythonpath_of_tests
 
 TOKEN = "collab-test-token"
 
@@ -80,7 +80,7 @@ class ServerProcess:
         cfg_file = self.store.parent / f"server_config_{self.port}.json"
         cfg_file.write_text(json.dumps(cfg))
         # tests.collab.auth (the roles' identity provider), and nothing else of the checkout
-        env = space_env(pythonpath=pythonpath_of_tests(self.store.parent / "pythonpath"))
+        env = installed_env(pythonpath=pythonpath_of_tests(self.store.parent / "pythonpath"))
         env["JUPYTER_PLATFORM_DIRS"] = "1"
         self.log = open(self.store.parent / f"server_{self.port}.log", "w")
         self.proc = subprocess.Popen(

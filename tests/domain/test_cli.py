@@ -6,27 +6,34 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
+from tests.installed import installed_env
 from tests.processes import wait_for_domain
 
 
-# `jupyter spaces`, as the README has it (jupyter_core finds the installed jupyter-spaces).
-JUPYTER_SPACES = [sys.executable, "-m", "jupyter", "spaces"]
+@pytest.fixture
+def jupyter_spaces(installed_python) -> list[str]:
+    """`jupyter spaces`, as the README has it, from the venv the project is installed in
+    (tests/conftest.py; jupyter_core finds the installed jupyter-spaces beside itself)."""
+    return [os.path.join(os.path.dirname(installed_python), "jupyter"), "spaces"]
 
 
-def cli(data_dir, *args, check=True, stdin=None):
-    proc = subprocess.run(
-        [*JUPYTER_SPACES, "--data-dir", str(data_dir), *args],
-        capture_output=True, text=True, input=stdin, timeout=60,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+@pytest.fixture
+def cli(jupyter_spaces, tmp_path):
+    def cli(data_dir, *args, check=True, stdin=None):
+        proc = subprocess.run(
+            [*jupyter_spaces, "--data-dir", str(data_dir), *args],
+            capture_output=True, text=True, input=stdin, timeout=60, cwd=tmp_path, env=installed_env(),
+        )
+        if check:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    return cli
 
 
 def last_line(proc) -> str:
@@ -39,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_cli_without_a_server(tmp_path):
+def test_cli_without_a_server(tmp_path, cli):
     token = last_line(cli(tmp_path, "user", "add", "ada", "--admin", "--display-name", "Ada Lovelace"))
     assert len(token) >= 40
     cli(tmp_path, "user", "add", "bob", "--password-stdin", stdin="a long enough password\n")
@@ -65,14 +72,14 @@ def test_cli_without_a_server(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_beside_a_running_server(tmp_path):
+def test_cli_beside_a_running_server(tmp_path, cli, jupyter_spaces):
     port = free_port()
     jupyter_data = tmp_path / "jupyter-data"  # where the default data dir would be
     server = subprocess.Popen(
-        [*JUPYTER_SPACES, "--data-dir", str(tmp_path), "--port", str(port),
+        [*jupyter_spaces, "--data-dir", str(tmp_path), "--port", str(port),
          "--ip", "127.0.0.1", "--no-browser", "--demo"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "JUPYTER_DATA_DIR": str(jupyter_data)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env={**installed_env(), "JUPYTER_DATA_DIR": str(jupyter_data)},
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,6 +11,7 @@ import pytest
 from processes import stop, wait_for_domain
 
 from jupyter_spaces.domain.config import DomainConfig
+from tests.installed import installed_env
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def test_data_dir_defaults_to_spaces_under_the_jupyter_data_dir(monkeypatch, tmp
 
 
 @pytest.mark.slow
-def test_jupyter_spaces_starts_with_its_config_file(tmp_path):
+def test_jupyter_spaces_starts_with_its_config_file(tmp_path, installed_python):
     """`jupyter spaces` reads jupyter_spaces_config.py (the README's config file), domain
     settings and server settings alike."""
     config_dir, data = tmp_path / "config", tmp_path / "from-config"
@@ -48,10 +47,10 @@ def test_jupyter_spaces_starts_with_its_config_file(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "JUPYTER_DATA_DIR": str(tmp_path / "jdata")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_spaces.cli", "--port", str(port), "--ip", "127.0.0.1", "--no-browser"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    env = {**installed_env(), "JUPYTER_CONFIG_DIR": str(config_dir), "JUPYTER_DATA_DIR": str(tmp_path / "jdata")}
+    proc = subprocess.Popen(  # the domain from the venv the project is installed in (tests/conftest.py)
+        [installed_python, "-m", "jupyter_spaces.cli", "--port", str(port), "--ip", "127.0.0.1", "--no-browser"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )
     try:
         wait_for_domain(proc, f"http://127.0.0.1:{port}/configured")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_spaces.signing import generate_secret, sign_request
-from tests.installed import space_env
+from tests.installed import installed_env
 from tests.processes import stop
 
 from .conftest import IDENTITIES
@@ -47,7 +47,7 @@ def agent_command(python, app, port, root, *extra):
 def env(tmp_path):
     """For a space server on installed_python (the project installed in a venv,
     tests/conftest.py): no checkout on its path; run it with cwd=tmp_path."""
-    env = space_env()
+    env = installed_env()
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")

@@ -22,7 +22,7 @@ from tornado.web import HTTPError
 
 from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space.contents import SpaceContentsManager, human
-from tests.installed import space_env
+from tests.installed import installed_env
 from tests.processes import stop
 
 from .conftest import IDENTITIES
@@ -176,7 +176,7 @@ def quota_server(tmp_path, installed_python):
     """A space server on the project installed in a venv (tests/conftest.py)."""
     root = tmp_path / "volume"
     root.mkdir()
-    env = space_env()  # no checkout on its path (nor as its cwd)
+    env = installed_env()  # no checkout on its path (nor as its cwd)
     for name in ("config", "runtime", "data"):
         env[f"JUPYTER_{name.upper()}_DIR"] = str(tmp_path / name)
     env["HOME"] = str(root)
