@@ -28,9 +28,9 @@ import httpx
 import pytest
 
 from tests.domain.openapi_check import SPEC_PATH
+from tests.installed import installed_env
 from tests.processes import stop, wait_for_domain
 
-ROOT = Path(__file__).resolve().parents[2]
 CHECKS = (
     "not_a_server_error",
     "response_schema_conformance",
@@ -53,7 +53,7 @@ def isolated_env(data_dir: Path) -> dict:
         {"name": "default", "display_name": "Unlaunchable", "description": "", "python": "/nonexistent/python3"}
     ]}}))
     return {
-        **os.environ,
+        **installed_env(),
         "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
         "JUPYTER_DATA_DIR": str(jupyter / "data"),
         "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
@@ -66,28 +66,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cli(data_dir: Path, *args: str) -> str:
+def cli(python: str, data_dir: Path, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True, env=isolated_env(data_dir),
+        [python, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir), *args],
+        cwd=data_dir, capture_output=True, text=True, timeout=120, check=True, env=isolated_env(data_dir),
     )
     return out.stdout
 
 
-def add_user(data_dir: Path, name: str, *flags: str) -> str:
+def add_user(python: str, data_dir: Path, name: str, *flags: str) -> str:
     """Add a user with the CLI; the token is the last line of its output."""
-    return cli(data_dir, "user", "add", name, *flags).strip().splitlines()[-1]
+    return cli(python, data_dir, "user", "add", name, *flags).strip().splitlines()[-1]
 
 
 @contextlib.contextmanager
-def domain_server(data_dir: Path, *, port: int | None = None, log_name: str = "server.log"):
-    """A domain server subprocess; yields its base URL once ``GET /api/status`` answers."""
+def domain_server(python: str, data_dir: Path, *, port: int | None = None, log_name: str = "server.log"):
+    """A domain server subprocess on ``python`` (tests/conftest.py's installed_python: the
+    project installed from its wheel in a venv); yields its base URL once it answers."""
     port = port or free_port()
     log = open(data_dir / log_name, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir),
+        [python, "-m", "jupyter_spaces.cli", "--data-dir", str(data_dir),
          "--port", str(port), "--ip", "127.0.0.1", "--no-browser"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=isolated_env(data_dir),
+        cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, env=isolated_env(data_dir),
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -226,13 +227,13 @@ def run_schemathesis(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_schemathesis_finds_no_server_error(tmp_path):
+def test_schemathesis_finds_no_server_error(tmp_path, installed_python):
     data = tmp_path / "domain"
     data.mkdir()
-    admin_token = add_user(data, FUZZ_ADMIN, "--admin")
+    admin_token = add_user(installed_python, data, FUZZ_ADMIN, "--admin")
     config = write_config(tmp_path / "schemathesis.toml", admin_token)
     main_report, token_report = tmp_path / "main.ndjson", tmp_path / "tokens.ndjson"
-    with domain_server(data) as url:
+    with domain_server(installed_python, data) as url:
         seed_world(url, admin_token)
         main = run_schemathesis(schemathesis_command(url, config, main_report, skip=(TOKEN_DELETE, EVENTS)), tmp_path)
         tokens = run_schemathesis(schemathesis_command(url, config, token_report, only=TOKEN_DELETE), tmp_path)
