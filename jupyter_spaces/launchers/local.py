@@ -119,8 +119,9 @@ AGENT_ROUTE = "api/spaces-agent/identity"  # served by jupyter_spaces.space.whoa
 PROBE_IDENTITY = signing.Identity("jupyter-spaces-launcher", "launcher", "", "", "viewer")
 
 _SITECUSTOMIZE = '''"""jupyter-spaces: Python processes in a space other than the server (kernels,
-scripts) make themselves likelier OOM victims than the server, then defer to
-any other sitecustomize on the path."""
+scripts) make themselves likelier OOM victims than the server; in a venv image
+they see the user's packages on the volume, and pip installs there; then they
+defer to any other sitecustomize on the path."""
 import os as _os
 import sys as _sys
 
@@ -128,6 +129,28 @@ try:
     with open("/proc/self/oom_score_adj", "w") as _f:
         _f.write(_os.environ.get("JUPYTER_SPACES_OOM_SCORE_ADJ", "500"))
 except (OSError, ValueError):
+    pass
+
+
+def _user_packages_in_a_venv():
+    # A venv turns the user site off (and pip refuses --user there), and the image is
+    # read-only: what `pip install` gets goes to ~/.local on the volume all the same,
+    # ahead of the image's packages, as the user site would be.
+    import site
+
+    if _sys.prefix == _sys.base_prefix or site.ENABLE_USER_SITE:
+        return
+    _os.environ.setdefault("PIP_PREFIX", site.getuserbase())
+    first = next((i for i, p in enumerate(_sys.path) if p.startswith(_sys.prefix)), len(_sys.path))
+    before = list(_sys.path)
+    site.addsitedir(site.getusersitepackages())
+    added = [p for p in _sys.path if p not in before]
+    _sys.path[:] = before[:first] + added + before[first:]
+
+
+try:
+    _user_packages_in_a_venv()
+except Exception:  # never break a kernel start
     pass
 
 
