@@ -5,7 +5,7 @@ jupyterlab's and jupyter_lsp's handlers. Each route the application registered m
 be in the table, and each is called by anonymous, a user and an admin with every
 method (websocket upgrades included): the table's refusals must be exactly where the
 table says. Rules that tornado only routes on a space's own host are called as
-anonymous (there a token is not a credential; tests/domain/test_space_origins.py
+anonymous (there a token is not a credential; tests/security/test_origin_isolation.py
 covers space sessions).
 """
 

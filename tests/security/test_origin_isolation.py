@@ -1,4 +1,4 @@
-"""Each space on its own origin (``{space}.localhost`` on loopback): the browser's way in
+"""Issue 12, finding 3: each space on its own origin (``{space}.localhost`` on loopback): the browser's way in
 through one-time tickets, host-only cookies, and what a space's host serves and refuses.
 
 The domain listens on loopback here, so it is in host mode by default, as `make demo` is.
@@ -10,13 +10,21 @@ import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import cookie_header
-from test_proxy import (  # noqa: F401  (fixtures)
+from tests.domain.conftest import (  # noqa: F401  (fixtures)
+    client,
+    cookie_header,
+    domain,
+    jp_server_config,
+    service,
+    world,
+)
+from tests.domain.test_proxy import (  # noqa: F401  (fixtures)
     BASE,
     SPACE,
     echo_server,
     enter_space,
     host_of,
+    jp_base_url,
     login_cookies,
     port,
     proxied,
