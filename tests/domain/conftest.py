@@ -9,10 +9,11 @@ from http.cookies import SimpleCookie
 import pytest
 from sqlalchemy import select
 
-from jupyter_spaces.domain.auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
+from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.models import Member, Space, Token, User
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
+from tests.domainconfig import domain_server_config
 
 # Callers of the access matrix, and the users behind them.
 USERS = {
@@ -26,21 +27,7 @@ USERS = {
 
 @pytest.fixture
 def jp_server_config(tmp_path):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_spaces": True},
-            "identity_provider_class": DomainIdentityProvider,
-            "authorizer_class": DomainAuthorizer,
-            "allow_unauthenticated_access": False,
-        },
-        "DomainApp": {
-            "data_dir": str(tmp_path / "domain"),
-            # These tests are about the API, not about running spaces: starts are
-            # accepted (202) and then fail fast on this image, leaving no process.
-            "images": [{"name": "default", "display_name": "Unlaunchable", "description": "",
-                        "python": "/nonexistent/bin/python3"}],
-        },
-    }
+    return domain_server_config(tmp_path / "domain")
 
 
 @pytest.fixture

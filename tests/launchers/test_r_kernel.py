@@ -22,13 +22,14 @@ import time
 import httpx
 import pytest
 
-from jupyter_spaces.domain.auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
+from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.launchers import environments
 from jupyter_spaces.launchers.base import Image
 from jupyter_spaces.signing import sign_request
 from tests.domain.conftest import Client, make_users
+from tests.domainconfig import domain_server_config
 from tests.domain.kernels import run_code
 from tests.installed import make_venv
 
@@ -46,18 +47,7 @@ def host_kernelspecs() -> dict:
 @pytest.fixture
 def jp_server_config(tmp_path, installed_python):
     """A domain whose spaces run on the project installed in a venv (tests/conftest.py)."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_spaces": True},
-            "identity_provider_class": DomainIdentityProvider,
-            "authorizer_class": DomainAuthorizer,
-            "allow_unauthenticated_access": False,
-        },
-        "DomainApp": {
-            "data_dir": str(tmp_path / "domain"), "poll_interval": 0.5,
-            "images": [{"name": "default", "display_name": "Installed", "description": "", "python": installed_python}],
-        },
-    }
+    return domain_server_config(tmp_path / "domain", python=installed_python, domain={"poll_interval": 0.5})
 
 
 @pytest.fixture

@@ -21,9 +21,10 @@ from tornado.websocket import websocket_connect
 
 from jupyter_spaces import signing
 from jupyter_spaces.collab.client import CollabClient, wait_until
-from jupyter_spaces.domain.auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
+from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
+from tests.domainconfig import domain_server_config
 
 pytestmark = pytest.mark.slow
 
@@ -39,23 +40,12 @@ NOTEBOOK = {"type": "notebook", "content": {
 @pytest.fixture
 def jp_server_config(tmp_path, installed_python):
     """The domain (in-process); its spaces run the project installed in a venv (tests/conftest.py)."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_spaces": True},
-            "identity_provider_class": DomainIdentityProvider,
-            "authorizer_class": DomainAuthorizer,
-            "allow_unauthenticated_access": False,
-        },
-        "DomainApp": {
-            "data_dir": str(tmp_path / "domain"),
-            # Someone removed from a shared space falls back to this: read-only.
-            "default_role": "viewer",
-            "poll_interval": 0.5,
-            "idle_check_interval": 3600,
-            "images": [{"name": "default", "display_name": "Installed", "description": "",
-                        "python": installed_python}],
-        },
-    }
+    return domain_server_config(tmp_path / "domain", python=installed_python, domain={
+        # Someone removed from a shared space falls back to this: read-only.
+        "default_role": "viewer",
+        "poll_interval": 0.5,
+        "idle_check_interval": 3600,
+    })
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jupyter_spaces.domain.auth import DomainAuthorizer, DomainIdentityProvider
 from jupyter_spaces.domain.origins import SPACE_COOKIE
 from jupyter_spaces.domain.service import SYSTEM
+from tests.domainconfig import domain_server_config
 from tests.domain.conftest import client, cookie_header, domain, service, world  # noqa: F401  (fixtures)
 from tests.domain.test_proxy import (  # noqa: F401  (fixtures)
     BASE,
@@ -34,22 +34,9 @@ HTML = {"Accept": "text/html"}
 
 @pytest.fixture
 def jp_server_config(tmp_path):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_spaces": True},
-            "identity_provider_class": DomainIdentityProvider,
-            "authorizer_class": DomainAuthorizer,
-            "allow_unauthenticated_access": False,
-            # the names of a deployment, not of this machine
-            "allow_remote_access": True,
-        },
-        "DomainApp": {
-            "data_dir": str(tmp_path / "domain"),
-            "space_host": "{space}.spaces.test",
-            "images": [{"name": "default", "display_name": "Unlaunchable", "description": "",
-                        "python": "/nonexistent/bin/python3"}],
-        },
-    }
+    # the names of a deployment, not of this machine
+    return domain_server_config(tmp_path / "domain", server={"allow_remote_access": True},
+                                domain={"space_host": "{space}.spaces.test"})
 
 
 def cookies_set(response) -> dict:

@@ -20,11 +20,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from jupyter_spaces.domain.auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
+from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.handlers.spaces import EventsHandler
 from jupyter_spaces.domain.models import LoginSession
 from jupyter_spaces.domain.schemas import SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
+from tests.domainconfig import domain_server_config
 
 PASSWORD = "correct horse battery staple"
 LOCKOUT = 10.0  # long enough that 40 guesses on a loaded machine all fall inside it
@@ -32,26 +33,13 @@ LOCKOUT = 10.0  # long enough that 40 guesses on a loaded machine all fall insid
 
 @pytest.fixture
 def jp_server_config(tmp_path):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_spaces": True},
-            "identity_provider_class": DomainIdentityProvider,
-            "authorizer_class": DomainAuthorizer,
-            "allow_unauthenticated_access": False,
-        },
-        "DomainIdentityProvider": {
-            "login_failures_per_user": 5,
-            "login_failures_per_address": 12,
-            "login_failure_window_seconds": 3.0,
-            "login_lockout_seconds": LOCKOUT,
-            "login_max_lockout_seconds": LOCKOUT,
-        },
-        "DomainApp": {
-            "data_dir": str(tmp_path / "domain"),
-            "images": [{"name": "default", "display_name": "Unlaunchable", "description": "",
-                        "python": "/nonexistent/bin/python3"}],
-        },
-    }
+    return domain_server_config(tmp_path / "domain", DomainIdentityProvider={
+        "login_failures_per_user": 5,
+        "login_failures_per_address": 12,
+        "login_failure_window_seconds": 3.0,
+        "login_lockout_seconds": LOCKOUT,
+        "login_max_lockout_seconds": LOCKOUT,
+    })
 
 
 @pytest.fixture
