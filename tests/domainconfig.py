@@ -27,3 +27,18 @@ def domain_server_config(data_dir, *, python: str | None = None, server: dict | 
         "DomainApp": {"data_dir": str(data_dir), "images": [image], **(domain or {})},
         **sections,
     }
+
+
+def lifecycle_running(lifecycle, loop):
+    """For a fixture: ``lifecycle`` started (its background checks on), then, after the
+    test, every space it runs stopped and whatever it left behind cleaned up."""
+    loop.run_until_complete(lifecycle.start())
+    yield
+
+    async def stop_everything():
+        await lifecycle.settle()
+        for name, state in list(lifecycle._running.items()):
+            await lifecycle.launcher.stop(name, state)
+        await lifecycle.launcher.cleanup_orphans({})
+
+    loop.run_until_complete(stop_everything())

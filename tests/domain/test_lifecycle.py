@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from jupyter_spaces.domain.lifecycle import Lifecycle
+from tests.domainconfig import lifecycle_running
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +34,8 @@ def jp_server_config(jp_server_config, installed_python):
 def lifecycle(domain, jp_asyncio_loop):
     """The domain's lifecycle with its background checks on; no space outlives the test."""
     lifecycle = domain.lifecycle
-    jp_asyncio_loop.run_until_complete(lifecycle.start())
-    yield lifecycle
-
-    async def stop_everything():
-        await lifecycle.settle()
-        for name, state in list(lifecycle._running.items()):
-            await lifecycle.launcher.stop(name, state)
-        await lifecycle.launcher.cleanup_orphans({})
-
-    jp_asyncio_loop.run_until_complete(stop_everything())
+    for _ in lifecycle_running(lifecycle, jp_asyncio_loop):
+        yield lifecycle
 
 
 def alive(pid: int) -> bool:

@@ -29,7 +29,7 @@ from jupyter_spaces.launchers import environments
 from jupyter_spaces.launchers.base import Image
 from jupyter_spaces.signing import sign_request
 from tests.domain.conftest import Client, make_users
-from tests.domainconfig import domain_server_config
+from tests.domainconfig import domain_server_config, lifecycle_running
 from tests.domain.kernels import run_code
 from tests.installed import make_venv
 
@@ -60,16 +60,8 @@ def domain(jp_serverapp, jp_asyncio_loop):
     """The domain (lifecycle running); no space outlives the test."""
     domain = jp_serverapp.web_app.settings[SETTINGS_KEY]
     lifecycle = domain.lifecycle
-    jp_asyncio_loop.run_until_complete(lifecycle.start())
-    yield domain
-
-    async def stop_everything():
-        await lifecycle.settle()
-        for name, state in list(lifecycle._running.items()):
-            await lifecycle.launcher.stop(name, state)
-        await lifecycle.launcher.cleanup_orphans({})
-
-    jp_asyncio_loop.run_until_complete(stop_everything())
+    for _ in lifecycle_running(lifecycle, jp_asyncio_loop):
+        yield domain
 
 
 async def start_space(client, domain, name: str) -> dict:

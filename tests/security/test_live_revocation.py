@@ -24,7 +24,7 @@ from jupyter_spaces.collab.client import CollabClient, wait_until
 from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
-from tests.domainconfig import domain_server_config
+from tests.domainconfig import domain_server_config, lifecycle_running
 
 pytestmark = pytest.mark.slow
 
@@ -56,16 +56,8 @@ def domain(jp_serverapp):
 @pytest.fixture
 def lifecycle(domain, jp_asyncio_loop):
     lifecycle = domain.lifecycle
-    jp_asyncio_loop.run_until_complete(lifecycle.start())
-    yield lifecycle
-
-    async def stop_everything():
-        await lifecycle.settle()
-        for name, state in list(lifecycle._running.items()):
-            await lifecycle.launcher.stop(name, state)
-        await lifecycle.launcher.cleanup_orphans({})
-
-    jp_asyncio_loop.run_until_complete(stop_everything())
+    for _ in lifecycle_running(lifecycle, jp_asyncio_loop):
+        yield lifecycle
 
 
 class Domain:
