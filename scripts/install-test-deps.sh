@@ -11,6 +11,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bubblewrap libseccomp2 e2fsprogs util-linux chromium postgresql \
     r-base-core r-cran-httr2 r-cran-jsonlite r-cran-cli r-cran-curl r-cran-shiny \
     r-cran-miniui r-cran-testthat r-cran-withr r-cran-rstudioapi r-cran-roxygen2 r-cran-irkernel >/dev/null
+  # Slurm and munge for the SlurmLauncher's two-node test cluster (tests/slurm/): the
+  # daemons are run by the tests' fixture, never as services.
+  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
 else
   echo "install-test-deps: not root or no apt-get; install bubblewrap and R yourself" >&2
 fi
