@@ -3,11 +3,11 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 PORT ?= 8888
 
-.PHONY: demo test install install-test-deps test-python test-frontend test-r test-ui bench
+.PHONY: demo test install apps install-test-deps test-python test-frontend test-r test-ui bench
 
 DEMO_IMAGE = .demo/data-science
 
-demo: install $(DEMO_IMAGE)/installed
+demo: install apps $(DEMO_IMAGE)/installed
 	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT) --config scripts/demo_config.py
 
 # the demo's second image: a venv with jupyter-spaces and a data-science set
@@ -18,6 +18,10 @@ $(DEMO_IMAGE)/installed:
 
 install:
 	$(PIP) install .
+
+# code-server and MLflow for Code Editor and MLflow spaces (scripts/install-apps.sh)
+apps:
+	bash scripts/install-apps.sh
 
 test: install-test-deps test-python test-frontend test-r test-ui
 

@@ -24,3 +24,6 @@ python3 -m pip install -q --upgrade pip
 python3 -m pip install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "jupyterlab>=4.2,<5" editables
 python3 -m pip install -q --no-build-isolation -e ".[test]"
 (cd labextension && jlpm install --immutable)
+# The space apps beside JupyterLab (code-server, MLflow), from npm and PyPI, outside
+# the project's dependencies; about two minutes the first time, then seconds.
+bash scripts/install-apps.sh >/dev/null
