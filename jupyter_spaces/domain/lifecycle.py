@@ -22,6 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from .. import signing
 from ..errors import Conflict
 from ..launchers.base import Launcher, LaunchError, LaunchSpec, VolumeTooSmall
+from .agent import space_agent
 from .schemas import SpaceUpdate
 from .service import status_of
 
@@ -49,10 +50,38 @@ class EventHub:
 
     Keyed by the space's id, not its name: a stream of a deleted space gets a last
     ``deleted`` status (``end``) and nothing of a later space with the same name.
+
+    The domain-wide feeds (``subscribe_all``) get ``(space_id, name, event, data)`` of
+    every space, and ``changed`` notices of what no status event announces (settings,
+    members, activity, a new space); each feed decides what its caller may see of them.
     """
+
+    #: A feed this far behind has missed changes: it re-reads everything it shows.
+    FEED_QUEUE = 1024
 
     def __init__(self):
         self._queues: dict[int, set[asyncio.Queue]] = defaultdict(set)
+        self._feeds: set[asyncio.Queue] = set()
+
+    def subscribe_all(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=self.FEED_QUEUE)
+        self._feeds.add(queue)
+        return queue
+
+    def unsubscribe_all(self, queue: asyncio.Queue) -> None:
+        self._feeds.discard(queue)
+
+    def changed(self, name: str, space_id: int | None = None) -> None:
+        """Something of space ``name`` changed that no status event tells (or it is new)."""
+        self._to_feeds(space_id, name, "changed", {"name": name})
+
+    def _to_feeds(self, space_id: int | None, name: str, event: str, data: dict) -> None:
+        for queue in list(self._feeds):
+            if queue.full():  # too far behind: drop what waits, the reader resyncs
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait((None, None, "resync", {}))
+            queue.put_nowait((space_id, name, event, data))
 
     def subscribe(self, space_id: int) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=256)
@@ -66,11 +95,12 @@ class EventHub:
             if not queues:
                 del self._queues[space_id]
 
-    def publish(self, space_id: int, event: str, data: dict) -> None:
+    def publish(self, space_id: int, event: str, data: dict, name: str | None = None) -> None:
         for queue in list(self._queues.get(space_id, ())):
             if queue.full():  # a stalled reader loses old progress, never the newest state
                 queue.get_nowait()
             queue.put_nowait((event, data))
+        self._to_feeds(space_id, name or data.get("name", ""), event, data)
 
     def end(self, space_id: int, name: str) -> None:
         """The space is deleted: each stream gets its last event, and the streams go."""
@@ -179,7 +209,9 @@ class Lifecycle:
 
     async def update_space(self, caller, name: str, body: SpaceUpdate) -> dict:
         if body.volume_gb is None:
-            return await self._run(self.service.update_space, caller, name, body)
+            space = await self._run(self.service.update_space, caller, name, body)
+            self.hub.changed(name)
+            return space
         prior = await self._run(self.service.begin_resize, caller, name, body)
         try:
             # Creates the volume at the new size if the space never ran, else resizes it.
@@ -200,6 +232,7 @@ class Lifecycle:
         if used is not None:
             await self._set(name, volume_used_bytes=used)
             space["volume_used_bytes"] = used
+        self.hub.changed(name)
         return space
 
     async def delete_space(self, caller, name: str) -> None:
@@ -255,9 +288,9 @@ class Lifecycle:
         self._tasks[name] = task
         task.add_done_callback(lambda t: self._tasks.pop(name, None) if self._tasks.get(name) is t else None)
 
-    def _progress(self, space_id: int):
+    def _progress(self, space_id: int, name: str):
         def progress(percent: int, message: str) -> None:
-            self.hub.publish(space_id, "progress", {"percent": int(percent), "message": message})
+            self.hub.publish(space_id, "progress", {"percent": int(percent), "message": message}, name)
 
         return progress
 
@@ -269,11 +302,13 @@ class Lifecycle:
         if "status" in fields:
             self.on_change(name)
             self.hub.publish(space_id, "status", status)
+        else:
+            self.hub.changed(name, space_id)  # activity, volume use: the feeds show them
         return status
 
     async def _do_start(self, launch: dict) -> None:
         name = launch["name"]
-        progress = self._progress(launch["space_id"])
+        progress = self._progress(launch["space_id"], name)
         try:
             if self._start_slots.locked():
                 progress(0, "Waiting for other spaces to finish starting")
@@ -307,13 +342,14 @@ class Lifecycle:
             secret=launch["secret"],
             agent_config=self.agent_config,
             env={},
+            agent=space_agent(name),
         )
         return await self.launcher.start(spec, progress)
 
     async def _do_stop(
         self, space_id: int, name: str, state: dict, reason: str | None = None, cancel: asyncio.Task | None = None
     ) -> None:
-        progress = self._progress(space_id)
+        progress = self._progress(space_id, name)
         if cancel is not None:
             progress(5, "Cancelling the start")
             cancel.cancel()  # the launcher undoes what it had done

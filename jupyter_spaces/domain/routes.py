@@ -79,6 +79,7 @@ ROUTES = [
     Route(f"/spaces/api/spaces/{_SPACE}/(?P<verb>start|stop)", _API + "spaces.LifecycleHandler", users({"POST"})),
     Route(f"/spaces/api/spaces/{_SPACE}/events", _API + "spaces.EventsHandler", users(READ)),
     Route(f"/spaces/api/spaces/{_SPACE}/presence", _API + "spaces.PresenceHandler", users(READ)),
+    Route("/spaces/api/events", _API + "feed.FeedHandler", users(READ)),
     Route(f"/spaces/api/spaces/{_SPACE}/members", _API + "spaces.MembersHandler", users(READ)),
     Route(
         f"/spaces/api/spaces/{_SPACE}/members/(?P<user>[^/]+)",

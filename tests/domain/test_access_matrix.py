@@ -59,6 +59,7 @@ MATRIX = [
     ("stop-private", "POST", f"spaces/{PRIVATE}/stop", None, expect(202, 404, 404, 404, 202), "settled"),
     ("events-shared", "GET", f"spaces/{SHARED}/events", None, ALL_200, "stream"),
     ("events-private", "GET", f"spaces/{PRIVATE}/events", None, expect(200, 404, 404, 404, 200), "stream"),
+    ("events-domain", "GET", "events", None, ALL_200, "stream"),
     ("presence-shared", "GET", f"spaces/{SHARED}/presence", None, ALL_200, None),
     ("presence-private", "GET", f"spaces/{PRIVATE}/presence", None, PRIVATE_ONLY_OWNER, None),
     ("members-shared", "GET", f"spaces/{SHARED}/members", None, ALL_200, None),
@@ -148,7 +149,8 @@ async def test_route_under_every_role(case, client, domain, service, world, jp_h
         if reset_kind == "stream":
             r = await stream_start(jp_http_port, jp_base_url, path, client.tokens.get(who))
             if r.status == 200:
-                assert r.text.startswith("event: status\ndata: "), r.text
+                first = "snapshot" if path == "events" else "status"  # the domain's feed, or a space's
+                assert r.text.startswith(f"event: {first}\ndata: "), r.text
         else:
             r = await client.api(method, path, who=who, body=body)
         where = f"{method} {path} as {caller}"

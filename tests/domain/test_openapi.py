@@ -387,6 +387,7 @@ async def test_live_responses_match_the_document(client, world, service, domain)
         assert (await call("POST", f"spaces/{PRIVATE}/{verb}", who="other")).status == 404
     # (a 200 events stream never ends; test_lifecycle reads one)
     assert (await call("GET", f"spaces/{PRIVATE}/events", who="editor")).status == 404
+    assert (await call("GET", "events", who=None)).status == 403  # (the feed: tests/domain/test_feed.py)
     assert (await call("GET", f"spaces/{SHARED}/presence", who="viewer")).status == 200
     assert (await call("GET", f"spaces/{PRIVATE}/presence", who="admin")).status == 404
 

@@ -26,6 +26,7 @@ class SpacesHandler(DomainHandler):
     async def post(self):
         body = self.body(SpaceCreate)
         space = await self.call(self.domain.service.create_space, self.caller, body)
+        self.domain.lifecycle.hub.changed(space["name"])
         self.set_header("Location", f"{self.base_url}spaces/api/spaces/{space['name']}")
         self.reply(space, 201)
 
@@ -150,6 +151,7 @@ class MemberHandler(DomainHandler):
     async def put(self, name, user):
         body = self.body(MemberPut)
         member = await self.call(self.domain.service.put_member, self.caller, name, user, body)
+        self.domain.lifecycle.hub.changed(name)
         await self.domain.revocations.member_changed(name, user, body.role)
         self.reply(member)
 
@@ -157,6 +159,7 @@ class MemberHandler(DomainHandler):
     @authorized
     async def delete(self, name, user):
         await self.call(self.domain.service.delete_member, self.caller, name, user)
+        self.domain.lifecycle.hub.changed(name)
         await self.domain.revocations.member_changed(name, user, None)
         self.no_content()
 
