@@ -20,6 +20,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 export JUPYTER_SPACES_LIVE_TESTS="${JUPYTER_SPACES_LIVE_TESTS:-true}"
+# tests/testthat/collab-present.py uses the checkout's test client (tests/collab/client.py)
+export JUPYTER_SPACES_CHECKOUT="$repo"
 py="${JUPYTER_SPACES_PYTHON:-$(command -v python3 || command -v python || true)}"
 if [ -n "$py" ]; then
   export JUPYTER_SPACES_PYTHON="$py"

@@ -5,7 +5,7 @@
 Runs both servers as subprocesses on this machine (ours from this Python; the anchor
 from ``bench/.venv-anchor``, created on first run with ``pip install jupyter-collaboration
 jupyterlab``) and drives them with the same pycrdt websocket clients
-(``jupyter_spaces.collab.client``). Sizes come from the environment:
+(``tests/collab/client.py``). Sizes come from the environment:
 
     BENCH_COLLAB_MB=20 BENCH_COLLAB_CELLS=2000   big notebook for cold/warm open
     BENCH_COLLAB_OPENS=5                          copies of it opened (median reported)
@@ -71,7 +71,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
-from jupyter_spaces.collab.client import CollabClient, wait_until  # noqa: E402
+from tests.collab.client import CollabClient, wait_until  # noqa: E402
 
 VENV = REPO / "bench" / ".venv-anchor"
 TOKEN = "bench-token"

@@ -162,7 +162,7 @@ async def test_clients_opening_get_the_current_document(jp_root_dir, base_url, j
     """The first client gets the snapshot the load encoded, the next ones the journal's
     snapshot read back, and once the document changed, a fresh encoding."""
     from jupyter_spaces.collab import get_service
-    from jupyter_spaces.collab.client import CollabClient, wait_until
+    from tests.collab.client import CollabClient, wait_until
 
     from tests.collab.conftest import headers
 

@@ -10,10 +10,10 @@ import pytest
 
 from jupyter_spaces.collab import get_service
 from jupyter_spaces.collab import protocol as P
-from jupyter_spaces.collab.client import CollabClient, wait_until
 from jupyter_spaces.collab.journal import Journal
 from pycrdt import Assoc, Doc, Text
 
+from tests.collab.client import CollabClient, wait_until
 from tests.collab.conftest import headers
 from tests.collab.nbutil import make_notebook, read_notebook, sources, write_notebook
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_spaces.collab.client import CollabClient
+from tests.collab.client import CollabClient
 from tests.collab.conftest import headers
 from tests.collab.nbutil import make_notebook, read_notebook
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 from jupyter_spaces.collab import get_service
-from jupyter_spaces.collab.client import CollabClient, wait_until
 from pycrdt import Text
 
+from tests.collab.client import CollabClient, wait_until
 from tests.collab.conftest import headers
 from tests.collab.nbutil import assert_no_duplicates, make_notebook, read_notebook, sources, write_notebook
 

@@ -241,7 +241,7 @@ async def test_ten_spaces_start_at_once(client, world, lifecycle):
 
 
 async def test_coediting_and_presence_through_the_proxy(client, world, lifecycle, jp_http_port, jp_base_url):
-    from jupyter_spaces.collab.client import CollabClient, wait_until
+    from tests.collab.client import CollabClient, wait_until
 
     await create(client, "together")
     r = await client.api("PUT", "spaces/together/members/vera", who="owner", body={"role": "viewer"})

@@ -121,7 +121,7 @@ async def test_an_r_kernel_in_a_space_runs_r_and_its_notebook_is_co_edited(clien
     assert r.status == 403, r.text
 
     # an R notebook is co-edited like a Python one
-    from jupyter_spaces.collab.client import CollabClient, wait_until
+    from tests.collab.client import CollabClient, wait_until
 
     r = await client.request("PUT", "spaces/r-space/api/contents/analysis.ipynb", who="owner",
                              body={"type": "notebook", "content": R_NOTEBOOK})  # fmt: skip

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from jupyter_spaces.collab import get_service
 from jupyter_spaces.collab import protocol as P
-from jupyter_spaces.collab.client import CollabClient, wait_until
 
+from tests.collab.client import CollabClient, wait_until
 from tests.collab.conftest import base_url, headers, jp_server_config  # noqa: F401  (fixtures)
 from tests.collab.nbutil import make_notebook, read_notebook, sources, write_notebook
 

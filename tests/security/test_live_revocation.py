@@ -20,10 +20,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_spaces import signing
-from jupyter_spaces.collab.client import CollabClient, wait_until
 from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
+from tests.collab.client import CollabClient, wait_until
 from tests.domainconfig import domain_server_config, lifecycle_running
 
 pytestmark = pytest.mark.slow

@@ -5,16 +5,19 @@
 Opens the document PATH of the space at BASE_URL (``<domain>spaces/<name>/``)
 through the collaboration websocket, once per TOKEN (each one a user, as a
 JupyterLab tab would), writes READY_FILE, and stays until STOP_FILE exists
-(at most 180 seconds). Uses the domain's own client,
-jupyter_spaces.collab.client.CollabClient.
+(at most 180 seconds). Uses the project's test client,
+tests.collab.client.CollabClient, from the checkout at $JUPYTER_SPACES_CHECKOUT
+(set by check.sh: R CMD check runs this file from a copy of the package).
 """
 
 import asyncio
 import os
 import sys
 import time
+from pathlib import Path
 
-from jupyter_spaces.collab.client import CollabClient
+sys.path.insert(0, os.environ.get("JUPYTER_SPACES_CHECKOUT") or str(Path(__file__).resolve().parents[3]))
+from tests.collab.client import CollabClient  # noqa: E402
 
 
 async def main(base, path, kind, fmt, ready, stop, tokens):

@@ -2,7 +2,8 @@
 
 It behaves like JupyterLab's provider (SyncStep1 on connect, SyncStep2 replies, updates
 on every local transaction, the same ``sessionId`` on reconnect) and is used by the
-tests and the benchmark, against this service and against jupyter-collaboration.
+tests and the benchmark, against this service and against jupyter-collaboration. It is
+not part of the package: aiohttp is a test dependency only.
 Its websocket is aiohttp's (its frame parser is in C): a browser decodes frames in
 native code, and the benchmark's 50 clients share one Python process, so the client's
 own cost per message must stay small next to the server's (tornado's client: ~4x).
@@ -22,7 +23,7 @@ from pycrdt import Doc
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from yarl import URL
 
-from . import protocol as P
+from jupyter_spaces.collab import protocol as P
 
 
 class CollabClient:
