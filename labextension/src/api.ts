@@ -334,6 +334,11 @@ export class SpacesClient {
     return this.url(['spaces', name, 'events']);
   }
 
+  /** The domain-wide feed of every space the caller sees (`GET events`). */
+  domainEventsUrl(): string {
+    return this.url(['events']);
+  }
+
   /**
    * Make one request and decode the JSON answer (`undefined` for 204).
    * Throws a {@link SpacesApiError} for any non-2xx answer.

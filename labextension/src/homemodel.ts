@@ -59,7 +59,8 @@ export class HomeModel implements IDisposable {
     this.spaces = new SpacesModel({
       client: options.client,
       query: { sort: 'name' },
-      eventSourceFactory: options.eventSourceFactory
+      eventSourceFactory: options.eventSourceFactory,
+      live: 'domain'
     });
     this.spaces.changed.connect(this._emit, this);
   }

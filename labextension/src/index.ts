@@ -245,7 +245,12 @@ export async function activateSpaces(
     import('./avatars')
   ]);
   const name = context.spaceName!;
-  const model = new SpacesModel({ client, query: { sort: 'name' } });
+  // This space's own stream: its host answers about this space alone.
+  const model = new SpacesModel({
+    client,
+    query: { sort: 'name' },
+    live: name
+  });
   const switcher = new SwitcherWidget({
     current: name,
     model,

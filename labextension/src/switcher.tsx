@@ -4,8 +4,8 @@
  * spaces with their status, to open, start or stop them, plus "Spaces home"
  * and "New space".
  *
- * The list is read when the menu opens (and once at start); live status of
- * starting/stopping spaces comes from their events streams (SpacesModel).
+ * The list is read when the menu opens (and once at start); the current
+ * space's status is live, from its events stream (SpacesModel, `live`).
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';

@@ -1,5 +1,5 @@
 import { SpacesApiError, SpacesClient } from '../api';
-import { IEventSourceLike, SpacesModel } from '../model';
+import { IEventSourceLike, RECONNECT_DELAYS, SpacesModel } from '../model';
 import { FakeServer, makeSpace } from './fakeserver';
 
 /** A fake `EventSource`: the test pushes server-sent events into it. */
@@ -254,5 +254,173 @@ describe('SpacesModel', () => {
       'http://example.test/base/spaces/api/spaces/s/events?token=abc'
     );
     tokenModel.dispose();
+  });
+});
+
+describe('SpacesModel following a live stream', () => {
+  let server: FakeServer;
+  let sources: FakeEventSource[];
+  let scheduled: Array<{ fn: () => void; ms: number }>;
+  let model: SpacesModel;
+
+  const make = (live: string, query = {}) =>
+    new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      query: { sort: 'name', ...query },
+      live,
+      eventSourceFactory: url => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      },
+      schedule: (fn, ms) => scheduled.push({ fn, ms })
+    });
+  const current = () => sources[sources.length - 1];
+  const names = () => model.spaces.map(s => s.name);
+  const listed =
+    (...spaces: unknown[]) =>
+    () => ({
+      body: { items: spaces, next_cursor: null }
+    });
+
+  beforeEach(() => {
+    server = new FakeServer(listed(makeSpace('a'), makeSpace('c')));
+    sources = [];
+    scheduled = [];
+    model = make('domain');
+  });
+
+  afterEach(() => {
+    model.dispose();
+  });
+
+  it('opens one stream, the domain feed, from the first read on', async () => {
+    expect(sources).toHaveLength(0);
+    await model.refresh();
+    await model.refresh();
+    expect(sources).toHaveLength(1);
+    expect(current().url).toBe('http://example.test/base/spaces/api/events');
+    expect(model.connected).toBe(false);
+    current().emit('snapshot', { items: [makeSpace('a'), makeSpace('c')] });
+    expect(model.connected).toBe(true);
+    // A start follows from the feed, not from a stream of the space.
+    server.handler = () => ({
+      status: 202,
+      body: makeSpace('a', { status: 'starting' })
+    });
+    await model.start('a');
+    expect(sources).toHaveLength(1);
+    expect(model.watching).toEqual([]);
+  });
+
+  it('applies listing entries, deletions and progress as they come', async () => {
+    await model.refresh();
+    const feed = current();
+    feed.emit('snapshot', { items: [makeSpace('a'), makeSpace('c')] });
+    let changes = 0;
+    model.changed.connect(() => changes++);
+
+    feed.emit('space', makeSpace('a', { status: 'stopping' }));
+    expect(model.get('a')!.status).toBe('stopping');
+    feed.emit('progress', { name: 'a', percent: 30, message: 'Stopping' });
+    expect(model.progress('a')).toEqual({ percent: 30, message: 'Stopping' });
+    feed.emit('space', makeSpace('a', { status: 'stopped' }));
+    expect(model.get('a')!.status).toBe('stopped');
+    expect(model.progress('a')).toBeNull();
+    // A new space goes where the sort puts it; progress of unknown spaces is ignored.
+    feed.emit('space', makeSpace('b', { display_name: 'Bee' }));
+    expect(names()).toEqual(['a', 'b', 'c']);
+    feed.emit('progress', { name: 'zz', percent: 1, message: 'x' });
+    expect(model.progress('zz')).toBeNull();
+    feed.emit('deleted', { name: 'c' });
+    expect(names()).toEqual(['a', 'b']);
+    feed.emit('space', 'not json');
+    feed.emit('deleted', { name: 'never-there' });
+    expect(names()).toEqual(['a', 'b']);
+    expect(changes).toBeGreaterThan(4);
+  });
+
+  it('a snapshot replaces what the model showed', async () => {
+    await model.refresh();
+    current().emit('snapshot', {
+      items: [makeSpace('c', { status: 'running' }), makeSpace('d')]
+    });
+    expect(names()).toEqual(['c', 'd']);
+    expect(model.get('c')!.status).toBe('running');
+  });
+
+  it('keeps to its query: entries the filters refuse leave the list', async () => {
+    model.dispose();
+    model = make('domain', { sharing: 'shared' });
+    server.handler = listed(makeSpace('s', { sharing: 'shared' }));
+    await model.refresh();
+    const feed = current();
+    feed.emit('space', makeSpace('p')); // private: not for this list
+    expect(names()).toEqual(['s']);
+    feed.emit('space', makeSpace('t', { sharing: 'shared' }));
+    expect(names()).toEqual(['s', 't']);
+  });
+
+  it('reconnects after a drop with a growing delay and reads the list anew', async () => {
+    await model.refresh();
+    const first = current();
+    first.emit('snapshot', { items: [makeSpace('a'), makeSpace('c')] });
+    const reads = server.requests.length;
+
+    first.onerror!({});
+    expect(first.closed).toBe(true);
+    expect(model.connected).toBe(false);
+    expect(scheduled.map(s => s.ms)).toEqual([RECONNECT_DELAYS[0]]);
+    scheduled.shift()!.fn();
+    expect(sources).toHaveLength(2);
+    // Still down: the next delay is longer.
+    current().onerror!({});
+    expect(scheduled.map(s => s.ms)).toEqual([RECONNECT_DELAYS[1]]);
+    // Events of a stream given up on change nothing.
+    first.emit('deleted', { name: 'a' });
+    expect(names()).toEqual(['a', 'c']);
+
+    // Back: the list is read again (what changed meanwhile), the delays start over.
+    server.handler = listed(makeSpace('a', { status: 'running' }));
+    scheduled.shift()!.fn();
+    current().emit('snapshot', {
+      items: [makeSpace('a', { status: 'running' })]
+    });
+    expect(model.connected).toBe(true);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(server.requests.length).toBe(reads + 1);
+    expect(names()).toEqual(['a']);
+    expect(model.get('a')!.status).toBe('running');
+    current().onerror!({});
+    expect(scheduled.map(s => s.ms)).toEqual([RECONNECT_DELAYS[0]]);
+  });
+
+  it('gives up on reconnecting once disposed', async () => {
+    await model.refresh();
+    current().onerror!({});
+    model.dispose();
+    scheduled.shift()!.fn();
+    expect(sources).toHaveLength(1);
+    expect(sources[0].closed).toBe(true);
+  });
+
+  it('inside a space follows that space’s own stream', async () => {
+    model.dispose();
+    model = make('a');
+    await model.refresh();
+    expect(current().url).toBe(
+      'http://example.test/base/spaces/api/spaces/a/events'
+    );
+    current().emit('status', { name: 'a', status: 'stopping' });
+    expect(model.get('a')!.status).toBe('stopping');
+    current().emit('status', {
+      name: 'a',
+      status: 'stopped',
+      failure_reason: null
+    });
+    expect(model.get('a')!.status).toBe('stopped');
+    current().emit('status', { name: 'a', status: 'deleted' });
+    expect(model.get('a')).toBeUndefined();
   });
 });
