@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--owner", required=True)
     create.add_argument("--sharing", choices=("private", "shared"), default="private")
-    create.add_argument("--app-type", choices=("jupyterlab", "code-editor", "rstudio"), default="jupyterlab")
+    create.add_argument("--app-type", choices=("jupyterlab", "code-editor", "mlflow", "rstudio"), default="jupyterlab")
     create.add_argument("--display-name")
     create.add_argument("--instance-type")
     create.add_argument("--image")

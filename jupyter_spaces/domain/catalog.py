@@ -7,6 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
+from .. import apps
 from ..launchers.base import Capability, Image, InstanceType
 
 DEFAULT_INSTANCE_TYPES = [
@@ -24,11 +25,8 @@ DEFAULT_IMAGES = [
     }
 ]
 
-APP_TYPES = {
-    "jupyterlab": "JupyterLab",
-    "code-editor": "Code Editor",
-    "rstudio": "RStudio",
-}
+# what each app is comes from its description (jupyter_spaces/apps.py), not from here
+APP_TYPES = {name: app.display_name for name, app in apps.APPS.items()}
 
 
 # (available, reason) for an app type; the launcher knows, the catalogue asks.
@@ -40,7 +38,7 @@ ImageCheck = Callable[[Image], Awaitable["tuple[bool, str]"]]
 def _jupyterlab_only(app_type: str) -> tuple[bool, str]:
     if app_type == "jupyterlab":
         return True, ""
-    return False, f"{APP_TYPES[app_type]} is not supported by this domain's launcher yet."
+    return False, apps.APPS[app_type].unavailable or f"{APP_TYPES[app_type]} is not supported by this domain's launcher yet."
 
 
 class Catalog:
@@ -82,9 +80,9 @@ class Catalog:
 
     def app_types_json(self) -> list[dict]:
         items = []
-        for name, display_name in APP_TYPES.items():
+        for name in APP_TYPES:
             available, reason = self.availability(name)
             if available and self.missing:
                 reason = "; ".join(f"no {c.name}: {c.reason}" for c in self.missing if c.name != "network isolation")
-            items.append({"name": name, "display_name": display_name, "available": available, "reason": reason})
+            items.append({**apps.APPS[name].to_json(), "available": available, "reason": reason})
         return items

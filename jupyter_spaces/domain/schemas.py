@@ -17,7 +17,7 @@ USER_NAME = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 MAX_BODY_BYTES = 64 * 1024
 
 Sharing = Literal["private", "shared"]
-AppType = Literal["jupyterlab", "code-editor", "rstudio"]
+AppType = Literal["jupyterlab", "code-editor", "mlflow", "rstudio"]  # apps.APPS (a test keeps them in step)
 MemberRole = Literal["editor", "viewer"]
 SpaceSort = Literal["name", "-name", "created", "-created", "last_activity", "-last_activity"]
 SpaceStatus = Literal[
