@@ -56,7 +56,7 @@ the server is detected before reuse).
 Activity
 --------
 Proxied traffic tells the domain that a space is in use (``Proxy.note_activity``),
-at most once a second per space (HTTP requests, websocket messages both ways).
+at most once a second per space (HTTP requests, websocket bytes either way).
 
 The parts
 ---------
@@ -65,6 +65,7 @@ The parts
 - ``handler``: ``SpaceProxyHandler``, HTTP and websockets, every decision;
 - ``fast``: the fast path, repeating the handler's cached decisions;
 - ``headers``: what is forwarded each way; ``relay``: a response to the client;
+- ``websocket``: a websocket's handshake, then its bytes spliced both ways;
 - ``pool``: kept-alive connections; ``limits``: sizes and times;
 - ``pages``: the proxy's own pages (``templates/``);
 - ``tornado_compat``: every tornado internal used, behind one function each.

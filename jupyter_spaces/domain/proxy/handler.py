@@ -4,11 +4,10 @@ It makes every decision of the proxy (identity, cross-site checks, policy: see
 the package docstring) and caches the answers in the domain's ``Proxy``, which
 lets the fast path serve a caller's repeats. HTTP request bodies stream to the
 space server as they arrive (tornado's ``stream_request_body``), with
-backpressure; responses go back through ``Relay``. Websockets are proxied
-message by message, text and binary, with close codes, the subprotocol
-negotiated by the space server, and backpressure both ways (the next message is
-read only once the previous one was written); each is registered with the
-domain's revocations, so access that ends closes it.
+backpressure; responses go back through ``Relay``. A websocket's handshake is
+the space server's, signed like any request; then its bytes are spliced
+(``websocket``). Each is registered with the domain's revocations, so access
+that ends closes it.
 """
 
 from __future__ import annotations
@@ -24,18 +23,16 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import httputil, web
 from tornado.escape import url_escape
 from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
-from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.iostream import IOStream, StreamClosedError
-from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
 
 from ...errors import BadGateway, Conflict, Forbidden, NotFound, SpacesError
 from .. import revocation
 from ..auth import SETTINGS_KEY
 from ..origins import TICKET_PARAM, HostFacts, host_facts
 from ..schemas import RESERVED_SPACE_NAMES
-from . import tornado_compat
+from . import tornado_compat, websocket
 from .headers import request_head, upstream_headers, upstream_target
-from .limits import CHUNK_SIZE, CONNECT_TIMEOUT, MAX_WS_MESSAGE, TARGET_CACHE_MAX, TARGET_TTL
+from .limits import CHUNK_SIZE, CONNECT_TIMEOUT, TARGET_CACHE_MAX, TARGET_TTL
 from .pages import not_found_page, not_running_message, not_running_page
 from .relay import Relay
 from .state import Target, target_key
@@ -72,7 +69,7 @@ def _debug_logged(logger: logging.Logger) -> bool:
 
 
 @web.stream_request_body
-class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
+class SpaceProxyHandler(JupyterHandler):
     """Forwards ``spaces/<name>/<path>`` to space ``name``'s server (HTTP and websockets)."""
 
     # Set by prepare for the request at hand.
@@ -81,10 +78,8 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
     upstream_stream: IOStream | None = None
     _response_task: asyncio.Future | None = None
     _relay: Relay | None = None
-    _ws = None
-    _ws_pump: asyncio.Task | None = None
-    _ws_subprotocol: str | None = None
-    _open: revocation.Open | None = None  # this relay in the revocation registry
+    _splice: websocket.Splice | None = None
+    _open: revocation.Open | None = None  # this socket in the revocation registry
     _revoked: str | None = None  # why its access ended, once it has
     _upload_failed = False
     _reused = False
@@ -126,16 +121,6 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     def check_xsrf_cookie(self):
         # tornado calls this before prepare, too early: prepare checks once the user is known.
-        return None
-
-    def check_origin(self, origin=None) -> bool:
-        return JupyterHandler.check_origin(self)
-
-    @property
-    def max_message_size(self):
-        return MAX_WS_MESSAGE
-
-    def get_compression_options(self):
         return None
 
     def _wants_html(self) -> bool:
@@ -201,7 +186,7 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
                 sep = "&" if "?" in url else "?"
                 return self.redirect(url + sep + "next=" + url_escape(self.request.uri))
             return self._refuse(Forbidden("Log in to the domain (or send an API token) to open a space."))
-        is_upgrade = self.request.headers.get("Upgrade", "").lower() == "websocket"
+        is_upgrade = self.request.method == "GET" and self.request.headers.get("Upgrade", "").lower() == "websocket"
         token_auth = self.token_authenticated
         if self.domain.origins.isolated and facts.space is None:
             # The domain's host never serves a space's pages to a browser: they would run
@@ -459,13 +444,13 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
 
     @allow_unauthenticated
     async def get(self, *args, **kwargs):
-        if self.request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._proxy_websocket(*args, **kwargs)
+        if self._target is not None and self.request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._proxy_websocket()
         return await self._proxy_http()
 
     # -- websockets ---------------------------------------------------------------
 
-    async def _proxy_websocket(self, *args, **kwargs):
+    async def _proxy_websocket(self):
         # Registered before the space is reached, so access revoked meanwhile ends it too.
         registry = revocation.connections(self.domain)
         self._open = registry.add(
@@ -473,112 +458,64 @@ class SpaceProxyHandler(WebSocketHandler, JupyterHandler):
             self._target.identity.role, self._revoke,
         )
         try:
-            await self._connect_websocket(*args, **kwargs)
+            await self._splice_websocket()
         finally:
-            if self.ws_connection is None:  # refused, unreachable or revoked: nothing is relayed
+            if self._splice is None:  # refused, unreachable or revoked: nothing is relayed
                 registry.discard(self._open)
 
     def _revoke(self, reason: str) -> None:
-        """The access this relay was opened with is gone: both sides close now."""
+        """The access this socket was opened with is gone: it closes now."""
         self._revoked = reason
-        if self._ws is not None:
-            self._ws.close(revocation.CLOSE_CODE, reason)
-        if self.ws_connection is not None:
-            self.close(revocation.CLOSE_CODE, reason)
+        if self._splice is not None:
+            self._splice.close(revocation.CLOSE_CODE, reason)
 
-    async def _connect_websocket(self, *args, **kwargs):
+    async def _splice_websocket(self):
         t = self._target
+        proxy = self.domain.proxy
         target_path = upstream_target(self.request.uri)
-        headers = httputil.HTTPHeaders()
-        for name, value in self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True):
-            headers.add(name, value)
-        requested = [
-            p.strip() for p in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()
-        ]
-        request = HTTPRequest(
-            t.ws_base + target_path, headers=headers, connect_timeout=CONNECT_TIMEOUT, request_timeout=60,
-            follow_redirects=False,
-        )
+        headers = self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True)
+        headers += [("Connection", "Upgrade"), ("Upgrade", "websocket")]
+        name = t.name
         try:
-            self._ws = await websocket_connect(
-                request, subprotocols=requested or None, max_message_size=MAX_WS_MESSAGE
+            splice = await websocket.open_upstream(
+                t.netloc, request_head("GET", target_path, headers), lambda: proxy.note_activity(name),
+                CONNECT_TIMEOUT,
             )
-        except HTTPClientError as e:
-            # The space server refused the upgrade: pass its answer on.
-            self.domain.proxy.forget(t.name) if e.code == 599 else None
-            tornado_compat.drop_headers(self)
-            self.set_status(e.code if e.code != 599 else 502)
-            body = e.response.body if e.response is not None and e.response.body else b""
-            ctype = e.response.headers.get("Content-Type") if e.response is not None else None
-            if ctype:
-                self.set_header("Content-Type", ctype)
-            return self.finish(body)
-        except (OSError, StreamClosedError, asyncio.TimeoutError):
-            self.domain.proxy.forget(t.name)
+        except (OSError, asyncio.TimeoutError):
+            proxy.forget(name)
             error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
             return self._refuse(error)
+        answer = splice.upstream.handshake
+        if answer.code != 101:
+            # The space server refused the upgrade: pass its answer on.
+            tornado_compat.drop_headers(self)
+            self.set_status(answer.code, answer.reason)
+            ctype = answer.headers.get("Content-Type")
+            if ctype:
+                self.set_header("Content-Type", ctype)
+            return self.finish(answer.body)
         if self._revoked is not None:
-            self._ws.close(revocation.CLOSE_CODE, self._revoked)
-            self._ws = None
+            splice.end()
             return self._refuse(Forbidden(self._revoked, reason="revoked"))
-        self.domain.proxy.sockets.add(self._ws)
-        self._ws_subprotocol = self._ws.selected_subprotocol or ""
-        await WebSocketHandler.get(self, *args, **kwargs)
-        if self.ws_connection is None and self._ws is not None:
-            # The client side was refused (e.g. bad handshake): drop the upstream.
-            self._ws.close()
-            self.domain.proxy.sockets.discard(self._ws)
-            self._ws = None
-
-    def select_subprotocol(self, subprotocols):
-        return self._ws_subprotocol or None
-
-    def open(self, *args, **kwargs):
-        # The upstream of this moment: a client gone before the task runs clears self._ws.
-        if self._ws is not None:
-            self._ws_pump = asyncio.ensure_future(self._pump_upstream(self._ws))
-
-    async def _pump_upstream(self, upstream):
-        name = self._target.name
+        self.set_status(101)
+        self.application.log_request(self)
+        client_sock, early = await tornado_compat.take_socket(self.detach())
+        self._splice = splice
+        proxy.sockets.add(splice)
+        splice.closed.add_done_callback(lambda _: self._spliced_end(splice))
         try:
-            while True:
-                message = await upstream.read_message()
-                if message is None:
-                    break
-                self.domain.proxy.note_activity(name)
-                try:
-                    await self.write_message(message, binary=isinstance(message, bytes))
-                except WebSocketClosedError:
-                    upstream.close(self.close_code, self.close_reason)
-                    return
-        except (StreamClosedError, WebSocketClosedError):
-            pass
-        if self.ws_connection is not None:
-            self.close(upstream.close_code, upstream.close_reason)
-        upstream.close()  # already closed by the server; releases the client object
-        self.domain.proxy.sockets.discard(upstream)
+            await splice.start(client_sock, early)
+        except OSError:
+            splice.end()
 
-    async def on_message(self, message):
-        upstream = self._ws
-        if upstream is None:
-            return
-        self.domain.proxy.note_activity(self._target.name)
-        try:
-            await upstream.write_message(message, binary=isinstance(message, bytes))
-        except (WebSocketClosedError, StreamClosedError):
-            self.close(upstream.close_code or 1011, upstream.close_reason or "space server went away")
-
-    def on_close(self):
+    def _spliced_end(self, splice) -> None:
+        self.domain.proxy.sockets.discard(splice)
         if self._open is not None:
             revocation.connections(self.domain).discard(self._open)
-        if self._ws is not None:
-            code = self.close_code
-            # 1005 (no code) and 1006 (abnormal) must never be sent in a close frame.
-            if code in (1005, 1006, 1015):
-                code = None
-            self._ws.close(code, self.close_reason if code else None)
-            self.domain.proxy.sockets.discard(self._ws)
-        elif self.upstream_stream is not None and self._upstream_conn is not None:
+
+    def on_connection_close(self):
+        super().on_connection_close()
+        if self.upstream_stream is not None and self._upstream_conn is not None:
             # An HTTP client went away mid-request: drop the upstream connection.
             self.upstream_stream.close()
 

@@ -47,14 +47,9 @@ _HOP = frozenset(
     }
 )
 _DROP_REQUEST = _HOP | {"host", "expect", "cookie", "authorization"}
-_DROP_WS_REQUEST = _DROP_REQUEST | {
-    "origin",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-extensions",
-    "sec-websocket-protocol",
-    "sec-websocket-accept",
-}
+# A websocket's handshake is the space server's: the client's key, version,
+# subprotocols and extensions go through; the Origin was checked here.
+_DROP_WS_REQUEST = _DROP_REQUEST | {"origin", "sec-websocket-accept"}
 _PREFIX = signing.HEADER_PREFIX.lower()
 
 

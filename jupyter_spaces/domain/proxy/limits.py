@@ -25,7 +25,5 @@ PUMP_BUFFERS = 4
 #: many bytes wait (SO_RCVLOWAT), or after PUMP_LOWAT_WAIT seconds anyway.
 PUMP_LOWAT = CHUNK_SIZE
 PUMP_LOWAT_WAIT = 0.02
-#: Largest websocket message relayed, either way.
-MAX_WS_MESSAGE = 256 * 1024 * 1024
 #: A space's activity is noted at most this often (seconds).
 ACTIVITY_INTERVAL = 1.0

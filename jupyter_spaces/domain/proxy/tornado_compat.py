@@ -54,6 +54,18 @@ def buffered_bytes(stream: IOStream) -> int:
     return stream._read_buffer_size
 
 
+async def take_socket(stream: IOStream) -> tuple[socket.socket, bytes]:
+    """Take a detached connection's socket out of tornado: (the socket, the bytes tornado
+    had read from it but nobody consumed). The stream is closed; the connection is not
+    (the socket returned is a duplicate of the stream's)."""
+    waiting = buffered_bytes(stream)
+    early = await stream.read_bytes(waiting) if waiting else b""
+    sock = stream.socket.dup()
+    stream.close()  # unregisters its descriptor from the loop before closing it
+    sock.setblocking(False)
+    return sock, early
+
+
 def _keep_nodelay(value: bool) -> None:
     pass
 
