@@ -36,6 +36,8 @@ MAX_REFUSAL_BODY = 1024 * 1024
 #: Bytes waiting for a slow peer before the other side stops being read.
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
+#: Seconds a socket being ended waits for the frame under way before it is cut.
+FRAME_END_WAIT = 2.0
 
 
 def close_frame(code: int, reason: str) -> bytes:
@@ -325,8 +327,10 @@ class Splice:
         elif up.cursor.at_boundary or up.lost:
             self._send_close()
         else:
-            # Give the frame under way a moment to end, then cut whatever is left.
-            asyncio.get_running_loop().call_later(2.0, self.end)
+            # The frame under way ends first (read on even if the client is slow: at most
+            # that frame is buffered), then the close frame; past a moment, it is cut.
+            up.transport.resume_reading()
+            asyncio.get_running_loop().call_later(FRAME_END_WAIT, self.end)
 
     def _send_close(self) -> None:
         code, reason = self.upstream.ending
