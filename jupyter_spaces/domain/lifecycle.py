@@ -37,6 +37,22 @@ DOMAIN_IDENTITY = {
 }
 
 
+#: The statuses whose events say who or what stopped the space.
+STOP_STATUSES = ("stopping", "stopped", "failed")
+
+
+def stopped_by(caller, role: str | None) -> dict:
+    """Who stopped a space: its owner, an administrator (any admin but the owner; the
+    CLI is the domain's ``system``), or another user (an editor)."""
+    if role == "owner":
+        kind = "owner"
+    elif caller.admin:
+        kind = "admin"
+    else:
+        kind = "user"
+    return {"kind": kind, "user": caller.name}
+
+
 def human_bytes(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -136,10 +152,21 @@ class Lifecycle:
         self._started_at: dict[str, float] = {}
         self._activity: dict[str, float] = {}  # name -> last proxied request (time.time())
         self._tasks: dict[str, asyncio.Task] = {}  # the one start/stop task per space
+        # name -> who or what stopped it, told in its status events (a page in the space
+        # says so); in memory: a restarted domain's events say only that it is stopped.
+        self._stop_causes: dict[str, dict] = {}
         self._loops: list[asyncio.Task] = []
 
     async def _run(self, fn, *args, **kwargs):
         return await self._call(functools.partial(fn, *args, **kwargs))
+
+    def with_cause(self, name: str, status: dict) -> dict:
+        """A status event with ``stopped_by``: who or what stopped the space (None while
+        it starts or runs, or when this domain process does not know)."""
+        cause = self._stop_causes.get(name) if status.get("status") in STOP_STATUSES else None
+        if status.get("status") == "failed" and cause is None:
+            cause = {"kind": "failure"}
+        return {**status, "stopped_by": cause}
 
     # -- the background -----------------------------------------------------------
 
@@ -191,16 +218,18 @@ class Lifecycle:
     async def start_space(self, caller, name: str) -> dict:
         space, launch = await self._run(self.service.begin_start, caller, name)
         if launch is not None:
+            self._stop_causes.pop(name, None)
             self.on_change(name)
-            self.hub.publish(launch["space_id"], "status", status_of(space))
+            self.hub.publish(launch["space_id"], "status", self.with_cause(name, status_of(space)))
             self._spawn(name, self._do_start(launch))
         return space
 
     async def stop_space(self, caller, name: str) -> dict:
         space, info = await self._run(self.service.begin_stop, caller, name)
         if info is not None:
+            self._stop_causes[name] = stopped_by(caller, space["role"])
             self.on_change(name)
-            self.hub.publish(info["space_id"], "status", status_of(space))
+            self.hub.publish(info["space_id"], "status", self.with_cause(name, status_of(space)))
             starting = self._tasks.get(name) if info["cancel_start"] else None
             reason = "Start cancelled; the volume is kept" if info["cancel_start"] else None
             self._spawn(name, self._do_stop(info["space_id"], name, info["launcher_state"], reason, cancel=starting))
@@ -244,6 +273,7 @@ class Lifecycle:
         await self._run(self.service.finish_delete, name)
         # What is remembered by name must not reach a new space with this name.
         self._activity.pop(name, None)
+        self._stop_causes.pop(name, None)
         self._started_at.pop(name, None)
         self.on_change(name)
         self.hub.end(space_id, name)
@@ -300,6 +330,7 @@ class Lifecycle:
         space_id, status = changed
         if "status" in fields:
             self.on_change(name)
+            status = self.with_cause(name, status)
             self.hub.publish(space_id, "status", status)
         else:
             self.hub.changed(name, space_id)  # activity, volume use: the feeds show them
@@ -417,7 +448,9 @@ class Lifecycle:
             if (await self._run(self.service.transition, name, expect=("running",), status="stopping")) is None:
                 continue
             self.on_change(name)
-            self.hub.publish(row["id"], "status", {"name": name, "status": "stopping", "failure_reason": None})
+            self._stop_causes[name] = {"kind": "idle", "minutes": minutes}
+            status = {"name": name, "status": "stopping", "failure_reason": None}
+            self.hub.publish(row["id"], "status", self.with_cause(name, status))
             await self._run(self.service.record, "space.idle_stop", name, minutes=minutes)
             self._spawn(name, self._do_stop(row["id"], name, row["launcher_state"] or {}, reason))
 

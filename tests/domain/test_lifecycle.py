@@ -195,6 +195,8 @@ async def test_idle_space_is_stopped(client, world, lifecycle):
     assert (await client.api("GET", "spaces/awake", who="owner")).json()["status"] == "running"
     audit = (await client.api("GET", "audit?limit=10", who="admin")).json()["items"]
     assert any(e["action"] == "space.idle_stop" and e["target"] == "sleepy" for e in audit)
+    # and the space's status events say why (a page in the space tells its users)
+    assert lifecycle.with_cause("sleepy", {"status": "stopped"})["stopped_by"] == {"kind": "idle", "minutes": 1}
 
 
 async def test_domain_restart_adopts_running_spaces_and_leaves_no_orphan(client, world, lifecycle, domain, service):

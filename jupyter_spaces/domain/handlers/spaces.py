@@ -104,7 +104,8 @@ class EventsHandler(DomainHandler):
         gone = {"name": name, "status": "deleted"}
         try:
             # Read after subscribing, so no change between the two is lost.
-            event, data = "status", (await self.call(service.status_by_id, space_id) or gone)
+            status = await self.call(service.status_by_id, space_id)
+            event, data = "status", (self.domain.lifecycle.with_cause(name, status) if status else gone)
             while True:
                 self._send(event, data)
                 await self.flush()
