@@ -89,6 +89,17 @@ export interface ISpace {
   /** Where the space's app is served; `null` when the caller may not open it. */
   url: string | null;
   volume_used_bytes: number | null;
+  /** Who or what stopped it (a space's own status events only). */
+  stopped_by?: IStopCause | null;
+}
+
+/** Who or what stopped a space, as its status events say. */
+export interface IStopCause {
+  kind: 'owner' | 'user' | 'admin' | 'idle' | 'failure';
+  /** Who, for `owner`, `user` and `admin` (`system`: the domain's command line). */
+  user?: string;
+  /** The idle timeout, for `idle`. */
+  minutes?: number;
 }
 
 /** A member of a shared space. */

@@ -6,7 +6,11 @@ import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 
 import { ISpace, SpacesClient } from './api';
 import type { AvatarsWidget } from './avatars';
@@ -26,6 +30,12 @@ import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments } from './readonly';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
+import {
+  START_SPACE_PARAM,
+  startAndOpen,
+  stopNotice,
+  stoppedUnderYou
+} from './stopnotice';
 import type { SwitcherWidget } from './switcher';
 
 export * from './api';
@@ -36,6 +46,7 @@ export * from './presence';
 export * from './readonly';
 export * from './rtcbadge';
 export * from './stopinfo';
+export * from './stopnotice';
 
 /** The command ids of this extension. */
 export namespace CommandIDs {
@@ -233,8 +244,14 @@ export async function activateSpaces(
     shell.collapseLeft?.();
     shell.collapseRight?.();
     await model.load();
-    if (new URLSearchParams(search).get(NEW_SPACE_PARAM)) {
+    const params = new URLSearchParams(search);
+    if (params.get(NEW_SPACE_PARAM)) {
       home.openCreate();
+    }
+    const restart = params.get(START_SPACE_PARAM);
+    if (restart) {
+      // "Start again" in a space that was stopped: start it, open it once it runs.
+      void startAndOpen(model.spaces, restart, url => navigate(url, false));
     }
     return setup;
   }
@@ -287,6 +304,14 @@ export async function activateSpaces(
   if (space?.role === 'viewer') {
     lockAllDocuments(app, trans);
   }
+  followStops(
+    model,
+    name,
+    client,
+    trans,
+    url => navigate(url, false),
+    () => homeUrl(context.domainBaseUrl)
+  );
   if (space?.sharing === 'shared') {
     const presence = new PresenceModel({ client, space: name });
     const avatars = new AvatarsWidget(presence, trans);
@@ -297,6 +322,52 @@ export async function activateSpaces(
     watchLaunchers(app, trans);
   }
   return setup;
+}
+
+/**
+ * Inside a space: when it stops under the page (owner, another user, an
+ * administrator, idle timeout, failure), say so once, and offer to start it
+ * again (through the home: this space's host only reads) or to go home.
+ */
+export function followStops(
+  model: SpacesModel,
+  name: string,
+  client: SpacesClient,
+  trans: TranslationBundle,
+  go: (url: string) => void,
+  home: () => string
+): void {
+  let last = model.get(name);
+  let shown = false;
+  model.changed.connect(async () => {
+    const now = model.get(name);
+    const stopped = !shown && stoppedUnderYou(last, now);
+    last = now ?? last;
+    if (!stopped) {
+      return;
+    }
+    shown = true;
+    const me = await client.me().then(
+      user => user.name,
+      () => null
+    );
+    const notice = stopNotice(name, model.get(name), me, trans);
+    const back = Dialog.cancelButton({ label: trans.__('Back to spaces') });
+    const buttons = notice.canStart
+      ? [back, Dialog.okButton({ label: trans.__('Start again') })]
+      : [back];
+    const result = await showDialog({
+      title: notice.title,
+      body: notice.message,
+      buttons,
+      hasClose: false
+    });
+    go(
+      result.button.accept
+        ? `${home()}?${START_SPACE_PARAM}=${encodeURIComponent(name)}`
+        : home()
+    );
+  });
 }
 
 /**
