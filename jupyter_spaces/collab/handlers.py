@@ -17,6 +17,7 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_ydoc import ydocs
+from pycrdt import create_sync_message
 from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -183,7 +184,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             self.room = service.global_room
             self.room.add(self)
             service.presence.join(self.conn_id, self.identity, None, self._role)
-            self.send(P.sync_step1(EMPTY_STATE_VECTOR))
+            self.send(P.STEP1_EMPTY)
             snap = self.room.awareness_snapshot()
             if snap:
                 self.send(snap)
@@ -212,9 +213,9 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             # A client of another lineage (journal lost / file recreated): ask for its whole
             # state first, never hand it ours -- CRDT-merging two lineages duplicates content.
             self.pending_adoption = True
-            self.send(P.sync_step1(EMPTY_STATE_VECTOR))
+            self.send(P.STEP1_EMPTY)
             return
-        self.send(P.sync_step1(room.doc.get_state()))
+        self.send(create_sync_message(room.doc))
         snap = room.awareness_snapshot()
         if snap:
             self.send(snap)
@@ -249,7 +250,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             if kind == "awareness":
                 room.apply_awareness(self, msg.payload)
             elif kind == "step1":
-                self.send(P.sync_step2(EMPTY_UPDATE))
+                self.send(P.STEP2_EMPTY)
             return  # document messages in the awareness room are ignored
         if kind == "step1":
             if self.pending_adoption:
@@ -300,7 +301,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             return
         self.pending_adoption = False
         self._send_step2(room.reply_step1(self._pending_sv or EMPTY_STATE_VECTOR))
-        self.send(P.sync_step1(room.doc.get_state()))
+        self.send(create_sync_message(room.doc))
         snap = room.awareness_snapshot()
         if snap:
             self.send(snap)

@@ -7,6 +7,12 @@ Message = ``varuint type`` + body:
 * ``2`` RAW: ``varstring`` -- the client sends ``"save"`` + ``varuint id``; the server sends a
   JSON string (``{"type": "save", "responseTo": id, "status": ...}``,
   ``{"type": "conflict"}``, and our ``{"type": "refused", ...}`` for viewers).
+
+The y-sync and awareness messages are pycrdt's (``create_sync_message``,
+``create_update_message``, ``create_awareness_message``, ``Decoder``). What is here is
+what pycrdt does not do: validate what a client sends (its ``Decoder`` reads past the
+end of a truncated message without a word), relay awareness states as they came,
+jupyter-collaboration's RAW messages, and websocket framing of a broadcast.
 """
 
 from __future__ import annotations
@@ -15,10 +21,28 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Decoder, Encoder, write_var_uint
+from pycrdt import (
+    Decoder,
+    Doc,
+    YMessageType,
+    YSyncMessageType,
+    create_sync_message,
+    handle_sync_message,
+    write_message,
+    write_var_uint,
+)
 
-SYNC, AWARENESS, RAW = 0, 1, 2
-STEP1, STEP2, UPDATE = 0, 1, 2
+# plain ints: compared on every message
+SYNC, AWARENESS = int(YMessageType.SYNC), int(YMessageType.AWARENESS)
+RAW = 2  # jupyter-collaboration's, not y-protocols'
+STEP1 = int(YSyncMessageType.SYNC_STEP1)
+STEP2 = int(YSyncMessageType.SYNC_STEP2)
+UPDATE = int(YSyncMessageType.SYNC_UPDATE)
+
+#: SyncStep1 of an empty document: asks a client for its whole state
+STEP1_EMPTY = create_sync_message(Doc())
+#: SyncStep2 with nothing in it: the awareness room's answer to a SyncStep1
+STEP2_EMPTY = handle_sync_message(STEP1_EMPTY[1:], Doc())
 
 # websocket close codes
 CLOSE_UNSUPPORTED = 1003  # also what the provider reads as "session expired" (JSON reason)
@@ -47,46 +71,28 @@ class Message:
     text: str = ""
 
 
-class _Reader:
-    __slots__ = ("buf", "pos")
+def _uint(d: Decoder) -> int:
+    try:
+        return d.read_var_uint()
+    except (IndexError, RuntimeError) as e:  # past the end
+        raise ProtocolError(CLOSE_MALFORMED, "truncated message") from e
 
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.pos = 0
 
-    def uint(self) -> int:
-        num = 0
-        shift = 0
-        while True:
-            if self.pos >= len(self.buf):
-                raise ProtocolError(CLOSE_MALFORMED, "truncated message")
-            b = self.buf[self.pos]
-            self.pos += 1
-            num |= (b & 0x7F) << shift
-            if b < 0x80:
-                return num
-            shift += 7
-            if shift > 63:
-                raise ProtocolError(CLOSE_MALFORMED, "variable-length integer too long")
+def _bytes(d: Decoder) -> bytes:
+    try:
+        payload = d.read_message()
+    except (IndexError, RuntimeError) as e:  # its length is past the end
+        raise ProtocolError(CLOSE_MALFORMED, "truncated message") from e
+    if payload is None or d.length < 0:  # pycrdt slices short and carries on
+        raise ProtocolError(CLOSE_MALFORMED, "truncated message")
+    return payload
 
-    def bytes(self) -> bytes:
-        n = self.uint()
-        end = self.pos + n
-        if end > len(self.buf):
-            raise ProtocolError(CLOSE_MALFORMED, "truncated message")
-        out = self.buf[self.pos : end]
-        self.pos = end
-        return out
 
-    def string(self) -> str:
-        try:
-            return self.bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ProtocolError(CLOSE_MALFORMED, "invalid UTF-8") from e
-
-    @property
-    def done(self) -> bool:
-        return self.pos >= len(self.buf)
+def _string(d: Decoder) -> str:
+    try:
+        return _bytes(d).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtocolError(CLOSE_MALFORMED, "invalid UTF-8") from e
 
 
 def parse(message: Any, max_size: int) -> Message:
@@ -97,11 +103,11 @@ def parse(message: Any, max_size: int) -> Message:
         raise ProtocolError(CLOSE_TOO_BIG, f"message of {len(message)} bytes exceeds {max_size}")
     if not message:
         raise ProtocolError(CLOSE_MALFORMED, "empty message")
-    r = _Reader(message)
-    mtype = r.uint()
+    d = Decoder(message)
+    mtype = _uint(d)
     if mtype == SYNC:
-        sub = r.uint()
-        payload = r.bytes()
+        sub = _uint(d)
+        payload = _bytes(d)
         if sub == STEP1:
             return Message("step1", payload)
         if sub == STEP2:
@@ -110,24 +116,25 @@ def parse(message: Any, max_size: int) -> Message:
             return Message("update", payload)
         raise ProtocolError(CLOSE_MALFORMED, f"unknown sync message type {sub}")
     if mtype == AWARENESS:
-        return Message("awareness", r.bytes())
+        return Message("awareness", _bytes(d))
     if mtype == RAW:
-        text = r.string()
+        text = _string(d)
         if text == "save":
-            return Message("save", request_id=r.uint() if not r.done else 0)
+            return Message("save", request_id=_uint(d) if d.length > 0 else 0)
         return Message("raw", text=text)
     raise ProtocolError(CLOSE_MALFORMED, f"unknown message type {mtype}")
 
 
 def decode_awareness(update: bytes) -> list[tuple[int, int, str]]:
-    """``[(client_id, clock, state_json)]``; validates that each state is JSON object or null."""
-    r = _Reader(update)
-    n = r.uint()
+    """``[(client_id, clock, state_json)]``; validates that each state is JSON object or null.
+    (pycrdt's ``Awareness.apply_awareness_update`` keeps states, it does not check them.)"""
+    d = Decoder(update)
+    n = _uint(d)
     if n > 10_000:
         raise ProtocolError(CLOSE_MALFORMED, "too many awareness states")
     out = []
     for _ in range(n):
-        client, clock, state = r.uint(), r.uint(), r.string()
+        client, clock, state = _uint(d), _uint(d), _string(d)
         if state and state != "null":
             try:
                 value = json.loads(state)
@@ -140,16 +147,12 @@ def decode_awareness(update: bytes) -> list[tuple[int, int, str]]:
 
 
 def encode_awareness(states: list[tuple[int, int, str]]) -> bytes:
-    enc = Encoder()
-    enc.write_var_uint(len(states))
+    """An awareness update relaying ``states`` with their own clocks (pycrdt's ``Awareness``
+    encodes the states it holds, with its clocks; and its ``Encoder.write_var_string``
+    writes a string's length in characters, not bytes)."""
+    parts = [write_var_uint(len(states))]
     for client, clock, state in states:
-        enc.write_var_uint(client)
-        enc.write_var_uint(clock)
-        enc.write_var_string(state)
-    return enc.to_bytes()
-
-
-def _frame(*parts: bytes) -> bytes:
+        parts += (write_var_uint(client), write_var_uint(clock), write_message(state.encode()))
     return b"".join(parts)
 
 
@@ -167,48 +170,23 @@ def ws_frame(message: bytes) -> bytes:
     return ws_frame_header(len(message)) + message
 
 
-def sync_step1(state_vector: bytes) -> bytes:
-    return _frame(b"\x00\x00", write_var_uint(len(state_vector)), state_vector)
+_UPDATE_HEAD = bytes((SYNC, UPDATE))
 
 
-def sync_step2(update: bytes) -> bytes:
-    return _frame(b"\x00\x01", write_var_uint(len(update)), update)
+def update_frame(update: bytes) -> bytes:
+    """``ws_frame(create_update_message(update))`` with one copy of ``update`` instead of
+    three: the broadcast of every update goes through here."""
+    length = write_var_uint(len(update))
+    return b"".join((ws_frame_header(2 + len(length) + len(update)), _UPDATE_HEAD, length, update))
 
 
 def sync_step2_head(length: int) -> bytes:
-    """What precedes an update of ``length`` bytes in a SyncStep2 message."""
-    return b"\x00\x01" + write_var_uint(length)
-
-
-def sync_update(update: bytes) -> bytes:
-    return _frame(b"\x00\x02", write_var_uint(len(update)), update)
-
-
-def awareness_message(update: bytes) -> bytes:
-    return _frame(b"\x01", write_var_uint(len(update)), update)
+    """What precedes an update of ``length`` bytes in a SyncStep2 message: a whole document
+    is written after it as it is, not copied into a message (pycrdt encodes only whole
+    messages, and its SyncStep2 encoder is not public)."""
+    return bytes((SYNC, STEP2)) + write_var_uint(length)
 
 
 def raw_message(obj: dict[str, Any]) -> bytes:
-    enc = Encoder()
-    enc.write_var_uint(RAW)
-    enc.write_var_string(json.dumps(obj))
-    return enc.to_bytes()
-
-
-def save_request(request_id: int) -> bytes:
-    enc = Encoder()
-    enc.write_var_uint(RAW)
-    enc.write_var_string("save")
-    enc.write_var_uint(request_id)
-    return enc.to_bytes()
-
-
-def parse_raw_reply(message: bytes) -> dict[str, Any] | None:
-    """Client side: decode a server RAW JSON message, or None."""
-    try:
-        d = Decoder(message)
-        if d.read_var_uint() != RAW:
-            return None
-        return json.loads(d.read_var_string())
-    except Exception:
-        return None
+    """A RAW message carrying ``obj`` as JSON (jupyter-collaboration's; not in y-protocols)."""
+    return bytes((RAW,)) + write_message(json.dumps(obj).encode())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_core.utils import ensure_async
 from jupyter_ydoc import ydocs
-from pycrdt import Doc
+from pycrdt import Doc, create_awareness_message
 
 from . import fastload
 from . import protocol as P
@@ -99,8 +99,10 @@ class AwarenessRoom:
         self.awareness: dict[int, tuple[int, str]] = {}
 
     def broadcast(self, message: bytes, exclude: Conn | None = None) -> None:
+        self.broadcast_frame(P.ws_frame(message), exclude)
+
+    def broadcast_frame(self, frame: bytes, exclude: Conn | None = None) -> None:
         # framed once: every client is written the same bytes
-        frame = P.ws_frame(message)
         for c in list(self.clients):
             if c is not exclude and not c.pending_adoption:
                 c.send_frame(frame)
@@ -124,13 +126,13 @@ class AwarenessRoom:
                 conn.client_ids.discard(client)
             out.append((client, clock, state))
         if out:
-            self.broadcast(P.awareness_message(P.encode_awareness(out)), exclude=conn)
+            self.broadcast(create_awareness_message(P.encode_awareness(out)), exclude=conn)
 
     def awareness_snapshot(self) -> bytes | None:
         if not self.awareness:
             return None
         states = [(c, clock, s) for c, (clock, s) in self.awareness.items()]
-        return P.awareness_message(P.encode_awareness(states))
+        return create_awareness_message(P.encode_awareness(states))
 
     # ------------------------------------------------------------------ clients
     def add(self, conn: Conn) -> None:
@@ -143,7 +145,7 @@ class AwarenessRoom:
         for c, _, _ in gone:
             del self.awareness[c]
         if gone:
-            self.broadcast(P.awareness_message(P.encode_awareness(gone)))
+            self.broadcast(create_awareness_message(P.encode_awareness(gone)))
         if not self.clients:
             self._schedule_eviction()
 
@@ -450,7 +452,7 @@ class Room(AwarenessRoom):
         self.adoptable = False
         self.journal.append(update)
         self.update_seq += 1
-        self.broadcast(P.sync_update(update), exclude=origin)
+        self.broadcast_frame(P.update_frame(update), exclude=origin)
         if mark_dirty:
             self.dirty = True
             self._schedule_save()

@@ -19,11 +19,24 @@ from urllib.parse import quote
 
 import aiohttp
 from jupyter_ydoc import ydocs
-from pycrdt import Doc
+from pycrdt import (
+    Awareness,
+    Decoder,
+    Doc,
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+    handle_sync_message,
+    read_message,
+    write_message,
+    write_var_uint,
+)
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from yarl import URL
 
-from jupyter_spaces.collab import protocol as P
+RAW = 2  # jupyter-collaboration's message type: a string (JSON from the server)
 
 
 class CollabClient:
@@ -62,6 +75,7 @@ class CollabClient:
         self.received_updates = 0
         self.on_update: Any = None  # callback(update_bytes) for remote updates
         self._sub = self.doc.observe(self._on_local)
+        self._local_awareness = Awareness(self.doc)
 
     # ------------------------------------------------------------------ connection
     async def request_session(self) -> dict[str, Any]:
@@ -95,7 +109,7 @@ class CollabClient:
             await http.close()
             raise
         self._reader = asyncio.ensure_future(self._read(self.ws, http))  # closes http when the socket ends
-        self.send(P.sync_step1(self.doc.get_state()))
+        self.send(create_sync_message(self.doc))
 
     async def wait_synced(self, timeout: float = 30) -> None:
         await asyncio.wait_for(self.synced.wait(), timeout)
@@ -136,33 +150,32 @@ class CollabClient:
                 self.closed.set()
 
     def _handle(self, msg: bytes) -> None:
-        r = P._Reader(msg)
-        mtype = r.uint()
-        if mtype == P.SYNC:
-            sub = r.uint()
-            payload = r.bytes()
-            if sub == P.STEP1:
-                self.send(P.sync_step2(self.doc.get_update(payload)))
-            else:
-                if payload != b"\x00\x00":
-                    self._apply_remote(payload)
-                    self.received_updates += 1
-                    if self.on_update is not None:
-                        self.on_update(payload)
-                if sub == P.STEP2:
-                    self._step2_count += 1
-                    self._step2_event.set()
-                    self.synced.set()
-        elif mtype == P.AWARENESS:
-            for client, _clock, state in P.decode_awareness(r.bytes()):
+        mtype = msg[0]
+        if mtype == YMessageType.SYNC:
+            sub = msg[1]
+            if sub == YSyncMessageType.SYNC_STEP1:
+                self.send(handle_sync_message(msg[1:], self.doc))
+                return
+            payload = read_message(msg[2:])
+            if payload != b"\x00\x00":
+                self._apply_remote(payload)
+                self.received_updates += 1
+                if self.on_update is not None:
+                    self.on_update(payload)
+            if sub == YSyncMessageType.SYNC_STEP2:
+                self._step2_count += 1
+                self._step2_event.set()
+                self.synced.set()
+        elif mtype == YMessageType.AWARENESS:
+            d = Decoder(read_message(msg[1:]))
+            for _ in range(d.read_var_uint()):
+                client, _clock, state = d.read_var_uint(), d.read_var_uint(), d.read_message().decode()
                 if state and state != "null":
                     self.awareness[client] = json.loads(state)
                 else:
                     self.awareness.pop(client, None)
-        elif mtype == P.RAW:
-            reply = P.parse_raw_reply(msg)
-            if reply is not None:
-                self.raw.append(reply)
+        elif mtype == RAW:
+            self.raw.append(json.loads(read_message(msg[1:])))
 
     def _apply_remote(self, update: bytes) -> None:
         # Unobserved while applied: a remote update is not sent back, and with an
@@ -177,7 +190,7 @@ class CollabClient:
         update = event.update
         if update != b"\x00\x00" and self.ws is not None and not self.closed.is_set():
             self.sent_updates += 1
-            self.send(P.sync_update(update))
+            self.send(create_update_message(update))
 
     # ------------------------------------------------------------------ helpers
     async def ack(self, timeout: float = 30) -> None:
@@ -185,7 +198,7 @@ class CollabClient:
         the server handles a connection's messages in order and journals each update
         before handling the next, so all of them are durable then."""
         target = self._step2_count + 1
-        self.send(P.sync_step1(self.doc.get_state()))
+        self.send(create_sync_message(self.doc))
         deadline = time.monotonic() + timeout
         while self._step2_count < target:
             self._step2_event.clear()
@@ -200,7 +213,7 @@ class CollabClient:
                 pass
 
     async def save(self, request_id: int = 1, timeout: float = 30) -> dict[str, Any]:
-        self.send(P.save_request(request_id))
+        self.send(bytes((RAW,)) + write_message(b"save") + write_var_uint(request_id))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for r in self.raw:
@@ -209,9 +222,10 @@ class CollabClient:
             await asyncio.sleep(0.02)
         raise TimeoutError("no save reply")
 
-    def set_awareness(self, state: dict[str, Any], clock: int = 1) -> None:
-        update = P.encode_awareness([(self.doc.client_id, clock, json.dumps(state))])
-        self.send(P.awareness_message(update))
+    def set_awareness(self, state: dict[str, Any]) -> None:
+        self._local_awareness.set_local_state(state)
+        update = self._local_awareness.encode_awareness_update([self.doc.client_id])
+        self.send(create_awareness_message(update))
 
     async def disconnect(self) -> None:
         ws, self.ws = self.ws, None

@@ -11,7 +11,7 @@ import pytest
 from jupyter_spaces.collab import get_service
 from jupyter_spaces.collab import protocol as P
 from jupyter_spaces.collab.journal import Journal
-from pycrdt import Assoc, Doc, Text
+from pycrdt import Assoc, Doc, Text, create_awareness_message, create_update_message
 
 from tests.collab.client import CollabClient, wait_until
 from tests.collab.conftest import headers
@@ -102,10 +102,10 @@ async def test_malformed_and_oversize_close_only_that_connection(jp_root_dir, ba
     cases = [
         (b"\x00\x02\x09abc", P.CLOSE_MALFORMED),  # truncated
         (b"\x07\x00", P.CLOSE_MALFORMED),  # unknown message type
-        (P.sync_update(b"\x05\x01\xff\xffgarbage"), P.CLOSE_MALFORMED),  # not a y update
-        (P.awareness_message(P.encode_awareness([(1, 1, "{not json")])), P.CLOSE_MALFORMED),
+        (create_update_message(b"\x05\x01\xff\xffgarbage"), P.CLOSE_MALFORMED),  # not a y update
+        (create_awareness_message(P.encode_awareness([(1, 1, "{not json")])), P.CLOSE_MALFORMED),
         ("text frame", P.CLOSE_UNSUPPORTED),
-        (P.sync_update(b"\x00" * (limit + 10)), P.CLOSE_TOO_BIG),
+        (create_update_message(b"\x00" * (limit + 10)), P.CLOSE_TOO_BIG),
     ]
     for message, code in cases:
         got_code, reason = await _bad(base_url, message)

@@ -168,6 +168,8 @@ async def test_global_awareness_room(jp_root_dir, base_url):
 async def test_broadcast_is_framed_once(jp_root_dir, base_url, jp_serverapp):
     """Every receiver of an update is written the same frame object: the message is
     encoded and framed once, not once per client."""
+    from pycrdt import create_update_message
+
     from jupyter_spaces.collab import protocol as P
 
     write_notebook(jp_root_dir / "nb.ipynb", make_notebook(1, source=""))
@@ -193,7 +195,7 @@ async def test_broadcast_is_framed_once(jp_root_dir, base_url, jp_serverapp):
     frames = [f for sent in written.values() for f in sent]
     assert len(frames) == len(readers), "the writer is not sent its own update"
     assert all(f is frames[0] for f in frames)
-    assert frames[0] == P.ws_frame(P.sync_update(got[0]))
+    assert frames[0] == P.ws_frame(create_update_message(got[0]))
     assert all(str(r.model._ycells[0]["source"]) == "x" for r in readers)
     for c in (writer, *readers):
         await c.disconnect()
@@ -206,3 +208,35 @@ def test_ws_frame_lengths():
                     (65535, b"\x82\x7e\xff\xff"), (65536, b"\x82\x7f" + (65536).to_bytes(8, "big"))):
         assert P.ws_frame_header(n) == head
         assert P.ws_frame(b"a" * n) == head + b"a" * n
+
+
+def test_parse_takes_pycrdts_messages_and_refuses_truncated_ones():
+    """What pycrdt encodes, the server parses; cut short by one byte, it is refused
+    (pycrdt's own decoder would hand back the shorter payload)."""
+    from pycrdt import Doc, create_awareness_message, create_sync_message, create_update_message
+
+    from jupyter_spaces.collab import protocol as P
+
+    doc = Doc()
+    text = doc.get("t", type=Text)
+    text += "héllo"
+    update = doc.get_update()
+    awareness = P.encode_awareness([(7, 2, '{"cursor":"é"}'), (8, 3, "null")])
+    cases = [
+        (create_sync_message(doc), "step1", doc.get_state()),
+        (P.STEP1_EMPTY, "step1", b"\x00"),
+        (P.STEP2_EMPTY, "step2", b"\x00\x00"),
+        (P.sync_step2_head(len(update)) + update, "step2", update),
+        (create_update_message(update), "update", update),
+        (create_awareness_message(awareness), "awareness", awareness),
+    ]
+    for message, kind, payload in cases:
+        msg = P.parse(message, 1 << 20)
+        assert (msg.kind, msg.payload) == (kind, payload)
+        with pytest.raises(P.ProtocolError) as e:
+            P.parse(message[:-1], 1 << 20)
+        assert e.value.code == P.CLOSE_MALFORMED
+    assert P.decode_awareness(awareness) == [(7, 2, '{"cursor":"é"}'), (8, 3, "null")]
+    for n in (0, 10, 200, 70_000):
+        assert P.update_frame(b"u" * n) == P.ws_frame(create_update_message(b"u" * n))
+    assert P.parse(P.raw_message({"a": 1})[:1] + b"\x04save\x81\x01", 100).request_id == 129

@@ -10,6 +10,8 @@ used to apply it without asking whether the sender may write.
 
 from __future__ import annotations
 
+from pycrdt import handle_sync_message
+
 from jupyter_spaces.collab import get_service
 from jupyter_spaces.collab import protocol as P
 
@@ -32,7 +34,7 @@ class HoldingClient(CollabClient):
         super()._handle(msg)
 
     def release(self) -> None:
-        self.send(P.sync_step2(self.doc.get_update()))
+        self.send(handle_sync_message(P.STEP1_EMPTY[1:], self.doc))  # our whole state
 
 
 async def _returning(client: CollabClient, lineage: str, nb: dict) -> CollabClient:
