@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from jupyter_spaces import signing  # noqa: E402
+from jupyter_spaces.domain.agent import space_agent  # noqa: E402
 from jupyter_spaces.domain.catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog  # noqa: E402
 from jupyter_spaces.domain.models import Space  # noqa: E402
 from jupyter_spaces.domain.schemas import SpaceCreate, UserCreate  # noqa: E402
@@ -81,13 +82,14 @@ def pct(values: list[float], q: float) -> float:
 # ------------------------------------------------------------------- processes
 
 
-def fill(data: Path) -> tuple[str, str]:
+def fill(data: Path, sharing: str = "private", instance_type: str | None = None) -> tuple[str, str]:
     """A domain store with one user (API token + login-link token) and the stopped space."""
     store = Store(sqlite_url(data / "spaces.sqlite"))
     store.migrate()
     service = DomainService(store, Catalog(DEFAULT_INSTANCE_TYPES, DEFAULT_IMAGES))
     token = service.create_user(SYSTEM, UserCreate(name=USER, display_name="Bench User"))["token"]
-    service.create_space(SYSTEM, SpaceCreate(name=SPACE, sharing="private", app_type="jupyterlab"), owner=USER)
+    create = SpaceCreate(name=SPACE, sharing=sharing, app_type="jupyterlab", instance_type=instance_type)
+    service.create_space(SYSTEM, create, owner=USER)
     link = service.login_link_token(SYSTEM, USER)
     store.close()
     return token, link
@@ -303,6 +305,7 @@ def main() -> None:
                 instance_type=InstanceType("bench", "Bench", cpus=2, memory_gb=4, max_processes=512),
                 image=Image("default", "Default", "this interpreter", sys.executable),
                 volume_gb=max(1, (args.size_mb * 3) // 1024 + 1), base_url=f"/spaces/{SPACE}/", secret=secret,
+                agent=space_agent(SPACE),
             )
 
             async def start():

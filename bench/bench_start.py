@@ -25,6 +25,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from jupyter_spaces.domain.agent import space_agent  # noqa: E402
 from jupyter_spaces.domain.catalog import DEFAULT_INSTANCE_TYPES  # noqa: E402
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec  # noqa: E402
 from jupyter_spaces.launchers.local import LocalLauncher  # noqa: E402
@@ -74,7 +75,7 @@ async def space_start(launcher: LocalLauncher, n: int) -> float:
     spec = LaunchSpec(
         space=name, app_type="jupyterlab", instance_type=small,
         image=Image("default", "Default", "", sys.executable), volume_gb=1,
-        base_url=f"/spaces/{name}/", secret=generate_secret(), agent_config=AGENT_CONFIG,
+        base_url=f"/spaces/{name}/", secret=generate_secret(), agent_config=AGENT_CONFIG, agent=space_agent(name),
     )
     await launcher.create_volume(name, 1)  # made at creation time, not part of a start
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from .. import signing
 from ..errors import Conflict
 from ..launchers.base import Launcher, LaunchError, LaunchSpec, VolumeTooSmall
+from .agent import space_agent
 from .schemas import SpaceUpdate
 from .service import status_of
 
@@ -372,6 +373,7 @@ class Lifecycle:
             secret=launch["secret"],
             agent_config=self.agent_config,
             env={},
+            agent=space_agent(name),
         )
         return await self.launcher.start(spec, progress)
 

@@ -3,6 +3,11 @@
 - :mod:`.base` — the :class:`Launcher` contract (read its docstring: state rules).
 - :mod:`.local` — :class:`LocalLauncher`: a bubblewrap-sandboxed, cgroup-limited
   ``jupyter lab`` per space on this machine, volumes as loop-mounted ext4 images.
+- Parts any launcher can reuse: :mod:`.spaceserver` (the server's command line,
+  environment and config), :mod:`.insandbox` (the programs run inside a space with
+  ``python -m``), :mod:`.readiness` (running once the agent answers),
+  :mod:`.processes` (a local process tree: alive, ended), :mod:`.adoption` (a space
+  found again from a persisted state).
 
 The domain picks the class from config (``launcher_class``); other launchers
 (JupyterHub spawners, Kubernetes) implement the same contract.
@@ -10,6 +15,7 @@ The domain picks the class from config (``launcher_class``); other launchers
 
 from .base import (
     EXIT_UNKNOWN,
+    AgentSpec,
     Capability,
     Image,
     InstanceType,
@@ -23,6 +29,7 @@ from .base import (
 
 __all__ = [
     "EXIT_UNKNOWN",
+    "AgentSpec",
     "Capability",
     "Image",
     "InstanceType",

@@ -62,6 +62,7 @@ from traitlets.config import LoggingConfigurable
 
 __all__ = [
     "EXIT_UNKNOWN",
+    "AgentSpec",
     "Capability",
     "Image",
     "InstanceType",
@@ -104,6 +105,34 @@ class Image:
     python: str
 
 
+@dataclass(frozen=True)
+class AgentSpec:
+    """The space agent a space server must load, as the domain names it: the launcher
+    puts :meth:`server_args` on the server's command line (which wins over any config
+    file) and asks :attr:`identity_route` whether the agent answers (rule 1)."""
+
+    extension: str  # the jupyter_server extension of the agent, e.g. "jupyter_spaces.space"
+    settings: dict[str, str]  # "Class.trait" -> value, e.g. {"SpaceAgentApp.space_name": "..."}
+    secret_fd_setting: str  # "Class.trait" that takes the fd the agent reads the secret from
+    identity_route: str  # under base_url: answers a signed GET with {"space": ..., ...}
+    soft_quota_setting: str = ""  # "Class.trait" that takes a volume's soft quota in bytes
+    disabled_extensions: tuple[str, ...] = ()  # extensions the server must not load (the domain's)
+    #: extension -> key of the identity answer that is true when it runs, checked when asked for
+    features: dict[str, str] = field(default_factory=dict)
+
+    def server_args(self, secret_fd: int | None = None, soft_quota_bytes: int | None = None) -> list[str]:
+        """Command-line settings that load the agent, give it the secret's fd and, for a
+        volume whose size the launcher cannot enforce, the quota the agent enforces on saves."""
+        args = [f"--ServerApp.jpserver_extensions={e}=False" for e in self.disabled_extensions]
+        args.append(f"--ServerApp.jpserver_extensions={self.extension}=True")
+        args += [f"--{k}={v}" for k, v in self.settings.items()]
+        if secret_fd is not None:
+            args.append(f"--{self.secret_fd_setting}={secret_fd}")
+        if soft_quota_bytes is not None and self.soft_quota_setting:
+            args.append(f"--{self.soft_quota_setting}={soft_quota_bytes}")
+        return args
+
+
 @dataclass
 class LaunchSpec:
     """Everything a launcher needs to start one space."""
@@ -117,6 +146,7 @@ class LaunchSpec:
     secret: str  # per-space HMAC secret for the space agent; never put in the environment
     agent_config: dict = field(default_factory=dict)  # extra traitlets config for the server/agent
     env: dict[str, str] = field(default_factory=dict)  # extra (non-secret) environment variables
+    agent: AgentSpec | None = None  # the agent the server loads (the domain's lifecycle names it)
 
     def __repr__(self) -> str:  # keep the secret out of logs and tracebacks
         d = asdict(self)

@@ -3,8 +3,8 @@
 One job: answer "are we root? does bubblewrap work (privileged or with a user
 namespace)? does it load our seccomp filter, and can it forbid new user
 namespaces? can we write cgroups? can we loop-mount ext4 images?" with a reason
-for every "no". The launcher turns this into :class:`~.base.Capability` rows and
-warnings; nothing here changes the host except creating (and removing) probe
+for every "no", and turn it into the launcher's :class:`~.base.Capability` rows
+(:func:`local_capabilities`; the launcher logs the missing ones). Nothing here changes the host except creating (and removing) probe
 cgroups under the launcher's cgroup parent.
 """
 
@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import cgroups, seccomp
-from .base import Capability
+from .base import Capability, LaunchError
 
 
 @dataclass
@@ -172,3 +172,57 @@ def _probe_seccomp(bwrap: str, mode: str, setpriv: str | None) -> tuple[bytes | 
     if not ok:
         return None, f"bubblewrap could not apply the seccomp filter: {err}"
     return program, ""
+
+
+def local_capabilities(h: HostProbe, uid_range: tuple[int, int], volume_mode: str, volumes) -> list[Capability]:
+    """The local launcher's capability rows on host ``h``: ``volume_mode`` is its setting,
+    ``volumes`` a callable returning its :class:`~.volumes.Volumes` (or raising
+    :class:`~.base.LaunchError` when that mode is impossible here)."""
+    caps = [
+        Capability(
+            "sandbox",
+            h.sandbox,
+            f"bubblewrap ({h.bwrap_mode}): own mount, pid, ipc and uts namespaces; only the "
+            "space's volume is writable"
+            if h.sandbox
+            else f"{h.bwrap_reason}; spaces see the host's filesystem",
+        ),
+        Capability(
+            "own uid",
+            h.own_uid,
+            f"each space runs as its own uid in {uid_range[0]}-{uid_range[1]}"
+            if h.own_uid
+            else "spaces run as the domain's uid (needs root, bubblewrap and setpriv)",
+        ),
+        *h.hardening(),  # "seccomp filter", "no user namespaces"
+    ]
+    names = ("memory limit", "cpu limit", "process limit")
+    for n in names:
+        if n in h.cgroups.available:
+            caps.append(Capability(n, True, h.cgroups.available[n]))
+        else:
+            caps.append(Capability(n, False, h.cgroups.missing.get(n, "no writable cgroup hierarchy")))
+    try:
+        mode = volumes().mode
+    except LaunchError as e:
+        mode, reason = "", e.message
+    else:
+        if mode == "image":
+            reason = "ext4 image per space, loop-mounted: writes past the size fail with 'no space left'"
+        else:
+            why = "volume_mode is 'directory'" if volume_mode == "directory" else h.loop_reason
+            reason = (
+                f"{why}; a space's volume is a directory and its size is only a soft quota: "
+                "saves through Jupyter past it are refused (507), but kernels and terminals "
+                "can write past it"
+            )
+    caps.append(Capability("hard volume quota", mode == "image", reason))
+    caps.append(
+        Capability(
+            "network isolation",
+            False,
+            "spaces share the host's network namespace so the domain reaches them on "
+            "127.0.0.1; code in a space can reach loopback services",
+        )
+    )
+    return caps

@@ -43,6 +43,7 @@ import subprocess
 from dataclasses import dataclass
 
 from .base import LaunchError
+from .insandbox.imagecheck import AGENT_MODULES
 from .sandbox import SYSTEM_TOP
 
 # Run on the host (as the domain) to find the environment; imports nothing heavy.
@@ -56,17 +57,9 @@ print(json.dumps({
 }))
 """
 
-#: What a space server imports, checked where it will run (inside the sandbox, as an
-#: unprivileged uid): the first that fails is printed as ``module: error`` and exits 3.
-AGENT_MODULES = ("jupyter_spaces.space", "jupyter_spaces.collab", "jupyterlab")
-AGENT_CHECK = (
-    "import importlib, sys\n"
-    f"for m in {AGENT_MODULES!r}:\n"
-    "    try:\n"
-    "        importlib.import_module(m)\n"
-    "    except BaseException as e:\n"
-    "        print(f'{m}: {type(e).__name__}: {e}'); sys.exit(3)\n"
-)
+#: The program that checks an image where a space runs (exit status 3: it cannot import
+#: one of :data:`AGENT_MODULES`).
+IMAGE_CHECK = "jupyter_spaces.launchers.insandbox.imagecheck"
 
 PACKAGE_DIR = "/opt/jupyter-spaces/lib"  # where an editable install's package appears
 
@@ -90,11 +83,19 @@ class Environment:
         return bool(self.package) and not any(_within(os.path.realpath(self.package), os.path.realpath(p))
                                               for p in self.prefixes)  # fmt: skip
 
-    def command(self, code: str) -> list[str]:
-        """argv that runs ``code`` in this environment inside a sandbox (isolated mode:
-        no user site-packages, no environment variables, no cwd on ``sys.path``)."""
-        path = [PACKAGE_DIR] if self.editable else []
-        return [self.python, "-I", "-c", f"import sys; sys.path[:0] = {path!r}\n{code}"]
+    def module_command(self, module: str, args: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """argv that runs ``module`` (as ``python -m`` does) in this environment inside a
+        sandbox, in isolated mode: no user site-packages, no environment variables, no
+        cwd on ``sys.path``. An editable install's package is at :data:`PACKAGE_DIR`,
+        which isolated mode leaves off ``sys.path``: runpy then runs the module after
+        putting it first."""
+        if not self.editable:
+            return [self.python, "-I", "-m", module, *args]
+        run = (
+            f"import runpy, sys; sys.path[:0] = [{PACKAGE_DIR!r}]; "
+            f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+        )
+        return [self.python, "-I", "-c", run, *args]
 
     def binds(self) -> list[tuple[str, str]]:
         """(host path, sandbox path) pairs to bind read-only; see the module docstring."""
@@ -193,8 +194,11 @@ async def probe(python: str) -> Environment:
 
 
 def import_failure(python: str, returncode: int, output: str) -> str:
-    """The reason a space cannot run on an image whose :data:`AGENT_CHECK` failed."""
+    """The reason a space cannot run on an image whose :data:`IMAGE_CHECK` failed."""
     last = (output.strip().splitlines() or [f"exit status {returncode}"])[-1]
+    missing = re.search(r"finding module specification for .*No module named '(jupyter_spaces[^']*)'", last)
+    if returncode != 3 and missing:  # the check itself is missing: so is what it would import
+        returncode, last = 3, f"{AGENT_MODULES[0]}: ModuleNotFoundError: No module named '{missing[1]}'"
     module, sep, error = last.partition(": ")
     if returncode == 3 and sep:
         return (

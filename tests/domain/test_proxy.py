@@ -27,6 +27,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_spaces import signing
+from jupyter_spaces.domain.agent import space_agent
 from jupyter_spaces.domain.models import Space
 from jupyter_spaces.domain.origins import SPACE_COOKIE
 from jupyter_spaces.domain.proxy.fast import fast_pool
@@ -68,6 +69,7 @@ def space_server(tmp_path_factory, installed_python):
         volume_gb=1,
         base_url=f"{BASE}spaces/{SPACE}/",
         secret=SECRET,
+        agent=space_agent(SPACE),
     )
 
     async def start():

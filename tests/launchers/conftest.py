@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from jupyter_spaces.domain.agent import space_agent
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
 
 
@@ -69,6 +70,7 @@ def spec(image):
             secret=kw.pop("secret", os.urandom(24).hex()),
             agent_config=kw.pop("agent_config", {}),
             env=kw.pop("env", {}),
+            agent=space_agent(space),
         )
 
     return make

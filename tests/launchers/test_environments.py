@@ -252,5 +252,7 @@ def test_an_environment_binds_its_own_directories_only():
     assert venv.binds() == [("/opt/v", "/opt/v"), (base, base)] and not venv.editable
     editable = Environment(f"{base}/bin/python3", (base,), "/work/checkout/jupyter_spaces")
     assert editable.binds() == [(base, base), ("/work/checkout/jupyter_spaces", f"{PACKAGE_DIR}/jupyter_spaces")]
-    assert editable.command("pass")[:2] == [f"{base}/bin/python3", "-I"] and PACKAGE_DIR in editable.command("pass")[3]
+    run = editable.module_command("m", ["--x"])
+    assert run[:3] == [f"{base}/bin/python3", "-I", "-c"] and PACKAGE_DIR in run[3] and run[4:] == ["--x"]
+    assert venv.module_command("m", ["--x"]) == ["/opt/v/bin/python", "-I", "-m", "m", "--x"]
     assert Environment("/usr/bin/python3", ("/usr",), "/usr/lib/python3/dist-packages/jupyter_spaces").binds() == []

@@ -17,7 +17,7 @@ import pytest
 from traitlets import TraitError
 
 from jupyter_spaces.launchers.base import VolumeError, VolumeTooSmall
-from jupyter_spaces.launchers.local import _descendants
+from jupyter_spaces.launchers.processes import descendants
 from jupyter_spaces.launchers.volumes import GiB
 from jupyter_spaces.signing import sign_request
 
@@ -97,7 +97,7 @@ async def test_space_server_enforces_the_soft_quota(make_launcher, spec):
     try:
         assert state["home"] == home
         cmdlines = []
-        for pid in _descendants(state["pid"]):
+        for pid in descendants(state["pid"]):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     cmdlines.append(f.read().split(b"\0"))

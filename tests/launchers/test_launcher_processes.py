@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from jupyter_spaces.launchers.base import EXIT_UNKNOWN, LaunchError
-from jupyter_spaces.launchers.local import _descendants
+from jupyter_spaces.launchers.processes import descendants
 from jupyter_spaces.launchers.volumes import mounted_at
 
 
 def server_pid(state: dict) -> int:
     """Host pid of the jupyter server inside the sandbox."""
-    for pid in _descendants(state["pid"]):
+    for pid in descendants(state["pid"]):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")

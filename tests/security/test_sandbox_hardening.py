@@ -24,6 +24,7 @@ import zipfile
 import httpx
 import pytest
 
+from jupyter_spaces.domain.agent import space_agent
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,7 @@ def _spec(space: str, python: str) -> LaunchSpec:
         secret=os.urandom(24).hex(),
         agent_config={},
         env={},
+        agent=space_agent(space),
     )
 
 
@@ -104,9 +106,9 @@ async def _run_in_kernel(url: str, space: str, secret: str, code: str, timeout: 
 
 
 def _server_pids(state: dict) -> list[int]:
-    from jupyter_spaces.launchers.local import _descendants
+    from jupyter_spaces.launchers.processes import descendants
 
-    return list(_descendants(state["pid"]))
+    return list(descendants(state["pid"]))
 
 
 def _seccomp_mode(pid: int) -> int | None:
