@@ -4,8 +4,9 @@ One job: answer "are we root? does bubblewrap work (privileged or with a user
 namespace)? does it load our seccomp filter, and can it forbid new user
 namespaces? can we write cgroups? can we loop-mount ext4 images?" with a reason
 for every "no", and turn it into the launcher's :class:`~.base.Capability` rows
-(:func:`local_capabilities`; the launcher logs the missing ones). Nothing here changes the host except creating (and removing) probe
-cgroups under the launcher's cgroup parent.
+(:func:`local_capabilities`; the launcher logs the missing ones). Nothing here
+changes the host except creating (and removing) probe cgroups under the launcher's
+cgroup parent.
 """
 
 from __future__ import annotations
