@@ -24,7 +24,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from . import protocol as P
 from .presence import identity_of
-from .room import BIG_DOCUMENT, EMPTY_STATE_VECTOR, EMPTY_UPDATE, release_free_memory
+from .memory import BIG_DOCUMENT, release_free_memory
+from .room import EMPTY_STATE_VECTOR, EMPTY_UPDATE
 
 if TYPE_CHECKING:
     from .room import Room
@@ -119,7 +120,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         if res is not None:
             await res
 
-    # -- Conn protocol (see room.Conn)
+    # -- Conn protocol (see awareness.Conn)
     def initialize(self) -> None:
         self.conn_id = next(_ids)
         self.client_ids: set[int] = set()

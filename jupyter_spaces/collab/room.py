@@ -1,4 +1,6 @@
 """A document room: the live CRDT document, its journal, its clients, its file.
+Its clients and their awareness are awareness.AwarenessRoom's; reading, saving and
+merging its file, roomfile.RoomFile's; this module loads the document and syncs it.
 
 Invariants:
 * an accepted update is appended to the journal *before* it is broadcast, and a
@@ -14,146 +16,27 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import uuid
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_ydoc import ydocs
-from pycrdt import Doc, create_awareness_message
+from pycrdt import Doc
 
 from . import fastload
 from . import protocol as P
+from .awareness import AwarenessRoom, Conn
 from .journal import Journal
-from .merge import merge_notebook, merge_text, notebook_base, text_base
+from .memory import BIG_DOCUMENT, release_free_memory
+from .merge import merge_notebook, merge_text
+from .roomfile import RoomFile
 
 if TYPE_CHECKING:
     from .service import CollabService
 
 EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
-#: bytes of encoded document above which a load gives its freed memory back to the system
-BIG_DOCUMENT = 4 << 20
-
-
-def release_free_memory() -> None:
-    """Give the heap's free memory back to the system (glibc): loading a big document
-    frees about as much as it keeps (parsed JSON, encoder buffers), which would
-    otherwise stay in this process's resident set."""
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _libc() -> Any:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim, libc.mallopt  # noqa: B018 -- glibc's
-        return libc
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_LIBC = _libc()
-_malloc_trim = _LIBC.malloc_trim if _LIBC is not None else None
-M_MMAP_THRESHOLD = -3
-
-
-def set_mmap_threshold(nbytes: int) -> bool:
-    """Allocate blocks of ``nbytes`` and more with their own mappings (glibc), so that
-    freeing them gives the memory back at once. glibc raises this threshold by itself,
-    up to 32 MiB, after a big block is freed: a server that had opened a big document
-    then served its next big buffers from the heap, where they stayed resident once
-    freed (a 20 MB notebook's room read 3.5x its size instead of 1.7x). Returns False
-    where the allocator is not glibc's."""
-    if _LIBC is None or nbytes <= 0:
-        return False
-    return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, int(nbytes)))
-
-
-class Conn(Protocol):
-    """What a room needs from a connection (the websocket handler implements it)."""
-
-    conn_id: int
-    identity: dict[str, Any]
-    can_write: bool
-    session_id: str | None
-    client_ids: set[int]
-    pending_adoption: bool
-
-    def send(self, message: bytes) -> None: ...
-    def send_frame(self, frame: bytes) -> None: ...
-    def close_with(self, code: int, reason: str) -> None: ...
-
-
-class AwarenessRoom:
-    """Clients + awareness relay. The global awareness room is just this; the
-    identity in each state's ``user`` field is the server's, not the client's claim."""
-
-    def __init__(self) -> None:
-        self.clients: set[Conn] = set()
-        # awareness: client id -> (clock, json state)
-        self.awareness: dict[int, tuple[int, str]] = {}
-
-    def broadcast(self, message: bytes, exclude: Conn | None = None) -> None:
-        self.broadcast_frame(P.ws_frame(message), exclude)
-
-    def broadcast_frame(self, frame: bytes, exclude: Conn | None = None) -> None:
-        # framed once: every client is written the same bytes
-        for c in list(self.clients):
-            if c is not exclude and not c.pending_adoption:
-                c.send_frame(frame)
-
-    # ------------------------------------------------------------------ awareness
-    def apply_awareness(self, conn: Conn, payload: bytes) -> None:
-        states = P.decode_awareness(payload)
-        out = []
-        for client, clock, state in states:
-            if state and state != "null":
-                obj = json.loads(state)
-                obj["user"] = conn.identity  # identity comes from the server, not the client
-                state = json.dumps(obj, separators=(",", ":"))
-                conn.client_ids.add(client)
-                prev = self.awareness.get(client)
-                if prev is None or prev[0] <= clock:
-                    self.awareness[client] = (clock, state)
-            else:
-                state = "null"
-                self.awareness.pop(client, None)
-                conn.client_ids.discard(client)
-            out.append((client, clock, state))
-        if out:
-            self.broadcast(create_awareness_message(P.encode_awareness(out)), exclude=conn)
-
-    def awareness_snapshot(self) -> bytes | None:
-        if not self.awareness:
-            return None
-        states = [(c, clock, s) for c, (clock, s) in self.awareness.items()]
-        return create_awareness_message(P.encode_awareness(states))
-
-    # ------------------------------------------------------------------ clients
-    def add(self, conn: Conn) -> None:
-        self.clients.add(conn)
-        self._cancel_eviction()
-
-    def remove(self, conn: Conn) -> None:
-        self.clients.discard(conn)
-        gone = [(c, self.awareness[c][0] + 1, "null") for c in conn.client_ids if c in self.awareness]
-        for c, _, _ in gone:
-            del self.awareness[c]
-        if gone:
-            self.broadcast(create_awareness_message(P.encode_awareness(gone)))
-        if not self.clients:
-            self._schedule_eviction()
-
-    def _schedule_eviction(self) -> None:
-        pass
-
-    def _cancel_eviction(self) -> None:
-        pass
 
 
 def _base_source(content: Any) -> Any:
@@ -164,7 +47,8 @@ def _base_source(content: Any) -> Any:
     return content
 
 
-class Room(AwarenessRoom):
+
+class Room(RoomFile, AwarenessRoom):
     def __init__(self, service: CollabService, file_id: str, path: str, fmt: str, kind: str):
         super().__init__()
         self.service = service
@@ -215,65 +99,6 @@ class Room(AwarenessRoom):
     @property
     def is_notebook(self) -> bool:
         return self.type == "notebook"
-
-    def _os_path(self) -> str | None:
-        cm = self.service.contents_manager
-        getter = getattr(cm, "_get_os_path", None)
-        return getter(self.path) if getter else None
-
-    def _stat(self) -> list[int] | None:
-        p = self._os_path()
-        if p is None:
-            return None
-        try:
-            st = os.stat(p)
-        except FileNotFoundError:
-            return None
-        return [st.st_mtime_ns, st.st_size]
-
-    async def _read_file(self) -> Any:
-        cm = self.service.contents_manager
-        if self.is_notebook:
-            if fastload.stock_contents_manager(cm):
-                nb = await self._read_notebook_fast(cm)
-                if nb is not None:
-                    return nb
-            model = await ensure_async(cm.get(self.path, content=True, type="notebook"))
-            return model["content"]
-        fmt = "base64" if self.format == "base64" else "text"
-        model = await ensure_async(cm.get(self.path, content=True, type="file", format=fmt))
-        return model["content"]
-
-    async def _read_notebook_fast(self, cm: Any) -> dict[str, Any] | None:
-        """What ``cm.get(path, type="notebook")["content"]`` returns, read and parsed in a
-        thread without nbformat's conversion and validation (see fastload); None when
-        the contents manager must do it (it then reports errors its own way)."""
-        os_path = cm._get_os_path(self.path)
-        notary = cm.notary
-        secret, digestmod = notary.secret, notary.digestmod
-
-        def read() -> list[Any]:
-            nb = fastload.read_notebook(os_path)
-            return [nb, fastload.signature(nb, secret, digestmod) if nb is not None else ""]
-
-        try:
-            box = await asyncio.to_thread(read)
-        except OSError:
-            return None
-        # emptied, so that the executor's future does not keep the notebook alive
-        nb, sig = box
-        box.clear()
-        if nb is None:
-            return None
-        trusted = bool(notary.store.check_signature(sig, notary.algorithm))
-        if not trusted:
-            cm.log.warning("Notebook %s is not trusted", self.path)
-        fastload.mark_cells(nb, trusted)
-        cm.emit(data={"action": "get", "path": self.path})
-        return nb
-
-    def _base_of(self, content: Any) -> dict[str, Any]:
-        return notebook_base(content) if self.is_notebook else text_base(content)
 
     def _new_model(self, doc: Doc) -> Any:
         return ydocs[self.type](doc)
@@ -542,128 +367,6 @@ class Room(AwarenessRoom):
         if self._evict_handle:
             self._evict_handle.cancel()
             self._evict_handle = None
-
-    # ------------------------------------------------------------------ saving
-    def _schedule_save(self) -> None:
-        if self.closed:
-            return
-        loop = asyncio.get_running_loop()
-        self._last_change = loop.time()
-        if self._save_handle is None:
-            self._first_unsaved = self._last_change
-            self._save_handle = loop.call_later(self.service.save_delay, self._save_when_due)
-
-    def _save_when_due(self) -> None:
-        """Save once the document has been quiet for ``save_delay``, or ``save_max_delay``
-        after the first unsaved change while people keep typing: a save holds the event
-        loop for a while (serializing, validating, signing), so not on every pause."""
-        loop = asyncio.get_running_loop()
-        svc = self.service
-        due = min(self._last_change + svc.save_delay, self._first_unsaved + max(svc.save_max_delay, svc.save_delay))
-        now = loop.time()
-        if now < due:
-            self._save_handle = loop.call_later(due - now, self._save_when_due)
-        else:
-            asyncio.ensure_future(self._debounced_save())
-
-    async def _debounced_save(self) -> None:
-        self._save_handle = None
-        try:
-            await self.save()
-        except Exception:
-            self.log.exception("collab: saving %s failed; retrying later", self.path)
-            if self.dirty and not self.closed:
-                self._schedule_save()
-
-    async def save(self) -> bool:
-        """Write the document to its file now. Returns False if there was an error."""
-        async with self._save_lock:
-            if self._save_handle:
-                self._save_handle.cancel()
-                self._save_handle = None
-            if self.closed:
-                return False
-            await self.check_file()  # never overwrite an out-of-band change unmerged
-            if not self.dirty:
-                return True
-            seq = self.update_seq
-            content = self.model.get()
-            base = self._base_of(content)
-            self.journal.set_meta(pending_base=base)
-            if self.is_notebook:
-                model = {"type": "notebook", "format": "json", "content": content}
-            else:
-                fmt = "base64" if self.format == "base64" else "text"
-                model = {"type": "file", "format": fmt, "content": content}
-            cm = self.service.contents_manager
-            await ensure_async(cm.save(model, self.path))
-            saved = await ensure_async(cm.get(self.path, content=False, require_hash=True))
-            self.base = base
-            self.file_sig = self._stat()
-            clean = seq == self.update_seq
-            self.journal.set_meta(
-                base=base, file_sig=self.file_sig, pending_base=None, **({"saved": True} if clean else {})
-            )
-            self._merging = True  # the state flags are not content changes
-            try:
-                # JupyterLab compares this hash with the file's before its own saves:
-                # without it, every save after ours asks "File Changed" (as the anchor does).
-                if saved.get("hash"):
-                    self.model.hash = saved["hash"]
-                if clean and self.model.dirty:
-                    self.model.dirty = False
-            finally:
-                self._merging = False
-            if clean:
-                self.dirty = False
-            else:
-                self._schedule_save()
-            return True
-
-    # ------------------------------------------------------------------ file changes
-    async def _poll(self) -> None:
-        while not self.closed:
-            await asyncio.sleep(self.service.file_poll_interval)
-            try:
-                async with self._save_lock:
-                    await self.check_file(settled=True)
-            except Exception:
-                self.log.exception("collab: checking %s on disk failed", self.path)
-
-    async def check_file(self, settled: bool = False) -> bool:
-        """Merge an out-of-band change of the file into the document. ``touch`` is a no-op.
-
-        With ``settled``, a change is merged only once the file's size and mtime have
-        stayed the same for one poll interval (not while another program is writing it)."""
-        await self.settle_base()
-        sig = self._stat()
-        if sig is None or sig == self.file_sig:
-            return False
-        if settled and sig != self._seen_sig:
-            self._seen_sig = sig
-            return False
-        content = await self._read_file()
-        base = self._base_of(content)
-        if self.pending_base is not None and base == self.pending_base:
-            # our own save, interrupted before it was recorded
-            changed = False
-        else:
-            self._merging = True
-            try:
-                if self.is_notebook:
-                    changed = merge_notebook(self.model, content, self.base)
-                else:
-                    changed = merge_text(self.model, content, self.base)
-            finally:
-                self._merging = False
-        self.base = base
-        self.pending_base = None
-        self.file_sig = sig
-        extra = {} if self.dirty else {"saved": True}
-        self.journal.set_meta(base=base, file_sig=sig, pending_base=None, **extra)
-        if changed:
-            self.log.info("collab: merged an out-of-band change of %s", self.path)
-        return changed
 
     # ------------------------------------------------------------------ closing
     async def close(self, save: bool = True) -> None:

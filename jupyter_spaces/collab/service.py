@@ -10,11 +10,13 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 from traitlets import Bool, Float, Int, Unicode
 
+from .awareness import AwarenessRoom
 from .fileids import FileIds
 from .handlers import RoomHandler, SessionHandler
 from .journal import Journal
+from .memory import set_mmap_threshold
 from .presence import Presence
-from .room import AwarenessRoom, Room, set_mmap_threshold
+from .room import Room
 
 CONFLICTING_EXTENSIONS = ("jupyter_server_ydoc", "jupyter_collaboration")
 
