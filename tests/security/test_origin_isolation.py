@@ -166,6 +166,7 @@ async def test_a_space_host_serves_its_own_space_and_reads_about_it_only(client,
         ("DELETE", "spaces/api/spaces/echo"),
         ("GET", "spaces/api/spaces/echo/members"),
         ("GET", "spaces/api/audit"),
+        ("GET", "spaces/api/events"),  # the domain's feed: every space the user sees
     ]:
         body = b"{}" if method in ("POST", "PATCH") else None
         r = await raw(port, method, path, host=own, headers=xsrf, body=body)
