@@ -346,6 +346,9 @@ export class SpacesModel implements IDisposable {
       // Closed here and reopened by us, with a growing delay: the browser's own
       // retry gives up for good on an HTTP error (a restarting domain's 502).
       this._closeLive();
+      if (this._live !== 'domain') {
+        void this._stillThere();
+      }
       const delay =
         RECONNECT_DELAYS[Math.min(this._failures, RECONNECT_DELAYS.length - 1)];
       this._failures++;
@@ -365,6 +368,24 @@ export class SpacesModel implements IDisposable {
     }
     this._everConnected = true;
     this._changed.emit();
+  }
+
+  /**
+   * Inside a space, a stream that fails may mean the space is gone or the
+   * caller's access with it (the host then refuses it): read the list, and
+   * on a 404 or 403 drop what it showed.
+   */
+  private async _stillThere(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (error) {
+      const status = (error as SpacesApiError).status;
+      if (status === 404 || status === 403) {
+        for (const name of [...this._order]) {
+          this._drop(name);
+        }
+      }
+    }
   }
 
   private _closeLive(): void {

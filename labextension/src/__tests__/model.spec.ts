@@ -424,3 +424,71 @@ describe('SpacesModel following a live stream', () => {
     expect(model.get('a')).toBeUndefined();
   });
 });
+
+describe('SpacesModel inside a space', () => {
+  it('drops the space once its host refuses it (deleted, or access lost)', async () => {
+    const server = new FakeServer(() => ({
+      body: {
+        items: [makeSpace('a', { status: 'running' })],
+        next_cursor: null
+      }
+    }));
+    const sources: FakeEventSource[] = [];
+    const scheduled: Array<() => void> = [];
+    const model = new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      live: 'a',
+      eventSourceFactory: url => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      },
+      schedule: fn => scheduled.push(fn)
+    });
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise(resolve => setTimeout(resolve, 0));
+      }
+    };
+    await model.refresh();
+    // a drop while the host still answers: the space stays
+    sources[0].onerror!({});
+    await settle();
+    expect(model.get('a')!.status).toBe('running');
+    // refused now: gone
+    server.handler = () => ({
+      status: 404,
+      body: { message: 'Space a not found.', reason: 'not_found' }
+    });
+    scheduled.shift()!();
+    sources[1].onerror!({});
+    await settle();
+    expect(model.get('a')).toBeUndefined();
+    expect(model.spaces).toEqual([]);
+    model.dispose();
+  });
+
+  it('the domain feed failing reads nothing (the domain may be restarting)', async () => {
+    const server = new FakeServer(() => ({
+      body: { items: [makeSpace('a')], next_cursor: null }
+    }));
+    const sources: FakeEventSource[] = [];
+    const model = new SpacesModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      live: 'domain',
+      eventSourceFactory: url => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      },
+      schedule: () => undefined
+    });
+    await model.refresh();
+    const reads = server.requests.length;
+    sources[0].onerror!({});
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(server.requests.length).toBe(reads);
+    expect(model.get('a')).toBeDefined();
+    model.dispose();
+  });
+});
