@@ -34,7 +34,9 @@ def default_apps_dir() -> str:
         return env
     if os.geteuid() == 0:
         return DEFAULT_APPS_DIR
-    return os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter-spaces", "apps")
+    return os.path.join(
+        os.path.expanduser("~"), ".local", "share", "jupyter-spaces", "apps"
+    )
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,13 @@ class App:
     #: (relative to $HOME), else the gate's own last relayed request
     heartbeat_file: str = ""
     writes: dict[str, str] = field(default_factory=dict)  # path on the volume -> what
-    program: str = ""  # the executable to find (apps dir, then PATH); "" = runs from the image
+    program: str = (
+        ""  # the executable to find (apps dir, then PATH); "" = runs from the image
+    )
     install_hint: str = ""  # said when the program is missing
-    unavailable: str = ""  # a fixed reason it cannot run anywhere (no registry ships it)
+    unavailable: str = (
+        ""  # a fixed reason it cannot run anywhere (no registry ships it)
+    )
     command: Callable[[AppContext], list[str]] | None = None
     env: dict[str, str] = field(default_factory=dict)
     #: POST routes (as the app sees them, prefix removed) that only read: a viewer may send them
@@ -104,7 +110,9 @@ class App:
         if method in ("GET", "HEAD", "OPTIONS"):
             return True
         path = app_path.split("?", 1)[0]
-        return method == "POST" and any(path.endswith(p) for p in self.viewer_read_posts)
+        return method == "POST" and any(
+            path.endswith(p) for p in self.viewer_read_posts
+        )
 
     def to_json(self) -> dict:
         return {
@@ -162,7 +170,10 @@ JUPYTERLAB = App(
     ready_path="api/spaces-agent/identity",
     co_edits=True,
     viewers="read-only",
-    writes={".jupyter/": "JupyterLab settings and workspaces", "": "notebooks and files"},
+    writes={
+        ".jupyter/": "JupyterLab settings and workspaces",
+        "": "notebooks and files",
+    },
 )
 
 CODE_EDITOR = App(
@@ -198,7 +209,10 @@ MLFLOW = App(
     ready_path="health",  # under the static prefix
     co_edits=False,
     viewers="read-only",
-    writes={"mlflow/mlflow.db": "the tracking store (SQLite)", "mlflow/artifacts/": "run artifacts"},
+    writes={
+        "mlflow/mlflow.db": "the tracking store (SQLite)",
+        "mlflow/artifacts/": "run artifacts",
+    },
     program="mlflow",
     install_hint="install it with scripts/install-apps.sh (mlflow from PyPI, in a venv of its own)",
     command=_mlflow,
@@ -241,4 +255,6 @@ def get(name: str) -> App:
     try:
         return APPS[name]
     except KeyError:
-        raise ValueError(f"Unknown app type {name!r}; known: {', '.join(APPS)}.") from None
+        raise ValueError(
+            f"Unknown app type {name!r}; known: {', '.join(APPS)}."
+        ) from None

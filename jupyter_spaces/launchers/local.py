@@ -46,10 +46,19 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import shutil
 import subprocess
+from dataclasses import replace
 
-from . import allocation, cgroups, processes, readiness, spaceserver
+from .. import apps
+from . import (
+    allocation,
+    appspaces,
+    cgroups,
+    environments,
+    processes,
+    readiness,
+    spaceserver,
+)
 from .adoption import SpaceRecords, check_name, orphans
 from .base import (
     EXIT_UNKNOWN,
@@ -116,21 +125,11 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
         return local_capabilities(self.host, self.uid_range, self.volume_mode, lambda: self.volumes)
 
     def app_type_availability(self, app_type: str) -> tuple[bool, str]:
+        if not self.host.sandbox and not self.allow_unsandboxed:
+            return False, f"Spaces cannot be sandboxed on this host ({self.host.bwrap_reason})."
         if app_type == "jupyterlab":
-            if not self.host.sandbox and not self.allow_unsandboxed:
-                return False, f"Spaces cannot be sandboxed on this host ({self.host.bwrap_reason})."
             return True, ""
-        servers = {
-            "code-editor": ("Code Editor", ["code-server", "openvscode-server"]),
-            "rstudio": ("RStudio", ["rserver", "/usr/lib/rstudio-server/bin/rserver"]),
-        }
-        if app_type not in servers:
-            return False, f"Unknown app type {app_type!r}."
-        label, candidates = servers[app_type]
-        found = next((p for c in candidates if (p := shutil.which(c))), None)
-        if not found:
-            return False, f"{label} needs {' or '.join(c for c in candidates if '/' not in c)} on this host; not found."
-        return False, f"{label} server found at {found}, but the local launcher does not run {label} spaces yet."
+        return appspaces.availability(app_type, self.apps_dir)
 
     # ------------------------------------------------------------ helpers
     def _state_file(self, space: str) -> str:
@@ -176,6 +175,9 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
             await self.stop(space, saved)
         progress(5, "Checking the image")
         image = await self.check_image(spec.image.python)
+        app = apps.get(spec.app_type)
+        program = app.find_program(self.apps_dir) if app.gated else None
+        app_binds = await self._app_binds(program) if program else []
 
         state: dict = {"launcher": "local", "version": 1, "space": space}
         sdir = self.records.space_dir(space)
@@ -220,13 +222,15 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
 
             for attempt in range(3):
                 port = self._pick_port(space)
-                progress(40, "Starting JupyterLab")
-                popen = self._spawn(spec, image, uid, home_src, home_in, env, port, cg)
+                progress(40, f"Starting {app.display_name}")
+                popen = self._spawn(spec, image, uid, home_src, home_in, env, port, cg, program, app_binds)
                 state.update(pid=popen.pid, pid_start=processes.proc_start_time(popen.pid), port=port)
                 self.records.write(space, state)
                 url = f"http://127.0.0.1:{port}"
                 self._popens[space] = popen
-                rc = await readiness.wait_ready(spec, url, popen.poll, progress, self.start_timeout, log)
+                # the gate answers for its app; JupyterLab's features (collaboration) are not asked of it
+                ready_spec = replace(spec, agent_config={}) if program else spec
+                rc = await readiness.wait_ready(ready_spec, url, popen.poll, progress, self.start_timeout, log)
                 if rc is None:
                     progress(100, "Ready")
                     self.log.info("Space %s running at %s (pid %s, uid %s)", space, url, popen.pid, uid)
@@ -249,7 +253,17 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
             self.log.exception("Starting space %s failed", space)
             raise LaunchError(f"The space could not start: {e}") from e
 
-    def _spawn(self, spec, image, uid, home_src, home_in, env, port, cg):
+    async def _app_binds(self, program: str) -> list[tuple[str, str]]:
+        """What the sandbox must show of an app besides the image: its files, and the
+        Python of the venv it is installed in."""
+        if not self.host.sandbox:
+            return []
+        binds = appspaces.program_binds(program, self.apps_dir)
+        if python := appspaces.program_python(program):
+            binds += self._image_binds(await environments.probe(python))
+        return binds
+
+    def _spawn(self, spec, image, uid, home_src, home_in, env, port, cg, program=None, app_binds=()):
         space = spec.space
         rfd, wfd = os.pipe()
         try:
@@ -260,11 +274,16 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
         try:
             # the soft quota, enforced on saves by the agent
             quota = spec.volume_gb * GiB if self.volumes.mode == "directory" else None
-            args = [*spaceserver.server_args(spec, port, home_in, rfd, quota), *self.extra_args]
-            command = image.module_command(spaceserver.SERVER_MODULE, args)
+            if program:  # the gate, which starts the app (apps.py)
+                command = image.module_command(
+                    appspaces.GATE_MODULE, appspaces.gate_args(spec, port, home_in, rfd, program)
+                )
+            else:
+                args = [*spaceserver.server_args(spec, port, home_in, rfd, quota), *self.extra_args]
+                command = image.module_command(spaceserver.SERVER_MODULE, args)
             prefix = cgroups.join_prefix(cg.procs_files() if cg else [], self._oom_adj())
             if self.host.sandbox:
-                sb = self._sandbox(space, uid, home_src, self._image_binds(image), env)
+                sb = self._sandbox(space, uid, home_src, self._image_binds(image) + list(app_binds), env)
                 sandbox_fds = open_fds(sb)
                 argv = prefix + build_argv(sb, command)
                 popen_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -7,6 +7,7 @@ import os
 
 from traitlets import Bool, Enum, Float, Integer, List, Tuple, Unicode, default
 
+from .. import apps
 from .base import Launcher
 
 
@@ -105,6 +106,18 @@ class LocalSettings(Launcher):
         "start (through a sitecustomize the launcher puts on their PYTHONPATH).",
     )
     extra_args = List(Unicode(), config=True, help="Extra command-line arguments for every space server.")
+    apps_dir = Unicode(
+        config=True,
+        help="Where the apps other than JupyterLab are installed (<apps_dir>/bin/code-server, "
+        "<apps_dir>/bin/mlflow; scripts/install-apps.sh puts them there). Default: "
+        "$JUPYTER_SPACES_APPS_DIR, else /opt/jupyter-spaces/apps as root, else "
+        "~/.local/share/jupyter-spaces/apps; an app found nowhere there is looked up on PATH.",
+    )
+
+    @default("apps_dir")
+    def _default_apps_dir(self):
+        return apps.default_apps_dir()
+
     image_recheck_seconds = Float(
         10.0, config=True, help="Seconds an image found unusable is reported so before it is checked again."
     )

@@ -22,7 +22,10 @@ def test_catalog_lists_each_app_with_its_description_and_rstudio_unavailable_wit
     assert items["jupyterlab"]["available"] is True
     assert items["code-editor"]["viewers"] == "refused"
     assert "read-only mode" in items["code-editor"]["viewer_reason"]
-    assert items["mlflow"]["opens_in"] == "tab" and items["jupyterlab"]["opens_in"] == "jupyterlab"
+    assert (
+        items["mlflow"]["opens_in"] == "tab"
+        and items["jupyterlab"]["opens_in"] == "jupyterlab"
+    )
     assert items["rstudio"]["available"] is False
     assert "package registries" in items["rstudio"]["reason"]
 
@@ -30,10 +33,22 @@ def test_catalog_lists_each_app_with_its_description_and_rstudio_unavailable_wit
 @pytest.mark.parametrize(
     ("app", "target", "expected"),
     [
-        (apps.CODE_EDITOR, "/spaces/s/static/x.js?v=1", "/static/x.js?v=1"),  # code-server serves at /
+        (
+            apps.CODE_EDITOR,
+            "/spaces/s/static/x.js?v=1",
+            "/static/x.js?v=1",
+        ),  # code-server serves at /
         (apps.CODE_EDITOR, "/spaces/s/", "/"),
-        (apps.MLFLOW, "/spaces/s/ajax-api/2.0/x", "/spaces/s/ajax-api/2.0/x"),  # --static-prefix: kept
-        (apps.CODE_EDITOR, "/spaces/other/", None),  # another space's path never reaches this app
+        (
+            apps.MLFLOW,
+            "/spaces/s/ajax-api/2.0/x",
+            "/spaces/s/ajax-api/2.0/x",
+        ),  # --static-prefix: kept
+        (
+            apps.CODE_EDITOR,
+            "/spaces/other/",
+            None,
+        ),  # another space's path never reaches this app
     ],
 )
 def test_the_prefix_rule_of_each_app(app, target, expected):
@@ -44,8 +59,12 @@ def test_viewer_rules():
     assert not apps.CODE_EDITOR.viewer_may("GET", "/")  # no read-only mode to rely on
     assert apps.MLFLOW.viewer_may("GET", "/spaces/s/")
     assert apps.MLFLOW.viewer_may("POST", "/spaces/s/ajax-api/2.0/mlflow/runs/search")
-    assert not apps.MLFLOW.viewer_may("POST", "/spaces/s/ajax-api/2.0/mlflow/runs/create")
-    assert not apps.MLFLOW.viewer_may("DELETE", "/spaces/s/ajax-api/2.0/mlflow/experiments/delete")
+    assert not apps.MLFLOW.viewer_may(
+        "POST", "/spaces/s/ajax-api/2.0/mlflow/runs/create"
+    )
+    assert not apps.MLFLOW.viewer_may(
+        "DELETE", "/spaces/s/ajax-api/2.0/mlflow/experiments/delete"
+    )
 
 
 def test_unknown_app_is_a_clear_error():

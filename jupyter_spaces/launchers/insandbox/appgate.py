@@ -1,0 +1,338 @@
+"""The gate in front of a space's app (Code Editor, MLflow): ``python -I -m
+jupyter_spaces.launchers.insandbox.appgate --space S --app A --port P --base-url B
+--secret-fd N --program PATH``.
+
+Inside the sandbox, in place of JupyterLab: it starts the app (``apps.App.command``) in
+a process group of its own, listening on a unix socket in the private ``/tmp``; once
+the app answers its readiness path it listens on ``127.0.0.1:P`` as a space server
+would, and for every request
+
+- checks the domain's signature (``signing.Verifier``, the secret read from the
+  inherited pipe ``--secret-fd``), as the space agent does: 403 otherwise;
+- answers the agent's routes itself: ``<base>api/spaces-agent/identity`` (the
+  launcher's readiness probe) and ``<base>api/status`` (the domain's idle check:
+  the app's heartbeat file, else the last request relayed);
+- refuses a viewer what the app's viewer rule does not allow (403 with the reason);
+- relays the request to the app, the prefix stripped or kept as the app needs, one
+  request per connection (``Connection: close``) so that each is checked; websocket
+  upgrades stay open both ways.
+
+On SIGTERM it ends the app's whole process group (code-server leaves extension hosts
+behind when only its main process ends), then exits with the app's status; when the
+app exits, so does the gate. Standard library only, besides ``signing`` and ``apps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+from ... import apps, signing
+from ..._version import __version__
+
+HEAD_LIMIT = 64 * 1024
+HEAD_TIMEOUT = 30.0
+CHUNK = 64 * 1024
+STOP_GRACE = 10.0
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _response(status: int, reason: str, body: bytes, ctype: str) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _json(status: int, reason: str, payload: dict) -> bytes:
+    return _response(status, reason, json.dumps(payload).encode(), "application/json")
+
+
+class Gate:
+    def __init__(
+        self,
+        app: apps.App,
+        space: str,
+        base_url: str,
+        verifier: signing.Verifier,
+        socket: str,
+        home: str,
+    ):
+        self.app = app
+        self.space = space
+        self.base = base_url if base_url.endswith("/") else base_url + "/"
+        self.verifier = verifier
+        self.socket = socket
+        self.home = home
+        self.started = time.time()
+        self.last_request = self.started
+        self.websockets = 0
+
+    def last_activity(self) -> float:
+        if self.app.heartbeat_file:
+            with contextlib.suppress(OSError):
+                return max(
+                    self.started,
+                    os.stat(os.path.join(self.home, self.app.heartbeat_file)).st_mtime,
+                )
+            return self.started
+        return self.last_request
+
+    async def handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            await self._handle(reader, writer)
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+        ):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+        lines = head.decode("latin-1").split("\r\n")
+        try:
+            method, target, _version = lines[0].split(" ", 2)
+        except ValueError:
+            writer.write(
+                _response(400, "Bad Request", b"bad request line\n", "text/plain")
+            )
+            return
+        headers = [
+            tuple(part.strip() for part in ln.split(":", 1))
+            for ln in lines[1:]
+            if ":" in ln
+        ]
+        try:
+            who = self.verifier.verify(method, target, {k: v for k, v in headers})
+        except signing.InvalidSignature as e:
+            writer.write(
+                _response(
+                    403,
+                    "Forbidden",
+                    f"not signed by the domain: {e}\n".encode(),
+                    "text/plain",
+                )
+            )
+            return
+        if method == "GET" and target == self.base + "api/spaces-agent/identity":
+            writer.write(_json(200, "OK", {"space": self.space, "agent": __version__, "app": self.app.name,
+                                          "collaboration": False, "caller": who.name}))  # fmt: skip
+            return
+        if method == "GET" and target == self.base + "api/status":
+            writer.write(_json(200, "OK", {"started": _iso(self.started), "last_activity": _iso(self.last_activity()),
+                                          "connections": 0, "websockets": self.websockets}))  # fmt: skip
+            return
+        path = self.app.app_path(target, self.base)
+        if path is None:
+            writer.write(
+                _response(404, "Not Found", b"not in this space\n", "text/plain")
+            )
+            return
+        if who.role == "viewer" and not self.app.viewer_may(method, path):
+            reason = (
+                self.app.viewer_reason
+                or f"{self.app.display_name} is read-only for viewers."
+            )
+            writer.write(
+                _json(403, "Forbidden", {"message": reason, "reason": "viewer"})
+            )
+            return
+        upgrade = any(k.lower() == "upgrade" for k, _ in headers)
+        self.last_request = time.time()
+        out = [f"{method} {path} HTTP/1.1"]
+        for k, v in headers:
+            low = k.lower()
+            # the domain checked the caller and, for websockets, the Origin; the app's own
+            # origin check would compare it with the upstream Host and refuse
+            if (
+                low.startswith(signing.HEADER_PREFIX.lower())
+                or low in ("connection", "keep-alive")
+                or (upgrade and low == "origin")
+            ):
+                continue
+            out.append(f"{k}: {v}")
+        out.append("Connection: Upgrade" if upgrade else "Connection: close")
+        up_reader, up_writer = await asyncio.open_unix_connection(self.socket)
+        up_writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
+        if upgrade:
+            self.websockets += 1
+        try:
+            await self._pipe(reader, writer, up_reader, up_writer, upgrade)
+        finally:
+            if upgrade:
+                self.websockets -= 1
+            self.last_request = time.time()
+            up_writer.close()
+
+    async def _pipe(self, reader, writer, up_reader, up_writer, upgrade: bool) -> None:
+        """Bytes both ways until the app closes (its answer is complete) or, for a
+        websocket, either side goes."""
+
+        async def copy(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, half_close: bool
+        ) -> None:
+            while data := await src.read(CHUNK):
+                dst.write(data)
+                await dst.drain()
+            if half_close and dst.can_write_eof():
+                dst.write_eof()
+
+        to_app = asyncio.ensure_future(copy(reader, up_writer, True))
+        to_caller = asyncio.ensure_future(copy(up_reader, writer, False))
+        try:
+            await asyncio.wait({to_caller, to_app}, return_when=asyncio.FIRST_COMPLETED)
+            # a caller may half-close after its request: the answer still comes back
+            if not upgrade and not to_caller.done() and to_app.exception() is None:
+                await to_caller
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            for task in (to_app, to_caller):
+                task.cancel()
+            await asyncio.gather(to_app, to_caller, return_exceptions=True)
+
+
+async def _wait_ready(
+    app: apps.App,
+    proc: asyncio.subprocess.Process,
+    socket: str,
+    base: str,
+    timeout: float,
+) -> bool:
+    """True once the app answers its readiness path over its socket; False if it exited."""
+    target = app.ready_path if app.ready_path.startswith("/") else base + app.ready_path
+    deadline = time.monotonic() + timeout
+    while proc.returncode is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            r, w = await asyncio.open_unix_connection(socket)
+            w.write(
+                f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+            )
+            status = await asyncio.wait_for(r.readline(), 10)
+            w.close()
+            if status.split(b" ")[1:2] == [b"200"]:
+                return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+def _end_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+async def run(args: argparse.Namespace) -> int:
+    with os.fdopen(args.secret_fd, "r") as f:
+        secret = f.read().strip()
+    app = apps.get(args.app)
+    home = args.home or os.path.expanduser("~")
+    base = args.base_url if args.base_url.endswith("/") else args.base_url + "/"
+    for rel in app.writes:
+        # the folders the app writes into: it does not make all of them itself
+        folder = os.path.join(home, rel if rel.endswith("/") else os.path.dirname(rel))
+        os.makedirs(folder, exist_ok=True)
+    rundir = tempfile.mkdtemp(
+        prefix="jupyter-spaces-app-"
+    )  # 0700: only the space's uid
+    socket = os.path.join(rundir, "app.sock")
+    ctx = apps.AppContext(home=home, base_url=base, socket=socket, program=args.program)
+    proc = await asyncio.create_subprocess_exec(
+        *app.command(ctx),
+        env={**os.environ, **app.env},
+        stdin=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    waiter = asyncio.ensure_future(proc.wait())
+    server = None
+    try:
+        ready = asyncio.ensure_future(
+            _wait_ready(app, proc, socket, base, args.ready_timeout)
+        )
+        await asyncio.wait(
+            {ready, asyncio.ensure_future(stopping.wait())},
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ready.done() and ready.result():
+            gate = Gate(
+                app,
+                args.space,
+                base,
+                signing.Verifier(secret, args.space),
+                socket,
+                home,
+            )
+            server = await asyncio.start_server(
+                gate.handle, "127.0.0.1", args.port, limit=HEAD_LIMIT
+            )
+            print(
+                f"appgate: {app.name} ready, listening on 127.0.0.1:{args.port}",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif not stopping.is_set() and proc.returncode is None:
+            print(
+                f"appgate: {app.name} did not answer {app.ready_path} in time",
+                file=sys.stderr,
+                flush=True,
+            )
+            stopping.set()
+        stop_wait = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({waiter, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
+    finally:
+        if server is not None:
+            server.close()
+        _end_group(proc.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), STOP_GRACE)
+        except TimeoutError:
+            pass
+        _end_group(
+            proc.pid, signal.SIGKILL
+        )  # what is left of the group (extension hosts)
+        await waiter
+    rc = proc.returncode
+    return 0 if stopping.is_set() else (rc if rc and rc > 0 else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="appgate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--space", required=True)
+    p.add_argument(
+        "--app", required=True, choices=[a.name for a in apps.APPS.values() if a.gated]
+    )
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--secret-fd", type=int, required=True)
+    p.add_argument("--program", required=True, help="the app's executable")
+    p.add_argument("--home", default="")
+    p.add_argument("--ready-timeout", type=float, default=120.0)
+    return asyncio.run(run(p.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Code Editor (code-server) and MLflow spaces with real processes: created, started in the
+local launcher's sandbox behind the gate, opened through the domain proxy, stopped and
+started again with their files kept; the viewer and privacy rules of each app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_spaces import apps
+from tests.domain.conftest import client, domain, service, world  # noqa: F401 (fixtures)
+from tests.domainconfig import domain_server_config, lifecycle_running
+
+pytestmark = pytest.mark.slow
+
+needs_code_server = pytest.mark.skipif(
+    not apps.CODE_EDITOR.find_program(),
+    reason="code-server is not installed (scripts/install-apps.sh)",
+)
+needs_mlflow = pytest.mark.skipif(
+    not apps.MLFLOW.find_program(),
+    reason="mlflow is not installed (scripts/install-apps.sh)",
+)
+
+
+@pytest.fixture
+def jp_server_config(tmp_path, installed_python):
+    """A domain (in-process) whose spaces run the project installed in a venv."""
+    return domain_server_config(
+        tmp_path / "domain", python=installed_python, domain={"poll_interval": 0.5, "idle_check_interval": 3600}
+    )
+
+
+@pytest.fixture
+def lifecycle(domain, jp_asyncio_loop):
+    for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
+        yield domain.lifecycle
+
+
+async def wait_for_status(client, name, wanted, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        space = (await client.api("GET", f"spaces/{name}", who="owner")).json()
+        if space["status"] in wanted:
+            return space
+        await asyncio.sleep(0.25)
+    pytest.fail(
+        f"space {name} did not reach {wanted}; it is {space['status']}: {space['failure_reason']}"
+    )
+
+
+async def start(client, name):
+    r = await client.api("POST", f"spaces/{name}/start", who="owner")
+    assert r.status == 202, r.text
+    space = await wait_for_status(client, name, {"running", "failed"})
+    assert space["status"] == "running", space["failure_reason"]
+
+
+async def stop(client, name):
+    r = await client.api("POST", f"spaces/{name}/stop", who="owner")
+    assert r.status == 202, r.text
+    await wait_for_status(client, name, {"stopped"})
+
+
+async def create(client, name, app_type, sharing="shared"):
+    r = await client.api(
+        "POST",
+        "spaces",
+        who="owner",
+        body={"name": name, "sharing": sharing, "app_type": app_type, "volume_gb": 1},
+    )
+    assert r.status == 201, r.text
+
+
+def space_pids(lifecycle, name) -> list[int]:
+    """Every process of the space's uid (the sandbox switches to it)."""
+    uid = lifecycle.launcher.records.read(name).get("uid")
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except FileNotFoundError:
+                pass
+    return pids
+
+
+@needs_code_server
+async def test_code_editor_space_through_the_proxy(
+    client, world, lifecycle, jp_http_port, jp_base_url
+):
+    await create(client, "editor", "code-editor")
+    assert (
+        await client.api(
+            "PUT", "spaces/editor/members/vera", who="owner", body={"role": "viewer"}
+        )
+    ).status == 200
+    await start(client, "editor")
+    # code-server serves at "/": the gate strips the prefix; its redirect stays relative
+    r = await client.request("GET", "spaces/editor/", who="editor")
+    assert r.status == 302, r.text
+    r = await client.request("GET", "spaces/editor/?folder=/home/jovyan", who="editor")
+    assert r.status == 200 and "code-server" in r.text, r.text[:300]
+    # VS Code's connection: a websocket through the domain proxy and the gate
+    url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}spaces/editor/?reconnectionToken=t1&reconnection=false&skipWebSocketFrames=false"
+    ws = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {client.tokens['editor']}"})
+    )
+    try:
+        assert ws.protocol is not None  # 101: the upgrade went through both hops
+    finally:
+        ws.close()
+    # a viewer is refused, and told why
+    r = await client.request("GET", "spaces/editor/?folder=/home/jovyan", who="viewer")
+    assert r.status == 403 and "no read-only mode" in r.text
+    # a file on the volume survives stop and start; the app's data lives on the volume
+    out = await lifecycle.launcher.run_in_sandbox(
+        "editor", ["sh", "-c", "echo kept > $HOME/notes.txt"]
+    )
+    assert out.returncode == 0, out
+    await stop(client, "editor")
+    assert (
+        space_pids(lifecycle, "editor") == []
+    )  # the extension host went with the rest
+    await start(client, "editor")
+    out = await lifecycle.launcher.run_in_sandbox(
+        "editor",
+        [
+            "sh",
+            "-c",
+            "cat $HOME/notes.txt; test -d $HOME/.local/share/code-server/User && echo userdata",
+        ],
+    )
+    assert out.stdout.split() == ["kept", "userdata"], out
+    await stop(client, "editor")
+
+
+@needs_mlflow
+async def test_mlflow_space_through_the_proxy(client, world, lifecycle):
+    await create(client, "tracking", "mlflow")
+    assert (
+        await client.api(
+            "PUT", "spaces/tracking/members/vera", who="owner", body={"role": "viewer"}
+        )
+    ).status == 200
+    await start(client, "tracking")
+    r = await client.request(
+        "GET", "spaces/tracking/", who="editor"
+    )  # --static-prefix: the prefix is kept
+    assert r.status == 200 and "<html" in r.text.lower(), r.text[:300]
+    r = await client.request(
+        "POST",
+        "spaces/tracking/api/2.0/mlflow/experiments/create",
+        who="editor",
+        body={"name": "exp-1"},
+    )
+    assert r.status == 200, r.text
+    # a viewer browses (the UI's searches are POSTs that only read) and cannot write
+    r = await client.request(
+        "POST",
+        "spaces/tracking/ajax-api/2.0/mlflow/experiments/search",
+        who="viewer",
+        body={"max_results": 10},
+    )
+    assert r.status == 200 and "exp-1" in r.text, r.text
+    r = await client.request(
+        "POST",
+        "spaces/tracking/api/2.0/mlflow/experiments/create",
+        who="viewer",
+        body={"name": "nope"},
+    )
+    assert r.status == 403, r.text
+    await stop(client, "tracking")
+    await start(client, "tracking")
+    r = await client.request(
+        "GET",
+        "spaces/tracking/api/2.0/mlflow/experiments/get-by-name?experiment_name=exp-1",
+        who="owner",
+    )
+    assert r.status == 200, r.text
+    out = await lifecycle.launcher.run_in_sandbox(
+        "tracking", ["sh", "-c", "ls $HOME/mlflow"]
+    )
+    assert "mlflow.db" in out.stdout.split(), out
+    await stop(client, "tracking")
+
+
+async def test_private_app_spaces_are_hidden_from_admins(client, world):
+    for app_type in ("code-editor", "mlflow"):
+        name = f"mine-{app_type}"
+        await create(client, name, app_type, sharing="private")
+        r = await client.request("GET", f"spaces/{name}/", who="admin")
+        assert r.status == 404, r.text
+        r = await client.request("GET", f"spaces/{name}/", who="owner")
+        assert r.status == 409, r.text  # the owner's is there, just not running
