@@ -65,6 +65,7 @@ The parts
 - ``handler``: ``SpaceProxyHandler``, HTTP and websockets, every decision;
 - ``fast``: the fast path, repeating the handler's cached decisions;
 - ``headers``: what is forwarded each way; ``relay``: a response to the client;
+- ``response``: a space server's response head and chunked framing, as the fast path reads them;
 - ``websocket``: a websocket's handshake, then its bytes spliced both ways;
 - ``pool``: kept-alive connections; ``limits``: sizes and times;
 - ``pages``: the proxy's own pages (``templates/``);

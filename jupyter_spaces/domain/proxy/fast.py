@@ -45,7 +45,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import socket
 import time
 from collections import deque
@@ -60,18 +59,11 @@ from ..accounts import token_digest
 from ..auth import SETTINGS_KEY
 from ..schemas import RESERVED_SPACE_NAMES
 from . import tornado_compat
-from .headers import (
-    XSRF_COOKIE,
-    connection_tokens,
-    encode_head,
-    relayed_header_lines,
-    request_head,
-    upstream_headers,
-    upstream_target,
-)
+from .headers import XSRF_COOKIE, request_head, upstream_headers, upstream_target
 from .limits import CHUNK_SIZE, PUMP_MIN_BODY, READ_CHUNK, RELAY_HIGH_WATER, RELAY_LOW_WATER
 from .pool import Pool
 from .relay import PUMP_SUPPORTED, Relay
+from .response import MAX_HEAD, BadResponse, ChunkedBody, parse_head
 from .state import Proxy, Target, target_key
 
 __all__ = ["ProxyFront", "install"]
@@ -79,14 +71,6 @@ __all__ = ["ProxyFront", "install"]
 _SAFE = frozenset({"GET", "HEAD"})
 # Request headers that send a request to the handler: a body, an upgrade, 100-continue.
 _NOT_FAST = ("Content-Length", "Transfer-Encoding", "Upgrade", "Expect")
-#: Largest response head read from a space server.
-MAX_HEAD = 64 * 1024
-_STATUS_LINE = re.compile(r"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: (.*))?$")
-_HEX = re.compile(rb"[0-9a-fA-F]{1,16}$")
-
-
-class BadResponse(Exception):
-    """The space server's response is not HTTP/1.1 as the fast path relays it."""
 
 
 def _has_token_param(query: str) -> bool:
@@ -250,9 +234,8 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         self.head_buf = b""
         self.pending_head: bytes | None = None  # sent with the first body bytes
         self.framing = ""  # "length", "chunked", "close" or "none"
-        self.remaining = 0  # body bytes still due ("length"), or of the chunk at hand with its CRLF
-        self.chunk_line = b""  # a chunk-size (or trailer) line not yet complete
-        self.in_trailer = False
+        self.remaining = 0  # body bytes still due ("length")
+        self.chunks = ChunkedBody()  # where a chunked body ends
         self.upstream_keep_alive = True
         self.writes: deque = deque()  # (future, size) of client writes not known to be flushed
         self.outstanding = 0
@@ -423,56 +406,12 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             self._end("gone")
 
     def _head(self, raw: bytes) -> None:
-        lines = raw.decode("latin-1").split("\r\n")
-        m = _STATUS_LINE.match(lines[0])
-        if m is None:
-            raise BadResponse("no HTTP/1.x status line")
-        code = int(m.group(2))
-        if code < 200:
-            raise BadResponse(f"informational response {code}")
-        if m.group(1) == "0":
+        head = parse_head(raw, self.plan.request, tornado_compat.closes_after_response(self.request_conn))
+        self.status, self.framing, self.remaining = head.status, head.framing, head.length
+        if not head.keep_alive:
             self.upstream_keep_alive = False
-        fields = []
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep or not name or name != name.strip() or line[0] in " \t":
-                raise BadResponse("malformed header line")
-            fields.append((name, value.strip()))
-        extra = connection_tokens(", ".join(v for name, v in fields if name.lower() == "connection"))
-        if "close" in extra:
-            self.upstream_keep_alive = False
-        length = None
-        chunked = False
-        for name, value in fields:
-            lower = name.lower()
-            if lower == "transfer-encoding":
-                if value.lower() != "chunked":
-                    raise BadResponse(f"transfer-encoding {value!r}")
-                chunked = True
-            elif lower == "content-length":
-                if length is not None or not value.isdigit():
-                    raise BadResponse("bad or repeated content-length")
-                length = int(value)
-        out = [f"HTTP/1.1 {code} {m.group(3) or httputil.responses.get(code, 'Unknown')}",
-               *relayed_header_lines(fields, extra, self.plan.request.path)]
-        if self.plan.request.method == "HEAD" or code in (204, 304):
-            self.framing = "none"
-        elif chunked:
-            if length is not None:
-                raise BadResponse("both content-length and chunked")
-            self.framing = "chunked"
-            out.append("Transfer-Encoding: chunked")
-        elif length is not None:
-            self.framing, self.remaining = "length", length
-        else:
-            self.framing = "close"  # the end of the connection ends the body: chunked for the client
-            self.upstream_keep_alive = False
-            out.append("Transfer-Encoding: chunked")
-        if tornado_compat.closes_after_response(self.request_conn):
-            out.append("Connection: close")  # the client asked for it
-        self.status = code
         self.started = True
-        self.pending_head = encode_head("\r\n".join(out) + "\r\n\r\n")
+        self.pending_head = head.encoded
 
     def _body(self, data: bytes) -> None:
         """Relay body bytes (the head goes with the first write, even of none)."""
@@ -486,7 +425,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
             if self.remaining == 0:
                 self._end("ok", reuse=True)
         elif framing == "chunked":
-            end = self._chunks(data)
+            end = self.chunks.scan(data)
             if end is None:
                 self._write(data)
             else:
@@ -527,38 +466,6 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         else:
             stream.close()
         self._end("ok" if complete else "gone" if self.client_gone else "cut")
-
-    def _chunks(self, data: bytes) -> int | None:
-        """Follow the chunked framing through ``data``: where the message ends in it, or None."""
-        pos, n = 0, len(data)
-        while pos < n:
-            if self.remaining:
-                take = min(self.remaining, n - pos)
-                pos += take
-                self.remaining -= take
-                continue
-            newline = data.find(b"\n", pos)
-            if newline < 0:
-                self.chunk_line += data[pos:]
-                if len(self.chunk_line) > MAX_HEAD:
-                    raise BadResponse("chunk line too long")
-                return None
-            line = (self.chunk_line + data[pos:newline]).rstrip(b"\r")
-            self.chunk_line = b""
-            pos = newline + 1
-            if self.in_trailer:
-                if not line:
-                    return pos  # the blank line after the trailers ends the message
-                continue
-            size = line.split(b";", 1)[0].strip()
-            if not _HEX.match(size):
-                raise BadResponse("bad chunk size")
-            size = int(size, 16)
-            if size == 0:
-                self.in_trailer = True
-            else:
-                self.remaining = size + 2  # the data and its CRLF
-        return None
 
     def _write(self, data: bytes) -> None:
         """Write to the client (the head first); pause reading the space server while too much waits."""

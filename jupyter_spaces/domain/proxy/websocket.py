@@ -157,10 +157,7 @@ class _Side(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport) -> None:
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.transport = transport  # asyncio sets TCP_NODELAY on TCP sockets
         transport.set_write_buffer_limits(HIGH_WATER, LOW_WATER)
 
     def data_received(self, data: bytes) -> None:
