@@ -45,3 +45,4 @@ bench:
 	$(PYTHON) bench/bench_start.py
 	$(PYTHON) bench/bench_proxy.py
 	$(PYTHON) bench/collab/bench_collab.py
+	$(PYTHON) bench/bench_pageload.py
