@@ -227,7 +227,9 @@ class Launcher(LoggingConfigurable):
 
         Mounts/attaches the volume (created by :meth:`create_volume`; a launcher
         may create it if it is missing), applies the instance type's limits,
-        gives ``spec.secret`` and ``spec.agent_config`` to the space agent, and
+        has the server load the agent ``spec.agent`` names (its ``server_args``; the
+        launcher's parts in ``spaceserver.py`` and ``readiness.py`` do this for a
+        JupyterLab server), gives it ``spec.secret`` and ``spec.agent_config``, and
         calls ``progress(percent, message)`` along the way.
         Raises :class:`LaunchError` after cleaning up (rule 2).
         """
