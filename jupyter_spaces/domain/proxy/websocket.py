@@ -38,6 +38,8 @@ HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 #: Seconds a socket being ended waits for the frame under way before it is cut.
 FRAME_END_WAIT = 2.0
+#: Seconds a closed connection's last bytes may take to be read before it is cut.
+CLOSE_WAIT = 30.0
 
 
 def close_frame(code: int, reason: str) -> bytes:
@@ -283,7 +285,8 @@ class Splice:
     def __init__(self, on_activity) -> None:
         self.upstream = _Upstream(self)
         self.client = _Side(self)
-        self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future = self.loop.create_future()
         self.note_activity = on_activity
 
     async def start(self, client_sock: socket.socket, early_from_client: bytes) -> None:
@@ -291,6 +294,9 @@ class Splice:
         loop = asyncio.get_running_loop()
         up = self.upstream
         await loop.connect_accepted_socket(lambda: self.client, sock=client_sock)
+        if self.closed.done():  # the space server went away meanwhile
+            self.client.transport.close()
+            return
         self.client.peer, up.peer = up, self.client
         self.client.transport.write(up.handshake.client_head())
         if up.early:
@@ -327,7 +333,7 @@ class Splice:
             # The frame under way ends first (read on even if the client is slow: at most
             # that frame is buffered), then the close frame; past a moment, it is cut.
             up.transport.resume_reading()
-            asyncio.get_running_loop().call_later(FRAME_END_WAIT, self.end)
+            self.loop.call_later(FRAME_END_WAIT, self.end)
 
     def _send_close(self) -> None:
         code, reason = self.upstream.ending
@@ -335,10 +341,12 @@ class Splice:
         self.end()
 
     def end(self) -> None:
-        """Close both connections (the client's after what was written to it is sent)."""
+        """Close both connections, each after what was written to it is sent (a peer
+        that does not read it within ``CLOSE_WAIT`` seconds is cut off)."""
         for side in (self.upstream, self.client):
-            if side.transport is not None:
+            if side.transport is not None and not side.lost:
                 side.transport.close()
+                self.loop.call_later(CLOSE_WAIT, side.transport.abort)
         if not self.closed.done():
             self.closed.set_result(None)
 
