@@ -108,12 +108,14 @@ export interface IMember {
   role: Role;
 }
 
-/** Someone present in a space now. */
+/** Someone present in a space now (`Presence` in openapi.yaml). */
 export interface IPresence {
-  user: IUser;
-  /** The document they have open, if any. */
-  document?: string | null;
-  [key: string]: unknown;
+  user: Pick<IUser, 'name' | 'display_name' | 'initials' | 'color'>;
+  role: Role;
+  /** Paths of the documents they have open in the collaborative editor. */
+  documents: string[];
+  /** When they came in (ISO 8601). */
+  since: string;
 }
 
 /** An entry of `GET instance-types`. */

@@ -33,14 +33,15 @@ export function Avatar(props: {
   );
 }
 
-/** The tooltip of a person present: name, and the document open if any. */
+/** The tooltip of a person present: name, and the documents open if any. */
 export function presenceTitle(
   person: IPresence,
   trans: TranslationBundle
 ): string {
   const name = person.user.display_name || person.user.name;
-  return person.document
-    ? trans.__('%1 — %2', name, person.document)
+  const documents = person.documents ?? [];
+  return documents.length
+    ? trans.__('%1 — %2', name, documents.join(', '))
     : trans.__('%1 — no document open', name);
 }
 

@@ -33,7 +33,7 @@ export class PresenceModel implements IDisposable {
     return this._changed;
   }
 
-  /** The people present, one entry per user (first document kept). */
+  /** The people present, one entry per user (the first entry kept). */
   get people(): ReadonlyArray<IPresence> {
     return this._people;
   }
@@ -97,7 +97,7 @@ export class PresenceModel implements IDisposable {
       return;
     }
     const key = (list: ReadonlyArray<IPresence>) =>
-      JSON.stringify(list.map(p => [p.user.name, p.document ?? null]));
+      JSON.stringify(list.map(p => [p.user.name, p.documents ?? []]));
     if (key(people) === key(this._people)) {
       return;
     }

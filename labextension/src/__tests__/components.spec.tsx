@@ -30,17 +30,17 @@ afterEach(() => {
   container.remove();
 });
 
-const person = (name: string, document: string | null = null) => ({
+/** An entry of `GET spaces/{name}/presence` (`Presence` in openapi.yaml). */
+const person = (name: string, ...documents: string[]) => ({
   user: {
     name,
     display_name: `${name} Person`,
     initials: name.slice(0, 2).toUpperCase(),
-    color: '#ff0000',
-    admin: false,
-    created: '',
-    last_activity: null
+    color: '#ff0000'
   },
-  document
+  role: 'editor' as const,
+  documents,
+  since: '2024-01-01T00:00:00Z'
 });
 
 describe('Avatars', () => {

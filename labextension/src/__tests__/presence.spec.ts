@@ -2,14 +2,17 @@ import { SpacesClient } from '../api';
 import { dedupe, PresenceModel } from '../presence';
 import { FakeServer } from './fakeserver';
 
-const user = (name: string) => ({
-  name,
-  display_name: name.toUpperCase(),
-  initials: name.slice(0, 2).toUpperCase(),
-  color: '#000',
-  admin: false,
-  created: '',
-  last_activity: null
+/** An entry of `GET spaces/{name}/presence` (`Presence` in openapi.yaml). */
+const present = (name: string, ...documents: string[]) => ({
+  user: {
+    name,
+    display_name: name.toUpperCase(),
+    initials: name.slice(0, 2).toUpperCase(),
+    color: '#000000'
+  },
+  role: 'editor',
+  documents,
+  since: '2024-01-01T00:00:00Z'
 });
 
 describe('PresenceModel', () => {
@@ -35,9 +38,9 @@ describe('PresenceModel', () => {
     server.handler = () => ({
       body: {
         items: [
-          { user: user('ada'), document: 'a.ipynb' },
-          { user: user('ada'), document: 'b.ipynb' },
-          { user: user('bob'), document: null }
+          present('ada', 'a.ipynb'),
+          present('ada', 'b.ipynb'),
+          present('bob')
         ]
       }
     });
@@ -45,9 +48,9 @@ describe('PresenceModel', () => {
     model.changed.connect(() => changes++);
     await model.refresh();
     expect(server.last.path).toBe('/base/spaces/api/spaces/team/presence');
-    expect(model.people.map(p => [p.user.name, p.document])).toEqual([
-      ['ada', 'a.ipynb'],
-      ['bob', null]
+    expect(model.people.map(p => [p.user.name, p.documents])).toEqual([
+      ['ada', ['a.ipynb']],
+      ['bob', []]
     ]);
     expect(changes).toBe(1);
     await model.refresh(); // same answer: no change signal
@@ -64,7 +67,10 @@ describe('PresenceModel', () => {
 
     server.handler = () => ({
       status: 409,
-      body: { message: 'Private spaces have no presence.', reason: 'conflict' }
+      body: {
+        message: "Space 'team' is not answering; try again in a moment.",
+        reason: 'conflict'
+      }
     });
     await model.refresh();
     expect(model.stopped).toBe(true);
@@ -74,17 +80,21 @@ describe('PresenceModel', () => {
   });
 
   it('keeps the last list on a passing failure', async () => {
-    server.handler = () => ({ body: { items: [{ user: user('ada') }] } });
+    server.handler = () => ({ body: { items: [present('ada')] } });
     await model.refresh();
-    server.handler = () => ({ status: 502, text: 'bad gateway' });
+    server.handler = () => ({
+      status: 502,
+      text: 'bad gateway',
+      offContract: 'a proxy in front of the domain answers, not the domain'
+    });
     await model.refresh();
     expect(model.people).toHaveLength(1);
     expect(model.stopped).toBe(false);
   });
 
   it('dedupe drops entries without a user', () => {
-    expect(
-      dedupe([{ user: user('a') }, {} as any, { user: user('a') }])
-    ).toEqual([{ user: user('a') }]);
+    expect(dedupe([present('a', 'x'), {} as any, present('a', 'y')])).toEqual([
+      present('a', 'x')
+    ]);
   });
 });
