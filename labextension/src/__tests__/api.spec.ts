@@ -5,7 +5,61 @@ import {
   SpacesApiError,
   SpacesClient
 } from '../api';
-import { BASE_URL, FakeServer, makeSpace } from './fakeserver';
+import {
+  BASE_URL,
+  FakeServer,
+  IRecordedRequest,
+  makeSpace
+} from './fakeserver';
+
+const USER = {
+  name: 'bob',
+  display_name: 'Bob',
+  initials: 'BO',
+  color: '#123456',
+  admin: false,
+  created: '2024-01-01T00:00:00Z',
+  last_activity: null
+};
+
+const TOKEN = {
+  id: 42,
+  note: 'ci',
+  created: '2024-01-01T00:00:00Z',
+  expires: null,
+  last_used: null
+};
+
+/** What the domain answers on each route the client test below calls. */
+function routes(req: IRecordedRequest) {
+  const route = req.path.replace('/base/spaces/api/', '');
+  if (req.method === 'DELETE') {
+    return { status: 204 };
+  }
+  if (route === 'spaces/s/members') {
+    return { body: { items: [{ user: USER, role: 'owner' }] } };
+  }
+  if (route === 'spaces/s/members/bob') {
+    return { body: { user: USER, role: 'viewer' } };
+  }
+  if (route === 'users' && req.method === 'POST') {
+    return {
+      status: 201,
+      headers: { Location: '/base/spaces/api/users/carol' },
+      body: { ...USER, name: 'carol', admin: true, token: 'secret' }
+    };
+  }
+  if (route === 'users/bob' || route === 'users/carol') {
+    return { body: USER };
+  }
+  if (route === 'users/bob/tokens' && req.method === 'POST') {
+    return { status: 201, body: { ...TOKEN, token: 'secret' } };
+  }
+  if (route === 'users' || route === 'audit') {
+    return { body: { items: [], next_cursor: null } };
+  }
+  return { body: { items: [] } }; // presence, tokens, the catalogues
+}
 
 describe('SpacesClient request building', () => {
   let server: FakeServer;
@@ -27,7 +81,10 @@ describe('SpacesClient request building', () => {
   });
 
   it('encodes path segments', async () => {
-    server.handler = () => ({ status: 404, body: { message: 'x' } });
+    server.handler = () => ({
+      status: 404,
+      body: { message: 'x', reason: 'not_found' }
+    });
     await expect(client.getSpace('a/b?c')).rejects.toThrow(SpacesApiError);
     expect(server.last.path).toBe('/base/spaces/api/spaces/a%2Fb%3Fc');
   });
@@ -133,10 +190,7 @@ describe('SpacesClient request building', () => {
   });
 
   it('members, presence, catalogues, users, tokens and audit routes', async () => {
-    server.handler = req =>
-      req.method === 'DELETE'
-        ? { status: 204 }
-        : { body: { items: [], next_cursor: null } };
+    server.handler = routes;
     const calls: Array<[() => Promise<unknown>, string, string, unknown?]> = [
       [() => client.listMembers('s'), 'GET', 'spaces/s/members'],
       [
@@ -213,7 +267,9 @@ describe('SpacesApiError', () => {
     'carries the server message and status (%i)',
     async (status, reason, message) => {
       server.handler = () => ({ status, body: { message, reason } });
-      const error = await client.getSpace('x').catch(e => e);
+      const error = await client
+        .updateSpace('x', { volume_gb: 10 })
+        .catch(e => e);
       expect(error).toBeInstanceOf(SpacesApiError);
       expect(error).toBeInstanceOf(Error);
       expect(error.message).toBe(message);
@@ -224,7 +280,11 @@ describe('SpacesApiError', () => {
   );
 
   it('falls back on the status line for a non-JSON error body', async () => {
-    server.handler = () => ({ status: 502, text: '<html>Bad Gateway</html>' });
+    server.handler = () => ({
+      status: 502,
+      text: '<html>Bad Gateway</html>',
+      offContract: 'a proxy in front of the domain answers, not the domain'
+    });
     const error = await client.listSpaces().catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.status).toBe(502);
@@ -233,7 +293,11 @@ describe('SpacesApiError', () => {
   });
 
   it('derives the reason from the status when the body has none', async () => {
-    server.handler = () => ({ status: 404, body: { message: 'Not here.' } });
+    server.handler = () => ({
+      status: 404,
+      body: { message: 'Not here.' },
+      offContract: 'every error of the domain has a reason; this tests without'
+    });
     const error = await client.getSpace('x').catch(e => e);
     expect(error.message).toBe('Not here.');
     expect(error.reason).toBe('not_found');
@@ -251,7 +315,11 @@ describe('SpacesApiError', () => {
   });
 
   it('reports a 2xx answer that is not JSON', async () => {
-    server.handler = () => ({ status: 200, text: 'not json' });
+    server.handler = () => ({
+      status: 200,
+      text: 'not json',
+      offContract: 'a broken answer, to test that the client reports it'
+    });
     const error = await client.me().catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.reason).toBe('bad_response');
@@ -316,7 +384,23 @@ describe('paging', () => {
   it('propagates an error from a later page', async () => {
     const server = new FakeServer();
     server.sequence(
-      { body: { items: [{ id: 1 }], next_cursor: 'n' } },
+      {
+        body: {
+          items: [
+            {
+              id: 1,
+              time: '2024-01-01T00:00:00Z',
+              actor: 'root',
+              action: 'space.create',
+              target_type: 'space',
+              target: 'demo',
+              outcome: 'ok',
+              detail: {}
+            }
+          ],
+          next_cursor: 'n'
+        }
+      },
       { status: 403, body: { message: 'Admins only.', reason: 'forbidden' } }
     );
     const client = new SpacesClient({ serverSettings: server.settings() });

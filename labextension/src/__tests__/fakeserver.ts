@@ -4,8 +4,19 @@
  * The seam is `ServerConnection.ISettings.fetch`: the client under test
  * builds real `Request` objects through `ServerConnection.makeRequest`, and
  * this fake records them and answers with real `Response` objects.
+ *
+ * Every request to the domain API (`<base_url>spaces/api/...`) and every answer
+ * to it is checked against `jupyter_spaces/openapi.yaml`: the route must be an
+ * operation there, the request body must match its schema, and the status, the
+ * required headers and the JSON body must match that operation's response. A
+ * mismatch fails the test that made it (see the `afterEach` below), so canned
+ * bodies cannot drift from what the real server sends. An answer that is off
+ * the contract on purpose (a proxy's HTML 502, a broken body) says why in
+ * `offContract`.
  */
 import { ServerConnection } from '@jupyterlab/services';
+
+import { contract } from './contract';
 
 /** A request as the fake server saw it. */
 export interface IRecordedRequest {
@@ -29,6 +40,11 @@ export interface IFakeResponse {
   /** Sent verbatim instead of JSON-encoding `body`. */
   text?: string;
   headers?: Record<string, string>;
+  /**
+   * Why this answer is not one the domain server may give (it tests the client
+   * against a broken server or a proxy in between); skips the contract check.
+   */
+  offContract?: string;
 }
 
 export type Handler = (
@@ -36,6 +52,22 @@ export type Handler = (
 ) => IFakeResponse | Promise<IFakeResponse>;
 
 export const BASE_URL = 'http://example.test/base/';
+
+/** Fake servers with contract violations the current test has not seen yet. */
+const unchecked = new Set<FakeServer>();
+
+// Registered by importing this module: after each test of the file, any
+// request or answer that broke the contract fails that test.
+afterEach(() => {
+  const problems = [...unchecked].flatMap(server => server.takeViolations());
+  unchecked.clear();
+  if (problems.length) {
+    throw new Error(
+      'the fake server broke jupyter_spaces/openapi.yaml:\n  ' +
+        problems.join('\n  ')
+    );
+  }
+});
 
 /** A fake server: set `handler`, make requests, inspect `requests`. */
 export class FakeServer {
@@ -72,6 +104,11 @@ export class FakeServer {
       }
       return next;
     };
+  }
+
+  /** Contract violations so far; a test that expects them takes them. */
+  takeViolations(): string[] {
+    return this.violations.splice(0);
   }
 
   get last(): IRecordedRequest {
@@ -117,14 +154,67 @@ export class FakeServer {
         : answer.body === undefined || status === 204
           ? null
           : JSON.stringify(answer.body);
-    return new Response(payload, {
+    const response = new Response(payload, {
       status,
       headers: {
         'Content-Type': 'application/json',
         ...(answer.headers ?? {})
       }
     });
+    this.check(recorded, answer, response.headers, payload);
+    return response;
   }
+
+  private check(
+    request: IRecordedRequest,
+    answer: IFakeResponse,
+    headers: Headers,
+    payload: string | null
+  ): void {
+    const where = `${request.method} ${request.path}`;
+    try {
+      this.checkContract(request, answer, headers, payload, where);
+    } catch (error) {
+      // A broken checker must fail the test too, not pass as a network error.
+      this.violations.push(`${where}: checking the contract failed: ${error}`);
+      unchecked.add(this);
+    }
+  }
+
+  private checkContract(
+    request: IRecordedRequest,
+    answer: IFakeResponse,
+    headers: Headers,
+    payload: string | null,
+    where: string
+  ): void {
+    const route = contract().route(request.path);
+    if (route === null) {
+      return; // not the domain API (a space's own server, say)
+    }
+    const problems = contract().checkRequest(
+      request.method,
+      route,
+      request.body
+    );
+    if (!answer.offContract && !problems.length) {
+      problems.push(
+        ...contract().checkResponse(
+          request.method,
+          route,
+          answer.status ?? 200,
+          headers,
+          payload
+        )
+      );
+    }
+    if (problems.length) {
+      this.violations.push(...problems.map(p => `${where}: ${p}`));
+      unchecked.add(this);
+    }
+  }
+
+  private readonly violations: string[] = [];
 }
 
 /** A space as the server would send it. */
@@ -143,7 +233,7 @@ export function makeSpace(name: string, extra: Record<string, unknown> = {}) {
     failure_reason: null,
     created: '2024-01-01T00:00:00Z',
     updated: '2024-01-01T00:00:00Z',
-    last_activity: null,
+    last_activity: '2024-01-01T00:00:00Z',
     role: 'owner',
     url: `/base/spaces/${name}/`,
     volume_used_bytes: 0,

@@ -15,8 +15,24 @@ const ME = {
 
 const CATALOG = {
   'instance-types': [
-    { name: 'tiny', display_name: 'Tiny', available: false, reason: 'no' },
-    { name: 'small', display_name: 'Small', available: true, reason: '' }
+    {
+      name: 'tiny',
+      display_name: 'Tiny',
+      cpus: 0.5,
+      memory_gb: 0.5,
+      max_processes: 64,
+      available: false,
+      reason: 'no'
+    },
+    {
+      name: 'small',
+      display_name: 'Small',
+      cpus: 1,
+      memory_gb: 2,
+      max_processes: 256,
+      available: true,
+      reason: ''
+    }
   ],
   images: [
     {
@@ -28,8 +44,30 @@ const CATALOG = {
     }
   ],
   'app-types': [
-    { name: 'rstudio', display_name: 'RStudio', available: false, reason: 'x' },
-    { name: 'jupyterlab', display_name: 'JupyterLab', available: true }
+    {
+      name: 'rstudio',
+      display_name: 'RStudio',
+      description: 'RStudio Server',
+      icon: 'rstudio',
+      co_edits: false,
+      viewers: 'refused',
+      viewer_reason: 'RStudio cannot be read-only.',
+      opens_in: 'tab',
+      available: false,
+      reason: 'x'
+    },
+    {
+      name: 'jupyterlab',
+      display_name: 'JupyterLab',
+      description: 'JupyterLab',
+      icon: 'jupyter',
+      co_edits: true,
+      viewers: 'read-only',
+      viewer_reason: '',
+      opens_in: 'jupyterlab',
+      available: true,
+      reason: ''
+    }
   ]
 };
 
@@ -51,6 +89,7 @@ function domain(server: FakeServer, me = ME, spaces = [] as unknown[]) {
     if (route === 'users' && req.method === 'POST') {
       return {
         status: 201,
+        headers: { Location: '/base/spaces/api/users/new' },
         body: { ...ME, ...(req.body as object), token: 'secret-token' }
       };
     }
@@ -131,7 +170,8 @@ describe('HomeModel', () => {
     await model.load();
     server.handler = () => ({
       status: 500,
-      body: { message: 'Database is down.', reason: 'server_error' }
+      body: { message: 'Database is down.', reason: 'server_error' },
+      offContract: 'no route documents 500 (an unexpected server error)'
     });
     await model.refresh();
     expect(model.listError?.message).toBe('Database is down.');

@@ -13,7 +13,7 @@ const ME = {
   initials: 'AL',
   color: '#123456',
   admin: false,
-  created: '',
+  created: '2024-01-01T00:00:00Z',
   last_activity: null
 };
 
@@ -71,7 +71,11 @@ describe('jupyter-spaces:plugin', () => {
   });
 
   it('in a plain JupyterLab registers commands only', async () => {
-    server.handler = () => ({ status: 404, body: { message: 'no' } });
+    server.handler = () => ({
+      status: 404,
+      body: { message: 'no' },
+      offContract: 'a plain JupyterLab has no domain API, only its own 404'
+    });
     const { app, commands, added } = makeApp('http://example.test/base/');
     const p = palette();
     const setup = await activateSpaces(app as any, nullTranslator, p as any, {

@@ -162,7 +162,11 @@ describe('SpacesModel', () => {
   it('create prepends, update replaces, remove drops and closes', async () => {
     server.handler = req => {
       if (req.method === 'POST') {
-        return { status: 201, body: makeSpace('new', { sharing: 'shared' }) };
+        return {
+          status: 201,
+          headers: { Location: '/base/spaces/api/spaces/new' },
+          body: makeSpace('new', { sharing: 'shared' })
+        };
       }
       if (req.method === 'PATCH') {
         return { body: makeSpace('new', { volume_gb: 50 }) };
