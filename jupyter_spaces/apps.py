@@ -23,6 +23,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 #: where scripts/install-apps.sh puts the apps (``bin/<program>``) as root
 DEFAULT_APPS_DIR = "/opt/jupyter-spaces/apps"
@@ -148,7 +149,8 @@ def _mlflow(c: AppContext) -> list[str]:
     return [
         c.program, "server",
         "--workers", "1",
-        "--static-prefix", c.base_url.rstrip("/"),
+        "--static-prefix",
+        unquote(c.base_url).rstrip("/"),  # matched against the decoded path
         # the gate checked who asks; MLflow's own DNS-rebinding check would refuse the
         # space's own host name ({space}.localhost, or the domain's)
         "--allowed-hosts", "*",

@@ -77,6 +77,9 @@ async def create(client, name, app_type, sharing="shared"):
     assert r.status == 201, r.text
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def space_pids(lifecycle, name) -> list[int]:
     """Every process of the space's uid (the sandbox switches to it)."""
     uid = lifecycle.launcher.records.read(name).get("uid")
@@ -158,7 +161,7 @@ async def test_mlflow_space_through_the_proxy(client, world, lifecycle):
         "POST",
         "spaces/tracking/api/2.0/mlflow/experiments/create",
         who="editor",
-        body={"name": "exp-1"},
+        body={"name": "exp-1"}, headers=JSON,
     )
     assert r.status == 200, r.text
     # a viewer browses (the UI's searches are POSTs that only read) and cannot write
@@ -166,14 +169,14 @@ async def test_mlflow_space_through_the_proxy(client, world, lifecycle):
         "POST",
         "spaces/tracking/ajax-api/2.0/mlflow/experiments/search",
         who="viewer",
-        body={"max_results": 10},
+        body={"max_results": 10}, headers=JSON,
     )
     assert r.status == 200 and "exp-1" in r.text, r.text
     r = await client.request(
         "POST",
         "spaces/tracking/api/2.0/mlflow/experiments/create",
         who="viewer",
-        body={"name": "nope"},
+        body={"name": "nope"}, headers=JSON,
     )
     assert r.status == 403, r.text
     await stop(client, "tracking")
