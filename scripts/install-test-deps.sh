@@ -24,7 +24,8 @@ python3 -m pip install -q --upgrade pip
 python3 -m pip install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "jupyterlab>=4.2,<5" editables
 python3 -m pip install -q --no-build-isolation -e ".[test]"
 (cd labextension && jlpm install --immutable)
-# y-websocket under Node, the collaboration client that is not ours (tests/collab/test_collab_yclient.py);
+# JupyterLab's document models on y-websocket under Node, the collaboration client that is not
+# ours (tests/collab/test_collab_yclient.py);
 # --omit=optional: y-websocket's optional server-side leveldb is not needed.
 (cd tests/collab/yclient && npm ci --omit=optional --no-audit --no-fund >/dev/null)
 # The space apps beside JupyterLab (code-server, MLflow), from npm and PyPI, outside

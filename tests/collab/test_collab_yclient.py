@@ -1,9 +1,10 @@
-"""Compatibility with a client that is not ours: y-websocket's ``WebsocketProvider`` (what
-JupyterLab's ``@jupyter/docprovider`` runs in the browser) under Node, against the
-collaboration service, next to our own test client. Sync, updates both ways and to the
-file, awareness both ways, and a reconnect after edits on both sides while apart.
+"""Compatibility with a client that is not ours: JupyterLab's document models
+(``@jupyter/ydoc``) on y-websocket's ``WebsocketProvider`` (what ``@jupyter/docprovider``
+runs in the browser) under Node, against the collaboration service, next to our own test
+client. Sync, updates both ways and to the file, awareness both ways, a reconnect after
+edits on both sides while apart, and a notebook edited cell by cell.
 
-The Node side is ``tests/collab/yclient/yclient.cjs`` (its modules: ``npm ci`` in that
+The Node side is ``tests/collab/yclient/yclient.mjs`` (its modules: ``npm ci`` in that
 directory, see scripts/install-test-deps.sh); it prints JSON lines, one per event.
 """
 
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pycrdt import Text
 
 from tests.collab.client import CollabClient, wait_until
 from tests.collab.conftest import headers
+from tests.collab.nbutil import cell_ids, make_notebook, read_notebook, sources, write_notebook
 
 YCLIENT = Path(__file__).parent / "yclient"
 
@@ -28,11 +31,12 @@ YCLIENT = Path(__file__).parent / "yclient"
 class NodeClient:
     """The y-websocket client process: commands in, events out."""
 
-    def __init__(self, base_url: str, path: str, user: str = "bob", role: str = "editor") -> None:
-        self.config = {"baseUrl": base_url, "path": path, "headers": headers(user, role)}
+    def __init__(self, base_url: str, path: str, user: str = "bob", role: str = "editor", type: str = "file") -> None:
+        self.config = {"baseUrl": base_url, "path": path, "type": type, "headers": headers(user, role)}
         self.proc: asyncio.subprocess.Process | None = None
         self.events: list[dict[str, Any]] = []
-        self.text: str | None = None
+        #: the file's text, or the notebook's cells as [{id, cell_type, source}]
+        self.content: Any = None
         self.awareness: dict[str, Any] = {}
         self.status = ""
         self._reader: asyncio.Task | None = None
@@ -44,7 +48,7 @@ class NodeClient:
             f"y-websocket is not installed: npm ci in {YCLIENT} (scripts/install-test-deps.sh)"
         )
         self.proc = await asyncio.create_subprocess_exec(
-            node, str(YCLIENT / "yclient.cjs"), json.dumps(self.config),
+            node, str(YCLIENT / "yclient.mjs"), json.dumps(self.config),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=str(YCLIENT),
         )  # fmt: skip
         self._reader = asyncio.ensure_future(self._read())
@@ -62,8 +66,8 @@ class NodeClient:
             event = json.loads(line)
             self.events.append(event)
             kind = event["event"]
-            if kind == "text":
-                self.text = event["text"]
+            if kind == "content":
+                self.content = event["content"]
             elif kind == "awareness":
                 self.awareness = event["states"]
             elif kind == "status":
@@ -128,7 +132,7 @@ def ours(base_url: str, path: str, user: str = "alice") -> CollabClient:
 async def test_initial_sync_and_updates_both_ways(jp_root_dir, base_url, node_clients):
     (jp_root_dir / "a.txt").write_text("héllo\n")
     node = await node_clients(base_url, "a.txt")
-    assert node.text == "héllo\n"  # the document's content, from the server's SyncStep2
+    assert node.content == "héllo\n"  # the document's content, from the server's SyncStep2
     mine = await ours(base_url, "a.txt").open()
     assert mine.content() == "héllo\n"
 
@@ -137,8 +141,8 @@ async def test_initial_sync_and_updates_both_ways(jp_root_dir, base_url, node_cl
     await wait_until(lambda: (jp_root_dir / "a.txt").read_text() == "héllo\nfrom node ✓\n")
 
     mine.model._ysource += "from python\n"
-    await node.wait(lambda: node.text == "héllo\nfrom node ✓\nfrom python\n", "our edit")
-    await wait_until(lambda: (jp_root_dir / "a.txt").read_text() == node.text)
+    await node.wait(lambda: node.content == "héllo\nfrom node ✓\nfrom python\n", "our edit")
+    await wait_until(lambda: (jp_root_dir / "a.txt").read_text() == node.content)
     await node.stop()
     await mine.disconnect()
 
@@ -173,14 +177,39 @@ async def test_reconnect_after_edits_on_both_sides(jp_root_dir, base_url, node_c
     mine.model._ysource += "python while apart\n"
     await mine.ack()
     await node.send(op="insert", index=0, text="node offline\n")
-    assert node.text == "node offline\nstart\n"
+    assert node.content == "node offline\nstart\n"
 
     await node.send(op="connect")
     both = "node offline\nstart\npython while apart\n"
-    await node.wait(lambda: node.status == "connected" and node.text == both, "convergence")
+    await node.wait(lambda: node.status == "connected" and node.content == both, "convergence")
     await wait_until(lambda: mine.content() == both)
     await wait_until(lambda: (jp_root_dir / "a.txt").read_text() == both)
     # no second copy of anything after the resync
     assert mine.content().count("start") == 1
+    await node.stop()
+    await mine.disconnect()
+
+
+async def test_notebook_through_jupyterlabs_model(jp_root_dir, base_url, node_clients):
+    """A notebook as JupyterLab's YNotebook holds it: the cells and their ids arrive; a
+    cell edited and a cell added there reach our client and the file; ours reach it."""
+    nb = make_notebook(2)
+    write_notebook(jp_root_dir / "nb.ipynb", nb)
+    node = await node_clients(base_url, "nb.ipynb", type="notebook")
+    assert [(c["id"], c["source"]) for c in node.content] == [(c["id"], c["source"]) for c in nb["cells"]]
+    mine = await CollabClient(base_url, "nb.ipynb", headers=headers("alice")).open()
+
+    await node.send(op="append", cell=0, text="# from node\n")
+    await node.send(op="insert_cell", index=2, source="print('added in node')")
+    want = ["x = 0\n# from node\n", "x = 1\n", "print('added in node')"]
+    await wait_until(lambda: sources(mine.content()) == want)
+    await wait_until(lambda: sources(read_notebook(jp_root_dir / "nb.ipynb")) == want)
+    assert cell_ids(mine.content())[:2] == cell_ids(nb)
+
+    text: Text = mine.model._ycells[1]["source"]
+    text += "y = 2\n"
+    want[1] = "x = 1\ny = 2\n"
+    await node.wait(lambda: [c["source"] for c in node.content] == want, "our edit of a cell")
+    assert [c["id"] for c in node.content] == cell_ids(mine.content())
     await node.stop()
     await mine.disconnect()
