@@ -121,12 +121,13 @@ test.describe('spaces home', () => {
       name: uniqueName('palette'),
       sharing: 'private'
     });
-    // the spaces list is held back until the palette is open
+    // the spaces list (and the live feed, which brings it too) is held back
+    // until the palette is open
     let release = () => {};
     const held = new Promise<void>(resolve => (release = resolve));
     const page = await home('alice', {
       prepare: opening =>
-        opening.route(/\/spaces\/api\/spaces(\?|$)/, async route => {
+        opening.route(/\/spaces\/api\/(spaces|events)(\?|$)/, async route => {
           await held;
           await route.continue();
         })
@@ -259,7 +260,11 @@ test.describe('spaces home', () => {
       name: uniqueName('refused'),
       sharing: 'private'
     });
-    const page = await home('alice');
+    // Without the live feed, so that the home does not learn of the deletion below.
+    const page = await home('alice', {
+      prepare: opening =>
+        opening.route(/\/spaces\/api\/events(\?|$)/, route => route.abort())
+    });
     // The space is deleted behind the home's back: the next action is refused.
     expect((await (await api('alice')).delete(`spaces/${space.name}`)).status()).toBe(204);
     await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
