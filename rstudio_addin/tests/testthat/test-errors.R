@@ -21,7 +21,7 @@ test_that("a non-JSON error body still gives a classed condition", {
 
 test_that("spaces_send signals the condition; the token stays out of it", {
   conn <- fake_conn()
-  mock <- function(req) json_response(list(message = "space r-demo is stopping", reason = "conflict"), 409)
+  mock <- function(req) served(req, json_response(list(message = "space r-demo is stopping", reason = "conflict"), 409))
   err <- httr2::with_mock(mock, tryCatch(
     space_start("demo", conn = conn), error = function(e) e))
   expect_s3_class(err, "jupyterspaces_http_409")

@@ -94,10 +94,10 @@ test_that("the gadget server works without RStudio", {
                                 next_cursor = NULL)))
     }
     if (grepl("presence$", req$url)) return(json_response(list(items = list(
-      list(user = list(name = "bob", display_name = "Bob", initials = "B", color = "#000"),
+      list(user = list(name = "bob", display_name = "Bob", initials = "B", color = "#000000"),
            role = "editor", documents = list("x.ipynb", "y.R"),
            since = "2024-05-01T10:00:00Z")))))
-    if (grepl("(instance|app)-types$", req$url)) return(json_response(list(items = list())))
+    if (grepl("(instance-types|app-types|images)$", req$url)) return(json_response(list(items = list())))
     json_response(space_json("a", sharing = "shared", status = "running"))
   })
   expect_s3_class(jupyterspaces:::gadget_ui(), "shiny.tag.list")
@@ -125,11 +125,11 @@ test_that("the create form offers available entries with their description, and 
              available = TRUE, reason = ""),
         list(name = "bare", display_name = "Bare", description = "", available = TRUE, reason = "")),
       `app-types` = list(
-        list(name = "jupyterlab", display_name = "JupyterLab", available = TRUE, reason = NULL),
-        list(name = "rstudio", display_name = "RStudio", available = FALSE, reason = "rserver is not installed")),
+        app_type_json("jupyterlab"),
+        app_type_json("rstudio", available = FALSE, reason = "rserver is not installed")),
       `instance-types` = list(
-        list(name = "small", display_name = "Small", cpus = 1, memory_gb = 2, max_processes = NULL,
-             available = TRUE, reason = NULL)))
+        list(name = "small", display_name = "Small", cpus = 1, memory_gb = 2, max_processes = 256,
+             available = TRUE, reason = "")))
     json_response(list(items = items))
   })
   httr2::with_mock(m$mock, {
@@ -140,7 +140,7 @@ test_that("the create form offers available entries with their description, and 
   expect_equal(im$description, c("last year's", "JupyterLab", ""))
   expect_equal(im$reason[2:3], c("", ""))
   expect_equal(cats$images, c(`Python 3.11 - JupyterLab` = "default", Bare = "bare"))
-  expect_equal(cats$app_types, c(JupyterLab = "jupyterlab"))
+  expect_equal(cats$app_types, c(`JupyterLab - Notebooks, consoles, terminals and files.` = "jupyterlab"))
   expect_equal(cats$instance_types, c(Small = "small"))
   expect_equal(cats$unavailable, c(
     "App 'RStudio' is unavailable: rserver is not installed",

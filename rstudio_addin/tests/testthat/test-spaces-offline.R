@@ -39,7 +39,10 @@ test_that("create, update, delete send the right requests", {
   conn <- fake_conn()
   m <- recording_mock(function(req) {
     if (identical(req$method, "DELETE")) return(json_response(NULL, 204))
-    json_response(space_json("new"), if (identical(req$method, "POST")) 201 else 200)
+    if (identical(req$method, "POST")) {
+      return(json_response(space_json("new"), 201, headers = list(Location = "/base/spaces/api/spaces/new")))
+    }
+    json_response(space_json("new"))
   })
   sp <- httr2::with_mock(m$mock, space_create("new", "shared", instance_type = "large", conn = conn))
   expect_s3_class(sp, "jupyterspaces_space")
@@ -123,12 +126,13 @@ test_that("members, presence, catalogues and me parse the server's shapes", {
            role = "editor", documents = list(), since = "2024-05-01T11:00:00Z")))))
     if (grepl("instance-types$", u)) return(json_response(list(items = list(
       list(name = "small", display_name = "Small", cpus = 1, memory_gb = 2,
-           max_processes = 256, available = TRUE, reason = NULL)))))
+           max_processes = 256, available = TRUE, reason = "")))))
     if (grepl("images$", u)) return(json_response(list(items = list(
-      list(name = "default", display_name = "Default", description = "Python")))))
+      list(name = "default", display_name = "Default", description = "Python",
+           available = TRUE, reason = "")))))
     if (grepl("app-types$", u)) return(json_response(list(items = list(
-      list(name = "jupyterlab", display_name = "JupyterLab", available = TRUE, reason = NULL),
-      list(name = "rstudio", display_name = "RStudio", available = FALSE, reason = "not installed")))))
+      app_type_json("jupyterlab"),
+      app_type_json("rstudio", available = FALSE, reason = "not installed")))))
     if (grepl("/me$", u)) return(json_response(user("owner")))
     stop("unexpected ", u)
   })
@@ -154,7 +158,7 @@ test_that("members, presence, catalogues and me parse the server's shapes", {
     expect_equal(images(conn = conn)$name, "default")
     a <- app_types(conn = conn)
     expect_equal(a$available, c(TRUE, FALSE))
-    expect_equal(a$reason, c(NA, "not installed"))
+    expect_equal(a$reason, c("", "not installed"))
     expect_equal(me(conn = conn)$name, "owner")
   })
 })
