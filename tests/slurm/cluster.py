@@ -138,6 +138,9 @@ class SlurmCluster:
 
     # ------------------------------------------------------------ daemons
     def _spawn(self, name: str, argv: list[str], **kw) -> None:
+        # --pdeathsig: a test run that is killed (no fixture teardown) takes its daemons along
+        if argv[0] != "setpriv":
+            argv = ["setpriv", "--pdeathsig=TERM", "--", *argv]
         with open(self.root / "log" / f"{name}.out", "wb") as out:
             self.procs[name] = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -157,7 +160,8 @@ class SlurmCluster:
         os.chmod(mdir, 0o711)
         self._spawn(
             "munged",
-            ["setpriv", f"--reuid={munge.pw_uid}", f"--regid={munge.pw_gid}", "--init-groups", "--",
+            ["setpriv", f"--reuid={munge.pw_uid}", f"--regid={munge.pw_gid}", "--init-groups",
+             "--pdeathsig=TERM", "--",
              f"{SBIN}/munged", "--foreground", f"--key-file={key}", f"--socket={self.munge_socket}",
              f"--pid-file={mdir}/munged.pid", f"--log-file={mdir}/munged.log", f"--seed-file={mdir}/munged.seed"],
         )  # fmt: skip
