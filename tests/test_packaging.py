@@ -152,6 +152,10 @@ def test_wheel_from_a_clean_clone(tmp_path: Path) -> None:
         assert json.loads(z.read(ext + "install.json"))["packageName"] == LABEXTENSION_NAME
         config = json.loads(z.read(f"{data}etc/jupyter/jupyter_server_config.d/{SERVER_EXTENSION}.json"))
         assert config["ServerApp"]["jpserver_extensions"] == {SERVER_EXTENSION: True}
+        # the package's modules and nothing else (test helpers stay under tests/): what
+        # tests/test_runtime_imports.py checks in the tree is what the wheel ships
+        modules = {n for n in names if n.endswith(".py")}
+        assert modules == {str(p.relative_to(src)) for p in (src / SERVER_EXTENSION).rglob("*.py")}, modules
 
     # The venv sees the test environment's dependencies, but only its own Jupyter config.
     _run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv, cwd=tmp_path)
