@@ -162,3 +162,29 @@ test('a space stopped by its owner: the member’s page says so and goes back to
     /Stopping|Stopped/
   );
 });
+
+test('what another user creates, renames and deletes shows on the home at once, without a reload', async ({
+  api,
+  home
+}) => {
+  const page = await home('alice');
+  const bob = await api('bob');
+  const name = uniqueName('live-new');
+  await createSpace(bob, { name, display_name: 'Fresh', sharing: 'shared' });
+  const r = row(page, name);
+  await expect(r).toContainText('Fresh', { timeout: 2_000 });
+  await expect(r).toContainText('bob');
+  const renamed = await bob.patch(`spaces/${name}`, {
+    data: { display_name: 'Renamed' }
+  });
+  expect(renamed.status(), await renamed.text()).toBe(200);
+  await expect(r).toContainText('Renamed', { timeout: 2_000 });
+  expect((await bob.delete(`spaces/${name}`)).status()).toBe(204);
+  await expect(r).toHaveCount(0, { timeout: 2_000 });
+  // and bob's private space never shows
+  const hidden = uniqueName('live-private');
+  await createSpace(bob, { name: hidden, sharing: 'private' });
+  await page.waitForTimeout(1_000);
+  await expect(row(page, hidden)).toHaveCount(0);
+  expect((await bob.delete(`spaces/${hidden}`)).status()).toBe(204);
+});
