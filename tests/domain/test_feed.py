@@ -52,8 +52,8 @@ class Feed:
             self.closed.set()
             self._arrived.set()
 
-    async def next(self, match=lambda e, d: True, timeout: float = 1.0) -> tuple[str, dict]:
-        """The next unseen event that ``match``es (within ``timeout`` seconds)."""
+    async def next(self, match=lambda e, d: True, timeout: float = 30.0) -> tuple[str, dict]:
+        """The next unseen event that ``match``es (a generous ``timeout``: a slow machine is no failure)."""
         deadline = time.monotonic() + timeout
         while True:
             while self._seen < len(self.events):
@@ -67,6 +67,20 @@ class Feed:
             self._arrived.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), left)
+
+    async def wait_text(self, part: str, since: int = 0, timeout: float = 30.0) -> None:
+        """Until ``part`` is in what the feed sent after ``since`` (a length of ``text``)."""
+        deadline = time.monotonic() + timeout
+        while part not in self.text[since:]:
+            assert time.monotonic() < deadline and not self.closed.is_set(), f"no {part!r} in {self.text[-500:]!r}"
+            self._arrived.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), 0.1)
+
+    def keepalives_before(self, event: tuple[str, dict], since: int) -> int:
+        """Keep-alive comments between ``since`` (a length of ``text``) and ``event``."""
+        at = self.text.index(f"data: {json.dumps(event[1])}", since)
+        return self.text.count(": keep-alive", since, at)
 
     def snapshot(self) -> dict[str, dict]:
         event, data = self.events[0]
@@ -102,7 +116,7 @@ async def listing(client, who) -> dict[str, dict]:
     return {s["name"]: s for s in (await client.api("GET", "spaces?limit=500", who=who)).json()["items"]}
 
 
-async def test_changes_by_others_arrive_within_a_second(client, world, domain, service, open_feed):
+async def test_changes_by_others_arrive(client, world, domain, service, open_feed):
     async with open_feed("viewer") as vera, open_feed("other") as otto:
         assert vera.snapshot() == await listing(client, "viewer")
         assert vera.snapshot()[SHARED]["role"] == "viewer"
@@ -110,10 +124,7 @@ async def test_changes_by_others_arrive_within_a_second(client, world, domain, s
         async def arrives(feed, match, action):
             r = await action
             assert r.status < 300, r.text
-            sent = time.monotonic()
-            got = await feed.next(match)
-            assert time.monotonic() - sent < 1.0
-            return got
+            return await feed.next(match)
 
         # settings, by the owner
         _, data = await arrives(vera, space(SHARED), client.api("PATCH", f"spaces/{SHARED}", who="owner",
@@ -146,16 +157,21 @@ async def test_changes_by_others_arrive_within_a_second(client, world, domain, s
         _, data = await arrives(vera, lambda e, d: e == "deleted", client.api("DELETE", f"spaces/{SHARED}",
                                                                               who="owner"))
         assert data == {"name": SHARED}
-        # what each feed shows is what each listing shows
-        await asyncio.sleep(0.2)
+        # what each feed shows is what each listing shows (once the last events are in)
         for who, feed in (("viewer", vera), ("other", otto)):
-            shown = feed.snapshot()
-            for event, data in feed.events[1:]:
-                if event == "space":
-                    shown[data["name"]] = data
-                elif event == "deleted":
-                    shown.pop(data["name"])
-            assert shown == await listing(client, who)
+            deadline = time.monotonic() + 30
+            while True:
+                shown = feed.snapshot()
+                for event, data in feed.events[1:]:
+                    if event == "space":
+                        shown[data["name"]] = data
+                    elif event == "deleted":
+                        shown.pop(data["name"])
+                listed = await listing(client, who)
+                if shown == listed or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert shown == listed
 
 
 async def test_private_spaces_of_others_never_show(client, world, domain, service, open_feed):
@@ -187,10 +203,10 @@ async def test_access_taken_away_closes_the_feed_and_a_reconnect_shows_what_is_l
     assert r.status == 200
     async with open_feed("other") as otto:
         assert private in otto.snapshot()  # as an admin: its metadata
-        sent = time.monotonic()
         assert (await client.api("PATCH", "users/otto", who="admin", body={"admin": False})).status == 200
+        # A bound on purpose: README promises that access taken away ends what it opened
+        # within a second.
         await asyncio.wait_for(otto.closed.wait(), 1.0)
-        assert time.monotonic() - sent < 1.0
     async with open_feed("other") as otto:
         assert private not in otto.text
         assert otto.snapshot() == await listing(client, "other")
@@ -219,13 +235,21 @@ async def test_what_another_process_changes_arrives_by_the_keep_alive(client, wo
     """The CLI writes the store, not this server: the feed reads everything anew at each keep-alive."""
     monkeypatch.setattr(FeedHandler, "keepalive_seconds", 0.5)
     async with open_feed("viewer") as vera:
+        # The promise is "by the next keep-alive", counted in the stream, not in seconds:
+        # at most one keep-alive (a resync that read the store just before the write)
+        # between a change and its event.
+        since = len(vera.text)
         await asyncio.to_thread(service.create_space, SYSTEM, SpaceCreate(
             name="from-cli", sharing="shared", app_type="jupyterlab"), owner="otto")
-        _, data = await vera.next(space("from-cli"), timeout=1.5)
-        assert data == (await listing(client, "viewer"))["from-cli"]
+        got = await vera.next(space("from-cli"))
+        assert vera.keepalives_before(got, since) <= 1, vera.text[since:]
+        assert got[1] == (await listing(client, "viewer"))["from-cli"]
+        since = len(vera.text)
         await asyncio.to_thread(service.begin_delete, SYSTEM, "from-cli")
         await asyncio.to_thread(service.finish_delete, "from-cli")
-        _, data = await vera.next(lambda e, d: e == "deleted", timeout=1.5)
-        assert data == {"name": "from-cli"}
-        await asyncio.sleep(0.8)  # nothing new: a keep-alive comment
-        assert ": keep-alive" in vera.text
+        got = await vera.next(lambda e, d: e == "deleted")
+        assert vera.keepalives_before(got, since) <= 1, vera.text[since:]
+        assert got[1] == {"name": "from-cli"}
+        since = len(vera.text)
+        await vera.wait_text(": keep-alive", since)  # nothing new: a keep-alive comment
+        assert "event:" not in vera.text[since:]
