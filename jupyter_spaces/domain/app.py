@@ -40,7 +40,9 @@ DEMO_USERS = (
 
 class Domain:
     """What handlers reach through ``settings``: service, catalogue, lifecycle, the proxy's
-    state, a thread pool."""
+    state, a thread pool; ``lab_dir``: the users' JupyterLab settings and workspaces."""
+
+    lab_dir = ""
 
     def __init__(self, service: DomainService, launcher, threads: int, origins: SpaceOrigins, **lifecycle_options):
         self.service = service
@@ -158,6 +160,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             agent_config=self.space_agent_config,
             max_concurrent_starts=self.max_concurrent_starts,
         )
+        self.domain.lab_dir = str(Path(self.data_dir) / "lab")
         self.settings[SETTINGS_KEY] = self.domain
         self.settings["page_config_hook"] = domain_page_config
         if self.demo:
@@ -202,7 +205,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             if origins.template == LOOPBACK_TEMPLATE:
                 loopback.install(self.serverapp.web_app, origins.domain_host)
             # Every extension's routes, checked against the domain's table (routes.py).
-            guard(self.serverapp.web_app, self.serverapp.base_url, routes.enforcement(str(Path(self.data_dir) / "lab")))
+            guard(self.serverapp.web_app, self.serverapp.base_url, routes.enforcement(self.domain.lab_dir))
 
     def domain_url(self) -> str:
         """Where browsers open the domain: on the host its spaces' origins hang off (a login

@@ -304,6 +304,7 @@ class SpacesService(ServiceBase):
                 "role": role,
                 "server_url": space.server_url,
                 "secret": space.secret,
+                "image": space.image,
                 "identity": {
                     "name": user.name,
                     "display_name": user.display_name,

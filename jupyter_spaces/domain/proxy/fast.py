@@ -71,6 +71,8 @@ __all__ = ["ProxyFront", "install"]
 _SAFE = frozenset({"GET", "HEAD"})
 # Request headers that send a request to the handler: a body, an upgrade, 100-continue.
 _NOT_FAST = ("Content-Length", "Transfer-Encoding", "Upgrade", "Expect")
+# Paths in a space the handler may answer itself (a user's own settings: personal_settings).
+_DOMAIN_ANSWERS = ("lab/api/settings",)
 
 
 def _has_token_param(query: str) -> bool:
@@ -168,8 +170,10 @@ class ProxyFront(httputil.HTTPServerConnectionDelegate):
         path, _, query = start_line.path.partition("?")
         if not path.startswith(self.prefix):
             return None
-        name, slash, _ = path[len(self.prefix):].partition("/")
+        name, slash, rest = path[len(self.prefix):].partition("/")
         if not slash or not name or "%" in name or name in RESERVED_SPACE_NAMES:
+            return None
+        if rest.startswith(_DOMAIN_ANSWERS):
             return None
         for header in _NOT_FAST:
             if header in headers:

@@ -25,8 +25,8 @@ from tornado.escape import url_escape
 from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from tornado.iostream import IOStream, StreamClosedError
 
-from ...errors import BadGateway, Conflict, Forbidden, NotFound, SpacesError
-from .. import revocation
+from ...errors import BadGateway, BadRequest, Conflict, Forbidden, NotFound, SpacesError, TooLarge
+from .. import personal_settings, revocation
 from ..auth import SETTINGS_KEY
 from ..origins import TICKET_PARAM, HostFacts, host_facts
 from ..schemas import RESERVED_SPACE_NAMES
@@ -82,6 +82,7 @@ class SpaceProxyHandler(JupyterHandler):
     _open: revocation.Open | None = None  # this socket in the revocation registry
     _revoked: str | None = None  # why its access ended, once it has
     _upload_failed = False
+    _settings: tuple | None = None  # a PUT of the user's own settings, served here
     _reused = False
     _has_body = False
     _chunked_upload = False
@@ -224,6 +225,8 @@ class SpaceProxyHandler(JupyterHandler):
             return  # answered (not running)
         self._target = target
         self.domain.proxy.note_activity(name)
+        if not is_upgrade and await self._personal_settings(target):
+            return None
         if is_upgrade:
             return None  # get() connects upstream first, then accepts the upgrade
         await self._start_upstream(token_auth)
@@ -363,7 +366,53 @@ class SpaceProxyHandler(JupyterHandler):
         error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
         self._refuse(error)
 
+    # -- the user's own settings, kept by the domain ----------------------------
+
+    async def _personal_settings(self, t: Target) -> bool:
+        """Answer a space's ``lab/api/settings`` request from the user's one set of
+        settings (see ``personal_settings``); False: the space answers it."""
+        method = self.request.method
+        match = personal_settings.SETTINGS_PATH.match(self.path_kwargs["path"])
+        if match is None or method not in ("GET", "PUT") or not self.domain.lab_dir:
+            return False
+        image = self.domain.catalog.images.get(t.image or "")
+        dirs = await personal_settings.lab_dirs(image.python) if image is not None else None
+        if dirs is None:
+            return False
+        schema = match.group("schema") or ""
+        if method == "PUT" and not schema:
+            return False
+        settings_dir = personal_settings.user_settings_dir(self.domain.lab_dir, self.current_user.id)
+        ids_only = self.get_argument("ids_only", "") == "true"
+        found = await self.domain.run(personal_settings.read, dirs, settings_dir, schema, ids_only)
+        if found is None:
+            return False  # not in the image: an extension of the space's own
+        if method == "PUT":
+            self._settings = (dirs, settings_dir, schema, bytearray())  # saved once the body is in
+            return True
+        tornado_compat.drop_headers(self)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(found))
+        return True
+
+    async def _save_settings(self) -> None:
+        dirs, settings_dir, schema, body = self._settings
+        if len(body) > personal_settings.MAX_SETTINGS:
+            return self._refuse(TooLarge("Settings of more than 1 MiB are refused."))
+        problem = await self.domain.run(personal_settings.write, dirs, settings_dir, schema, bytes(body))
+        if problem is not None:
+            return self._refuse(BadRequest(problem, reason="settings"))
+        tornado_compat.drop_headers(self)
+        self.set_status(204)
+        self.finish()
+
     async def data_received(self, chunk: bytes):
+        if self._settings is not None:
+            body = self._settings[3]
+            if len(body) <= personal_settings.MAX_SETTINGS:
+                body += chunk
+            return
         conn = self._upstream_conn
         if conn is None or self._upload_failed:
             return
@@ -379,6 +428,8 @@ class SpaceProxyHandler(JupyterHandler):
     # allow_unauthenticated: jupyter_server's own check would redirect API calls.
     @allow_unauthenticated
     async def _proxy_http(self, *args, **kwargs):
+        if self._settings is not None and not tornado_compat.handler_finished(self):
+            return await self._save_settings()
         if tornado_compat.handler_finished(self) or self._upstream_conn is None:
             return
         conn = self._upstream_conn

@@ -35,12 +35,13 @@ class SignedIdentity(signing.Identity):
 class Target:
     """What the proxy needs for one (user, running space)."""
 
-    __slots__ = ("expires", "identity", "name", "netloc", "secret", "server_url", "ws_base")
+    __slots__ = ("expires", "identity", "image", "name", "netloc", "secret", "server_url", "ws_base")
 
     def __init__(self, data: dict, expires: float):
         self.name = data["name"]
         self.server_url = data["server_url"].rstrip("/")
         self.secret = data["secret"]
+        self.image = data.get("image")
         identity = signing.Identity.from_dict(data["identity"])
         self.identity = SignedIdentity(**{f: getattr(identity, f) for f in identity.__dataclass_fields__})
         parts = urlsplit(self.server_url)
