@@ -105,9 +105,18 @@ def test_cli_beside_a_running_server(tmp_path, cli, jupyter_spaces):
         assert "carols" in cli(tmp_path, "space", "list").stdout
         cli(tmp_path, "space", "delete", "carols")
         assert httpx.get(f"{base}/spaces/api/spaces/carols", headers=headers).status_code == 404
+        looked_up = time.monotonic()  # carol's token was last looked up by now
         cli(tmp_path, "user", "remove", "carol")
-        time.sleep(2.2)  # the server remembers a token's user for up to 2 s
-        assert httpx.get(f"{base}/spaces/api/me", headers=headers).status_code == 403
+        # The server remembers a token's user for cache_seconds (2 s): asked until refused,
+        # and refused for any request sent after that (the promise, one-sided).
+        while True:
+            sent = time.monotonic()
+            status = httpx.get(f"{base}/spaces/api/me", headers=headers).status_code
+            if status == 403:
+                break
+            # (404: the remembered caller's record is gone; not in openapi.yaml, issue 18)
+            assert status in (200, 404) and sent - looked_up <= 2.0, (status, sent - looked_up)
+            time.sleep(0.05)
         # --demo printed working one-time login links for its three users.
         link = cli(tmp_path, "user", "login-link", "grace", "--url", base).stdout.strip()
         r = httpx.get(link, follow_redirects=False)

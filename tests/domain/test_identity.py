@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -137,10 +138,22 @@ async def test_removed_by_another_process_within_the_cache_time(client, service,
     """The CLI changes the store directly: the server notices within cache_seconds."""
     created = service.create_user(SYSTEM, UserCreate(name="gone"))
     headers = {"Authorization": f"token {created['token']}"}
-    assert (await client.api("GET", "me", headers=headers)).status == 200
+    assert (await client.api("GET", "me", headers=headers)).status == 200  # remembered from here
+    looked_up = time.monotonic()
     service.delete_user(SYSTEM, "gone")
-    await asyncio.sleep(jp_serverapp.identity_provider.cache_seconds + 0.1)
-    assert (await client.api("GET", "me", headers=headers)).status == 403
+    # Asked until refused, not slept for. The promise is the bound: a request sent more
+    # than cache_seconds after the last look-up must be refused (one-sided, so a slow
+    # machine cannot fail it, and the loop ends: refused, or this assertion).
+    ttl = jp_serverapp.identity_provider.cache_seconds
+    while True:
+        sent = time.monotonic()
+        status = (await client.api("GET", "me", headers=headers)).status
+        if status == 403:
+            break
+        # (404: the cached caller's record is gone from the store; openapi.yaml does not
+        # list it for GET me, see issue 18)
+        assert status in (200, 404) and sent <= looked_up + ttl, (status, sent - looked_up)
+        await asyncio.sleep(0.05)
 
 
 async def test_deleted_and_expired_tokens_stop_working(client, service, world):
