@@ -78,7 +78,7 @@ def _not_reserved(name: str) -> str:
 class SpaceCreate(Body):
     name: Annotated[str, Field(pattern=SPACE_NAME, max_length=63), AfterValidator(_not_reserved)]
     sharing: Sharing
-    app_type: AppType
+    app_type: AppType = "jupyterlab"  # what the home's form and the CLI default to
     display_name: DisplayName | None = None
     instance_type: CatalogName | None = None
     image: CatalogName | None = None

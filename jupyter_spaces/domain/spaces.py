@@ -97,16 +97,23 @@ class SpacesService(ServiceBase):
         self, instance_type: str | None, image: str | None, app_type: str | None, volume_gb: int | None = None
     ) -> None:
         if volume_gb is not None and volume_gb > self.max_volume_gb:
-            raise Invalid(f"A volume of {volume_gb} GiB is above this domain's limit of {self.max_volume_gb} GiB.")
+            raise Invalid(
+                f"A volume of {volume_gb} GiB is above this domain's limit of {self.max_volume_gb} GiB.",
+                detail={"field": "volume_gb"},
+            )
         if instance_type is not None and instance_type not in self.catalog.instance_types:
             choices = ", ".join(self.catalog.instance_types)
-            raise Invalid(f"Unknown instance type {instance_type!r}; choose one of: {choices}.")
+            raise Invalid(
+                f"Unknown instance type {instance_type!r}; choose one of: {choices}.", detail={"field": "instance_type"}
+            )
         if image is not None and image not in self.catalog.images:
-            raise Invalid(f"Unknown image {image!r}; choose one of: {', '.join(self.catalog.images)}.")
+            raise Invalid(
+                f"Unknown image {image!r}; choose one of: {', '.join(self.catalog.images)}.", detail={"field": "image"}
+            )
         if app_type is not None:
             available, reason = self.catalog.availability(app_type)
             if not available:
-                raise Invalid(reason)
+                raise Invalid(reason, detail={"field": "app_type"})
 
     def create_space(self, caller: Caller, body: SpaceCreate, owner: str | None = None) -> dict:
         """Create a stopped space owned by the caller (or by ``owner``, for the CLI)."""

@@ -32,7 +32,46 @@ async def refused(client, service, method, route, status, *, who="owner", **kw):
 )
 async def test_invalid_space_names(client, service, world, name):
     err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "name": name})
-    assert err["reason"] == "invalid" and "name" in err["message"]
+    assert err["reason"] == "invalid" and err["field"] == "name"
+    assert err["message"].startswith("The name ") and "^" not in err["message"], err
+
+
+async def test_a_bad_name_is_explained_in_words(client, service, world):
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "name": "Bad_Name"})
+    assert err == {
+        "reason": "invalid",
+        "field": "name",
+        "message": "The name may contain only lowercase letters (a-z), digits and single hyphens, "
+        "must start and end with a letter or digit, and be at most 63 characters long.",
+    }
+    err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "name": "home"})
+    assert err["message"] == "The name 'home' is reserved; choose another name."
+    err = await refused(client, service, "POST", "users", 422, who="admin", body={"name": "Bad Name"})
+    assert err["field"] == "name" and "lowercase letters" in err["message"] and "^" not in err["message"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({**SPACE, "volume_gb": 0}, "The volume size must be at least 1 GiB."),
+        ({**SPACE, "volume_gb": 20000}, "The volume size must be at most 16384 GiB."),
+        ({**SPACE, "volume_gb": "5"}, "The volume size must be a whole number (GiB)."),
+        ({**SPACE, "idle_timeout_minutes": -1}, "The idle timeout must be at least 0 minutes."),
+        ({**SPACE, "sharing": "public"}, "Sharing must be one of 'private' or 'shared'."),
+        ({**SPACE, "display_name": "   "}, "The display name must not be blank."),
+        ({"name": "x", "app_type": "jupyterlab"}, "Sharing is required."),
+        ({**SPACE, "colour": "red"}, "'colour' is not a field of this request."),
+    ],
+)
+async def test_422_messages_are_sentences(client, service, world, body, message):
+    err = await refused(client, service, "POST", "spaces", 422, body=body)
+    assert err["message"] == message
+
+
+async def test_app_type_defaults_to_jupyterlab(client, service, world):
+    r = await client.api("POST", "spaces", who="owner", body={"name": "no-app-type", "sharing": "private"})
+    assert r.status == 201, r.text
+    assert r.json()["app_type"] == "jupyterlab"
 
 
 async def test_longest_valid_name_is_accepted(client, service, world):
@@ -68,7 +107,7 @@ async def test_duplicate_name_is_409_even_for_a_hidden_space(client, service, wo
 )
 async def test_invalid_space_bodies(client, service, world, body, field):
     err = await refused(client, service, "POST", "spaces", 422, body=body)
-    assert field in err["message"]
+    assert err["field"] == field, err
 
 
 async def test_unknown_catalog_entries(client, service, world):
@@ -90,7 +129,7 @@ async def test_unavailable_app_type_is_explained(client, service, world):
         (b"{not json", 400, "JSON"),
         (b"[1, 2]", 400, "object"),
         (b'"just a string"', 400, "object"),
-        (json.dumps({**SPACE, "display_name": "\ud800"}).encode(), 422, "display_name"),
+        (json.dumps({**SPACE, "display_name": "\ud800"}).encode(), 422, "display name"),
     ],
 )
 async def test_malformed_bodies(client, service, world, raw, status, words):
@@ -173,7 +212,7 @@ async def test_very_long_strings_in_paths_and_queries(client, service, world):
 )
 async def test_bad_query_parameters(client, service, world, query):
     err = await refused(client, service, "GET", f"spaces?{query}", 400)
-    assert err["reason"] == "bad_request"
+    assert err["reason"] == "bad_request" and "should" not in err["message"], err
 
 
 async def test_cursor_from_another_sort_is_refused(client, service, world):
@@ -306,7 +345,7 @@ async def test_resize_while_not_stopped_is_409(client, service, world):
 async def test_volume_above_the_domain_limit_is_422(client, service, world):
     # Found by the fuzzer: a 16 TiB volume reached the host's filesystem and failed there.
     err = await refused(client, service, "POST", "spaces", 422, body={**SPACE, "volume_gb": 1025})
-    assert "1025 GiB" in err["message"] and "1024 GiB" in err["message"]
+    assert "1025 GiB" in err["message"] and "1024 GiB" in err["message"] and err["field"] == "volume_gb"
     err = await refused(client, service, "PATCH", "spaces/team-proj", 422, body={"volume_gb": 16384})
     assert "16384 GiB" in err["message"]
     r = await client.api("GET", "spaces/team-proj", who="owner")

@@ -13,16 +13,11 @@ from ...errors import BadRequest, Invalid, NotFound, SpacesError, TooLarge
 from ..auth import SETTINGS_KEY
 from ..policy import Caller
 from ..schemas import MAX_BODY_BYTES
+from ..validation import describe
 
 
 # Query parameters that belong to Jupyter's authentication, not to the route.
 AUTH_PARAMETERS = frozenset({"token", "_xsrf"})
-
-
-def _first_error(error: ValidationError) -> str:
-    err = error.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"{where}: {err['msg']}"
 
 
 class DomainHandler(APIHandler):
@@ -77,7 +72,8 @@ class DomainHandler(APIHandler):
         try:
             return model.model_validate(args)
         except ValidationError as e:
-            raise BadRequest(f"Bad query parameter {_first_error(e)}.") from e
+            field, sentence = describe(e)
+            raise BadRequest(f"Query parameter {field!r}: {sentence}", detail={"field": field}) from e
 
     def reply(self, obj, status: int = 200) -> None:
         self.set_status(status)
@@ -110,7 +106,9 @@ class DomainHandler(APIHandler):
 
 
 def raise_invalid(error: ValidationError):
-    raise Invalid(f"Invalid {_first_error(error)}.") from error
+    """422 with a sentence a form can show and the field it belongs next to."""
+    field, sentence = describe(error)
+    raise Invalid(sentence, detail={"field": field}) from error
 
 
 class NotFoundHandler(DomainHandler):
