@@ -332,7 +332,9 @@ class SpacesService(ServiceBase):
             ).all()
             items = [{"user": user_json(space.owner), "role": "owner"}]
             items += [{"user": user_json(u), "role": r} for u, r in rows]
-            return {"items": items}
+            # What everyone else in the domain may do here, so role texts can say it.
+            others = self.default_role if space.sharing == "shared" else None
+            return {"items": items, "default_role": others}
 
     def put_member(self, caller: Caller, name: str, user_name: str, body: MemberPut) -> dict:
         with self._change(caller, "member.put", "space", name, user=user_name, role=body.role) as (session, _):
