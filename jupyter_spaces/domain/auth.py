@@ -24,12 +24,13 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.auth.logout import LogoutHandler as JupyterLogoutHandler
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
-from tornado.escape import xhtml_escape
+from tornado.escape import url_escape, xhtml_escape
 from traitlets import Bool, Float, Int, default
 
 from ..errors import Forbidden, TooManyRequests
 from .accounts import LoginThrottle, token_digest
 from .origins import SPACE_COOKIE
+from .servicebase import LOGIN_LINK_TTL
 from .space_entry import space_session_user
 from .policy import Caller
 
@@ -295,6 +296,35 @@ border-radius:4px;font-size:1rem}} .error{{color:#b00020;margin:.5rem 0}}
 </form></body></html>"""
 
 
+# A login link that no longer works: what happened and what to do, no password form
+# (a user added in the console may have no password to type).
+LINK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · Jupyter Spaces</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font-family:system-ui,sans-serif;background:#f5f5f5;color:#222;display:flex;
+justify-content:center;padding-top:12vh;margin:0}}
+main{{background:#fff;padding:2rem 2.5rem;border-radius:8px;box-shadow:0 1px 4px #0002;max-width:28rem}}
+h1{{font-size:1.3rem;margin:0 0 1rem}} p{{line-height:1.45}} .alt{{color:#555;font-size:.9rem}}
+</style></head><body>
+<main role="main">
+<h1>{title}</h1>
+<p>{why}</p>
+<p>Ask an administrator of this domain for a new login link: in the spaces home,
+<em>Users (admin)</em> → <em>Login link</em>, or <code>jupyter spaces user login-link NAME</code>
+on the server. Each link works once, within {hours} hours.</p>
+<p class="alt">Already signed in here or have a password? <a href="{login}">Sign in</a>.</p>
+</main></body></html>"""
+
+LINK_PROBLEMS = {
+    "expired": ("This login link has expired", "Login links stop working after {hours} hours, and this one is older."),
+    "unknown": (
+        "This login link no longer works",
+        "It was already used (each link signs in once), or it is not a link this domain made.",
+    ),
+}
+
+
 class LoginHandler(JupyterHandler):
     """Password form, and ``login?token=...`` one-time login links."""
 
@@ -321,6 +351,17 @@ class LoginHandler(JupyterHandler):
             )
         )
 
+    def _link_problem(self, why: str) -> None:
+        hours = int(LOGIN_LINK_TTL.total_seconds() // 3600)
+        title, text = LINK_PROBLEMS[why]
+        self.set_status(403)
+        self.finish(
+            LINK_PAGE.format(
+                title=title, why=text.format(hours=hours), hours=hours,
+                login=xhtml_escape(self.request.path + "?next=" + url_escape(self._next_url())),
+            )
+        )
+
     def _signed_in(self, session: str) -> None:
         self.identity_provider.set_session_cookie(self, session)
         self.redirect(self._next_url())
@@ -330,9 +371,9 @@ class LoginHandler(JupyterHandler):
         token = self.get_argument("token", "")
         if token:
             service = self.domain.service
-            user = await self.domain.run(service.consume_login_token, token)
+            user, why = await self.domain.run(service.consume_login_link, token)
             if user is None:
-                return self._render("This login link is invalid, expired or already used.", 403)
+                return self._link_problem(why)
             session = await self.domain.run(service.create_session, user.id, self.request.remote_ip or "", "link")
             return self._signed_in(session)
         if self.current_user:

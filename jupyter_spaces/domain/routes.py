@@ -73,6 +73,7 @@ ROUTES = [
         users({"DELETE"}),
     ),
     Route("/spaces/api/users/(?P<name>[^/]+)/sessions", _API + "users.SessionsHandler", users({"DELETE"})),
+    Route("/spaces/api/users/(?P<name>[^/]+)/login-link", _API + "users.LoginLinkHandler", users({"POST"})),
     Route("/spaces/api/audit", _API + "users.AuditHandler", users(READ)),
     Route("/spaces/api/spaces", _API + "spaces.SpacesHandler", users(READ | {"POST"})),
     Route(f"/spaces/api/spaces/{_SPACE}", _API + "spaces.SpaceHandler", users(READ | {"PATCH", "DELETE"})),

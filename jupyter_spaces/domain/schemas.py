@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SPACE_NAME = r"^[a-z0-9](-?[a-z0-9]){0,62}$"
 # Space names share the URL namespace <base_url>spaces/<name>/ with the domain's own pages.
@@ -113,3 +113,16 @@ class SpaceQuery(Page):
     status: SpaceStatus | None = None
     name_contains: Annotated[str, Field(max_length=64)] | None = None
     sort: SpaceSort = "name"
+
+
+class AuditQuery(Page):
+    """The audit log's filters: each given one must match (``action`` also matches the
+    actions under it: ``space`` is every ``space.*``); ``since``/``until`` are ISO 8601
+    times with a zone, ``since`` inclusive, ``until`` exclusive."""
+
+    actor: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    action: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    target_type: Literal["user", "space"] | None = None
+    target: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None

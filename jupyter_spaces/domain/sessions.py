@@ -4,6 +4,7 @@ tickets and sessions that let a browser into a space on its own origin. A part o
 
 from __future__ import annotations
 
+from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -55,18 +56,24 @@ class SessionsService(ServiceBase):
 
     def consume_login_token(self, token: str) -> User | None:
         """Exchange a one-time login-link token for its user; the token is gone after."""
+        return self.consume_login_link(token)[0]
+
+    def consume_login_link(self, token: str) -> tuple[User | None, str]:
+        """``(user, "ok")`` for a live login-link token, which is gone after; else
+        ``(None, why)``: ``expired`` (known, past its time: gone now too) or ``unknown``
+        (used, its user removed, or never made: one cannot tell them apart)."""
         digest = accounts.token_digest(token)
         with self.store.write() as session:
             tok = session.scalar(select(Token).where(Token.digest == digest, Token.kind == "login"))
             if tok is None:
-                return None
+                return None, "unknown"
             user = tok.user
             expired = tok.expires is not None and tok.expires <= utcnow()
             session.delete(tok)
             if expired:
-                return None
+                return None, "expired"
             user.last_activity = utcnow()
-        return user
+        return user, "ok"
 
     def check_password(self, name: str, password: str) -> User | None:
         user = self.user_by_name(name)
@@ -76,8 +83,16 @@ class SessionsService(ServiceBase):
 
     def login_link_token(self, caller: Caller, name: str) -> str:
         """A one-time login token for ``name`` (the demo and the CLI print links with it)."""
+        return self.new_login_link(caller, name, admin_only=False)[0]
+
+    def new_login_link(self, caller: Caller, name: str, *, admin_only: bool = True) -> tuple[str, datetime]:
+        """A one-time login token for ``name`` and when it expires (audited). Through the
+        API only an administrator may make one: it signs its holder in as ``name``."""
         token = accounts.new_token()
+        expires = utcnow() + LOGIN_LINK_TTL
         with self._change(caller, "user.login_link", "user", name) as (session, _):
+            if admin_only and not caller.admin:
+                raise Forbidden("Only administrators may make login links.")
             self._self_or_admin(caller, name)
             user = self._user(session, name)
             session.add(
@@ -86,10 +101,10 @@ class SessionsService(ServiceBase):
                     kind="login",
                     digest=accounts.token_digest(token),
                     note="login link",
-                    expires=utcnow() + LOGIN_LINK_TTL,
+                    expires=expires,
                 )
             )
-        return token
+        return token, expires
 
     # -- sessions ------------------------------------------------------------------
     #

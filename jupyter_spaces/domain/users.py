@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, NotFound
 from . import accounts, paging
 from .models import AuditEvent, Space, Token, User, utcnow
 from .policy import Caller
-from .schemas import Page, TokenCreate, UserCreate, UserUpdate
+from .schemas import AuditQuery, Page, TokenCreate, UserCreate, UserUpdate
 from .servicebase import ServiceBase, audit_json, token_json, user_json
 
 
@@ -20,9 +20,13 @@ class UsersService(ServiceBase):
     # -- audit -------------------------------------------------------------------
 
     def list_audit(self, caller: Caller, page: Page) -> dict:
+        """Newest first; an ``AuditQuery`` filters (the cursor is the last id, so a
+        next page keeps the filters it is asked with)."""
         if not caller.admin:
             raise Forbidden("Only administrators may read the audit log.")
         query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(page.limit + 1)
+        if isinstance(page, AuditQuery):
+            query = query.where(*_audit_filters(page))
         if page.cursor:
             _, last_id = paging.decode_cursor(page.cursor, "audit", value=None, key=int)
             query = query.where(AuditEvent.id < last_id)
@@ -148,3 +152,24 @@ class UsersService(ServiceBase):
                 raise NotFound(f"User {name!r} has no token {token_id}.")
             session.delete(tok)
             return tok.digest
+
+
+def _audit_filters(q: AuditQuery) -> list:
+    where = []
+    if q.actor is not None:
+        where.append(AuditEvent.actor == q.actor)
+    if q.action is not None:
+        # "space" is every "space.*"; the prefix is matched literally (no LIKE wildcards)
+        prefix = q.action.rstrip(".") + "."
+        where.append(
+            or_(AuditEvent.action == q.action, func.substr(AuditEvent.action, 1, len(prefix)) == prefix)
+        )
+    if q.target_type is not None:
+        where.append(AuditEvent.target_type == q.target_type)
+    if q.target is not None:
+        where.append(AuditEvent.target == q.target)
+    if q.since is not None:
+        where.append(AuditEvent.time >= q.since)
+    if q.until is not None:
+        where.append(AuditEvent.time < q.until)
+    return where

@@ -42,6 +42,7 @@ MATRIX = [
     ("create-token", "POST", "users/eddie/tokens", {"note": "ci"}, expect(403, 201, 403, 403, 201), None),
     ("delete-token", "DELETE", "users/eddie/tokens/{token}", None, expect(403, 204, 403, 403, 204), "token"),
     ("sign-out-everywhere", "DELETE", "users/eddie/sessions", None, expect(403, 204, 403, 403, 204), None),
+    ("login-link", "POST", "users/eddie/login-link", None, expect(403, 403, 403, 403, 201), None),
     ("list-spaces", "GET", "spaces", None, ALL_200, None),
     ("list-spaces-filtered", "GET", "spaces?sharing=private&sort=-created&limit=2", None, ALL_200, None),
     ("create-space", "POST", "spaces", {"name": "fresh", "sharing": "private", "app_type": "jupyterlab"},

@@ -261,7 +261,7 @@ def test_body_schema_agrees_with_the_model(op, body):
 
 def test_query_parameters_match_the_models():
     spec = spec_dict()
-    for template, model in (("/users", schemas.Page), ("/audit", schemas.Page), ("/spaces", schemas.SpaceQuery)):
+    for template, model in (("/users", schemas.Page), ("/audit", schemas.AuditQuery), ("/spaces", schemas.SpaceQuery)):
         params = {_resolve(p)["name"] for p in spec["paths"][template]["get"]["parameters"]}
         assert params == set(model.model_fields), template
 
@@ -332,7 +332,15 @@ async def test_live_responses_match_the_document(client, world, service, domain)
     assert (await call("DELETE", "users/eddie/sessions", who="viewer")).status == 403
     assert (await call("DELETE", "users/nobody/sessions", who="admin")).status == 404
 
+    # login links
+    assert (await call("POST", "users/eddie/login-link", who="admin")).status == 201
+    assert (await call("POST", "users/eddie/login-link", who="editor")).status == 403
+    assert (await call("POST", "users/nobody/login-link", who="admin")).status == 404
+
     # audit
+    assert (await call("GET", "audit?actor=root&action=user&target_type=user&target=eddie"
+                              "&since=2020-01-01T00:00:00Z&until=2999-01-01T00:00:00%2B01:00", who="admin")).status == 200
+    assert (await call("GET", "audit?since=2020-01-01", who="admin")).status == 400
     page = (await call("GET", "audit?limit=3", who="admin")).json()
     assert page["items"] and page["next_cursor"]
     assert (await call("GET", f"audit?cursor={page['next_cursor']}", who="admin")).status == 200

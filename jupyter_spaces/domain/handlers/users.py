@@ -4,7 +4,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..revocation import token_credential
-from ..schemas import Page, TokenCreate, UserCreate, UserUpdate
+from ..schemas import AuditQuery, Page, TokenCreate, UserCreate, UserUpdate
+from ..servicebase import iso
 from .base import DomainHandler
 
 NAME = r"(?P<name>[^/]+)"
@@ -93,12 +94,27 @@ class SessionsHandler(DomainHandler):
         self.no_content()
 
 
+class LoginLinkHandler(DomainHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name):
+        """A new one-time login link for the user (admin), on the domain's own address."""
+        token, expires = await self.call(self.domain.service.new_login_link, self.caller, name)
+        origins, host = self.domain.origins, self.request.host
+        # The domain's host even when asked from another name of it (127.0.0.1)
+        origin = origins.domain_origin(self.request.protocol, host) if origins.isolated else (
+            f"{self.request.protocol}://{host}"
+        )
+        url = f"{origin}{self.base_url}login?token={token}"
+        self.reply({"user": name, "url": url, "expires": iso(expires)}, 201)
+
+
 class AuditHandler(DomainHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        page = self.query(Page)
-        self.reply(await self.call(self.domain.service.list_audit, self.caller, page))
+        query = self.query(AuditQuery)
+        self.reply(await self.call(self.domain.service.list_audit, self.caller, query))
 
 
 handlers = [
@@ -108,5 +124,6 @@ handlers = [
     (rf"/spaces/api/users/{NAME}/tokens", TokensHandler),
     (rf"/spaces/api/users/{NAME}/tokens/(?P<token_id>[0-9]{{1,12}})", TokenHandler),
     (rf"/spaces/api/users/{NAME}/sessions", SessionsHandler),
+    (rf"/spaces/api/users/{NAME}/login-link", LoginLinkHandler),
     (r"/spaces/api/audit", AuditHandler),
 ]
