@@ -42,10 +42,42 @@ images <- function(conn = spaces_connect()) {
 }
 
 #' @rdname me
+#' @details `app_types()` also says how each app opens (`opens_in`:
+#'   `"jupyterlab"`, or `"tab"` for an app of its own in a browser tab), what
+#'   a viewer of a shared space may do in it (`viewers`, `viewer_reason`),
+#'   whether several people edit in it at once (`co_edits`), its
+#'   `description` and `icon`.
 #' @export
 app_types <- function(conn = spaces_connect()) {
   res <- spaces_api(conn, "GET", "app-types")
   records_df(res$items %||% list(),
              c(name = "character", display_name = "character",
-               available = "logical", reason = "character"))
+               available = "logical", reason = "character",
+               description = "character", icon = "character",
+               opens_in = "character", co_edits = "logical",
+               viewers = "character", viewer_reason = "character"))
+}
+
+# The domain's entry for an app type (a one-row data frame), or a classed
+# error: `jupyterspaces_unknown_app_type` for a name the domain does not
+# list, `jupyterspaces_app_unavailable` (with the domain's `reason`) for one
+# this domain cannot run.
+app_type_entry <- function(app_type, conn, apps = app_types(conn = conn)) {
+  check_string(app_type, "app_type")
+  i <- match(app_type, apps$name)
+  if (is.na(i)) {
+    offered <- apps$name[apps$available %in% TRUE]
+    js_abort(sprintf("Unknown app type '%s'; this domain offers: %s.", app_type,
+                     if (length(offered)) paste(offered, collapse = ", ") else "none"),
+             c("jupyterspaces_unknown_app_type", "jupyterspaces_usage_error"),
+             app_type = app_type, offered = offered)
+  }
+  entry <- apps[i, , drop = FALSE]
+  if (isFALSE(entry$available)) {
+    reason <- entry$reason
+    if (is.na(reason) || !nzchar(reason)) reason <- "the domain gives no reason."
+    js_abort(sprintf("%s spaces are unavailable on this domain: %s", entry$display_name, reason),
+             "jupyterspaces_app_unavailable", app_type = app_type, reason = reason)
+  }
+  entry
 }

@@ -1,14 +1,32 @@
 # The "Jupyter Spaces" gadget: plain functions (tested without RStudio or a
 # browser) and a thin shiny/miniUI layer over them.
 
-# The table the gadget shows.
-gadget_spaces_table <- function(conn) {
-  s <- spaces_list(conn = conn)
+# The table the gadget shows, from the spaces as spaces_list() or the live
+# feed (feed_table()) give them.
+gadget_table <- function(s) {
   cols <- c("name", "display_name", "status", "app_type", "sharing", "owner",
             "role", "instance_type")
   s <- s[, cols, drop = FALSE]
   s$role[is.na(s$role)] <- "(metadata only)"
   s
+}
+
+gadget_spaces_table <- function(conn) gadget_table(spaces_list(conn = conn))
+
+# The status line's words for a feed event, or NULL: a start or stop under
+# way, with its percent.
+gadget_progress <- function(ev) {
+  if (!identical(ev$event, "progress") || !is.list(ev$data)) return(NULL)
+  d <- ev$data
+  if (!is.character(d$name) || !is.numeric(d$percent)) return(NULL)
+  sprintf("'%s': %d%% %s", d$name, as.integer(round(d$percent)), d$message %||% "")
+}
+
+# The line saying whether the list is live.
+gadget_feed_line <- function(status) {
+  if (isTRUE(status$connected)) return("Live: changes show as they happen.")
+  if (is.null(status$problem)) return("Connecting to the live feed...")
+  sprintf("Live feed lost (%s); reconnecting.", status$problem)
 }
 
 # Carry out a button: "start", "stop" or "open". Returns a message for the
@@ -124,6 +142,7 @@ gadget_ui <- function() {
             shiny::actionButton("stop", "Stop"),
             shiny::actionButton("open", "Open in browser"),
             shiny::tags$p(shiny::textOutput("status_line")),
+            shiny::tags$p(class = "help-block", shiny::textOutput("feed_line")),
             shiny::tableOutput("spaces"),
             shiny::tags$h4("Who is here"),
             shiny::textOutput("presence_text"),
@@ -147,21 +166,62 @@ gadget_ui <- function() {
   )
 }
 
-gadget_server <- function(conn, context) {
+gadget_server <- function(conn, context, follow = TRUE) {
   function(input, output, session) {
     tick <- shiny::reactiveVal(0)
     message <- shiny::reactiveVal("")
     refresh <- function() tick(tick() + 1)
 
-    spaces <- shiny::reactive({
-      tick()
-      res <- gadget_try(gadget_spaces_table(conn))
-      if (is.character(res)) {
-        message(res)
-        return(NULL)
+    # The list: read on refresh and after each action, and kept current in
+    # between by the domain's live feed (no polling of the API): each event
+    # updates it; after a drop the follower reconnects and its snapshot
+    # reloads it.
+    shown <- shiny::reactiveVal(NULL)
+    feed_status <- shiny::reactiveVal(list(connected = FALSE, problem = NULL))
+    feed <- if (isTRUE(follow)) {
+      feed_follower(conn, function(spaces, ev) {
+        if (identical(ev$event, "progress")) {
+          line <- gadget_progress(ev)
+          if (!is.null(line)) message(line)
+        } else {
+          shown(gadget_table(spaces))
+        }
+        TRUE
+      })
+    }
+    shiny::observeEvent(tick(), {
+      items <- gadget_try(spaces_paged(conn, "spaces"))
+      if (is.character(items)) {
+        message(items)
+        return()
       }
-      res
+      if (!is.null(feed)) feed$replace(items)
+      shown(gadget_table(records_df(items, space_columns)))
     })
+    if (!is.null(feed)) {
+      following <- TRUE
+      shiny::observe({
+        if (!following) return()
+        # Reads what the open stream has brought; no request unless reconnecting.
+        shiny::invalidateLater(200)
+        res <- gadget_try(feed$pump())
+        if (is.character(res)) {
+          # A refusal reconnecting cannot cure (an invalid token).
+          following <<- FALSE
+          feed_status(list(connected = FALSE, problem = sub("^Error: ", "", res)))
+          message(res)
+          return()
+        }
+        st <- feed$status()
+        if (!identical(st, shiny::isolate(feed_status()))) feed_status(st)
+      })
+      session$onSessionEnded(function() feed$close())
+    }
+    output$feed_line <- shiny::renderText({
+      if (is.null(feed)) "" else gadget_feed_line(feed_status())
+    })
+
+    spaces <- shiny::reactive(shown())
 
     shiny::observe({
       s <- spaces()

@@ -58,7 +58,7 @@ base_request <- function(req, conn, method, query = list(), body = NULL) {
 #' Send a request and turn HTTP errors into classed conditions
 #'
 #' The one function through which every request of the package goes,
-#' including the event streams of [space_events()].
+#' including the event streams of [space_events()] and [spaces_follow()].
 #'
 #' Errors are conditions with the classes `jupyterspaces_http_<status>`,
 #' `jupyterspaces_http_error` and `jupyterspaces_error` and the fields
@@ -72,11 +72,18 @@ base_request <- function(req, conn, method, query = list(), body = NULL) {
 #'   of the body (a raw vector) as it arrives, returning `TRUE` to go on
 #'   reading. Reading stops when it returns anything else, when the server
 #'   ends the body, or after `timeout` seconds.
-#' @param timeout With `stream`: seconds after which to stop reading.
+#' @param timeout With `stream`: seconds after which to stop reading (`Inf`:
+#'   never).
+#' @param wait With `stream`: `TRUE` reads until the stream stops; `FALSE`
+#'   returns at once, once the server has answered, with a handle to read it
+#'   without blocking (for an event loop such as shiny's): a list with
+#'   `pump()`, which passes what has arrived to `stream` and returns `TRUE`
+#'   while the stream goes on, and `close()`. A network failure while reading
+#'   is a `jupyterspaces_connection_error` from `pump()`.
 #' @return An `httr2_response` with a status below 400 (with `stream`,
-#'   without its body).
+#'   without its body); with `wait = FALSE`, the handle.
 #' @export
-spaces_send <- function(req, stream = NULL, timeout = 600) {
+spaces_send <- function(req, stream = NULL, timeout = 600, wait = TRUE) {
   method <- req_method(req)
   unreachable <- function(e) {
     js_abort(
@@ -96,13 +103,22 @@ spaces_send <- function(req, stream = NULL, timeout = 600) {
   # not suit an event stream).
   handle <- curl::new_handle()
   curl::handle_setheaders(handle, .list = req$headers)
-  curl::handle_setopt(handle, timeout = max(1L, ceiling(timeout)), connecttimeout = 30L,
+  curl::handle_setopt(handle, connecttimeout = 30L,
                       useragent = req$options$useragent %||% "jupyterspaces")
+  if (is.finite(timeout)) curl::handle_setopt(handle, timeout = max(1L, ceiling(timeout)))
   status <- function() curl::handle_data(handle)$status_code
   con <- curl::curl(req$url, handle = handle)
-  on.exit(close(con), add = TRUE)
+  closed <- FALSE
+  close_con <- function() {
+    if (!closed) {
+      closed <<- TRUE
+      try(close(con), silent = TRUE)
+    }
+    invisible()
+  }
   opened <- tryCatch(open(con, "rb", blocking = FALSE), error = function(e) e)
   if (inherits(opened, "error")) {
+    close_con()
     # curl refuses to open an error response; ask again without streaming to
     # get the server's JSON error body as a classed condition.
     if (isTRUE(status() >= 400)) spaces_send(req)
@@ -112,27 +128,54 @@ spaces_send <- function(req, stream = NULL, timeout = 600) {
     tryCatch(readBin(con, raw(), 32768L), error = function(e) {
       # curl's own timeout (the `timeout` above) ends the stream quietly.
       if (grepl("timeout|timed out", conditionMessage(e), ignore.case = TRUE)) NULL
-      else unreachable(e)
+      else {
+        close_con()
+        unreachable(e)
+      }
     })
   }
   deadline <- Sys.time() + timeout
   error_body <- raw()
-  while (isIncomplete(con) && Sys.time() < deadline) {
-    buf <- read()
-    if (is.null(buf)) break
-    if (!length(buf)) {
-      Sys.sleep(0.05)
-    } else if (isTRUE(status() >= 400)) {
-      error_body <- c(error_body, buf)
-    } else if (!isTRUE(stream(buf))) {
-      break
-    }
+  failed <- function() {
+    code <- status() %||% 0L
+    if (code < 400) return(invisible())
+    close_con()
+    stop(http_condition(httr2::response(status_code = code, url = req$url, method = method,
+                                        body = error_body), req))
   }
+  # Read what has arrived; TRUE while the stream goes on.
+  pump <- function() {
+    if (closed) return(FALSE)
+    repeat {
+      if (!isIncomplete(con) || Sys.time() >= deadline) break
+      buf <- read()
+      if (is.null(buf)) break
+      if (!length(buf)) return(TRUE)
+      if (isTRUE(status() >= 400)) {
+        error_body <<- c(error_body, buf)
+      } else if (!isTRUE(stream(buf))) {
+        break
+      }
+    }
+    failed()
+    close_con()
+    FALSE
+  }
+
+  if (!isTRUE(wait)) {
+    # Wait for the server's answer (headers), so that a refusal is an error here.
+    answer_by <- Sys.time() + 30
+    while (is.null(status()) || identical(status(), 0L)) {
+      if (!pump() || Sys.time() > answer_by) break
+      Sys.sleep(0.02)
+    }
+    failed()
+    return(list(pump = pump, close = close_con, status = status))
+  }
+  on.exit(close_con(), add = TRUE)
+  while (pump()) Sys.sleep(0.05)
   code <- status() %||% 0L
-  resp <- httr2::response(status_code = code, url = req$url, method = method,
-                          body = error_body)
-  if (code >= 400) stop(http_condition(resp, req))
-  invisible(resp)
+  invisible(httr2::response(status_code = code, url = req$url, method = method))
 }
 
 req_method <- function(req) {

@@ -56,8 +56,12 @@ space_get <- function(name, conn = spaces_connect()) {
 #' @rdname space_get
 #' @param sharing `"private"` (only you) or `"shared"` (the whole domain);
 #'   fixed at creation.
-#' @param app_type `"jupyterlab"`, `"code-editor"` or `"rstudio"`; see
-#'   [app_types()].
+#' @param app_type The space's application: one the domain lists in
+#'   [app_types()] as available, such as `"jupyterlab"`, `"code-editor"`
+#'   (VS Code in the browser) or `"mlflow"` (a tracking server). Checked
+#'   before the space is created: an app type the domain cannot run is a
+#'   `jupyterspaces_app_unavailable` condition with the domain's `reason`; one
+#'   it does not know a `jupyterspaces_unknown_app_type`.
 #' @param display_name A human-readable name.
 #' @param instance_type,image See [instance_types()] and [images()]; the
 #'   server's defaults when `NULL`.
@@ -70,6 +74,7 @@ space_create <- function(name, sharing = c("private", "shared"),
                          idle_timeout_minutes = NULL, conn = spaces_connect()) {
   check_string(name, "name")
   sharing <- match.arg(sharing)
+  app_type_entry(app_type, conn)
   body <- list(name = name, sharing = sharing, app_type = app_type,
                display_name = display_name, instance_type = instance_type,
                image = image, volume_gb = volume_gb,

@@ -24,13 +24,33 @@ space_json <- function(name = "demo", status = "stopped", sharing = "private",
 
 # An entry of GET app-types, as jupyter_spaces/apps.py describes the app.
 app_type_json <- function(name = "jupyterlab", available = TRUE, reason = "") {
-  lab <- identical(name, "jupyterlab")
-  list(name = name, display_name = if (lab) "JupyterLab" else "RStudio",
-       description = if (lab) "Notebooks, consoles, terminals and files." else "RStudio Server.",
-       icon = if (lab) "jupyter" else name,
-       co_edits = lab, viewers = if (lab) "read-only" else "refused",
-       viewer_reason = if (lab) "" else "RStudio has no read-only mode.",
-       opens_in = if (lab) "jupyterlab" else "tab", available = available, reason = reason)
+  app <- switch(
+    name,
+    jupyterlab = list(display_name = "JupyterLab",
+                      description = "Notebooks, consoles, terminals and files.",
+                      icon = "jupyter", co_edits = TRUE, viewers = "read-only",
+                      viewer_reason = "", opens_in = "jupyterlab"),
+    `code-editor` = list(display_name = "Code Editor",
+                         description = "VS Code in the browser (code-server).",
+                         icon = "code", co_edits = FALSE, viewers = "refused",
+                         viewer_reason = "The Code Editor has no read-only mode.",
+                         opens_in = "tab"),
+    mlflow = list(display_name = "MLflow", description = "An MLflow tracking server.",
+                  icon = "mlflow", co_edits = FALSE, viewers = "read-only",
+                  viewer_reason = "", opens_in = "tab"),
+    list(display_name = "RStudio", description = "RStudio Server.", icon = name,
+         co_edits = FALSE, viewers = "refused", viewer_reason = "RStudio has no read-only mode.",
+         opens_in = "tab")
+  )
+  c(list(name = name), app, list(available = available, reason = reason))
+}
+
+# GET app-types as a domain with Code Editor and MLflow installed answers it.
+app_types_json <- function() {
+  list(items = list(
+    app_type_json("jupyterlab"), app_type_json("code-editor"), app_type_json("mlflow"),
+    app_type_json("rstudio", available = FALSE,
+                  reason = "RStudio Server is in none of the package registries.")))
 }
 
 # Record requests and answer from a function of the request.

@@ -21,6 +21,40 @@ test_that("space_url builds the JupyterLab URL", {
   expect_equal(jupyterspaces:::space_url(sp, conn), "http://spaces.test:8888/base/spaces/demo/")
 })
 
+test_that("a Code Editor or MLflow space opens at its own URL in a browser tab", {
+  conn <- fake_conn()
+  fc <- fake_context()
+  m <- recording_mock(function(req) {
+    if (grepl("app-types$", req$url)) return(json_response(app_types_json()))
+    name <- sub("^.*/spaces/api/spaces/", "", req$url)
+    json_response(space_json(name, status = "running",
+                             app_type = if (name == "tracking") "mlflow" else "code-editor"))
+  })
+  httr2::with_mock(m$mock, {
+    # How it opens comes from the domain's description of the app (opens_in).
+    expect_equal(space_browse("editor", browse = fc$ctx$browse, conn = conn),
+                 "http://spaces.test:8888/base/spaces/editor/")
+    msg <- jupyterspaces:::gadget_action("open", "tracking", conn, fc$ctx)
+    expect_equal(msg, "Opened http://spaces.test:8888/base/spaces/tracking/")
+    expect_equal(fc$opened, c("http://spaces.test:8888/base/spaces/editor/",
+                              "http://spaces.test:8888/base/spaces/tracking/"))
+    # Not a JupyterLab page: no file to open in it.
+    expect_error(space_browse("editor", "a.R", browse = fc$ctx$browse, conn = conn),
+                 class = "jupyterspaces_usage_error")
+  })
+  expect_length(fc$opened, 2)
+})
+
+test_that("the gadget's live lines", {
+  expect_equal(jupyterspaces:::gadget_progress(list(
+    event = "progress", data = list(name = "a", percent = 42.4, message = "launching"))),
+    "'a': 42% launching")
+  expect_null(jupyterspaces:::gadget_progress(list(event = "space", data = space_json("a"))))
+  expect_match(jupyterspaces:::gadget_feed_line(list(connected = TRUE)), "^Live")
+  expect_match(jupyterspaces:::gadget_feed_line(list(connected = FALSE, problem = "Cannot reach x")),
+               "lost \\(Cannot reach x\\); reconnecting")
+})
+
 test_that("open_space and the gadget actions go through the context seam", {
   conn <- fake_conn()
   fc <- fake_context()
@@ -31,6 +65,7 @@ test_that("open_space and the gadget actions go through the context seam", {
     }
     if (grepl("/start$", req$url)) return(json_response(space_json("a", status = "starting"), 202))
     if (grepl("/stop$", req$url)) return(json_response(space_json("b", status = "stopping"), 202))
+    if (grepl("app-types$", req$url)) return(json_response(app_types_json()))
     name <- sub("^.*/spaces/api/spaces/", "", req$url)
     json_response(space_json(name, status = "running"))
   })

@@ -38,6 +38,7 @@ test_that("spaces_list stops at max and handles an empty domain", {
 test_that("create, update, delete send the right requests", {
   conn <- fake_conn()
   m <- recording_mock(function(req) {
+    if (grepl("app-types$", req$url)) return(json_response(app_types_json()))
     if (identical(req$method, "DELETE")) return(json_response(NULL, 204))
     if (identical(req$method, "POST")) {
       return(json_response(space_json("new"), 201, headers = list(Location = "/base/spaces/api/spaces/new")))
@@ -46,18 +47,48 @@ test_that("create, update, delete send the right requests", {
   })
   sp <- httr2::with_mock(m$mock, space_create("new", "shared", instance_type = "large", conn = conn))
   expect_s3_class(sp, "jupyterspaces_space")
-  expect_equal(m$requests[[1]]$method, "POST")
-  expect_equal(req_body_data(m$requests[[1]]),
+  # The app type is checked against the domain's list first.
+  expect_match(m$requests[[1]]$url, "spaces/api/app-types$")
+  expect_equal(m$requests[[2]]$method, "POST")
+  expect_equal(req_body_data(m$requests[[2]]),
                list(name = "new", sharing = "shared", app_type = "jupyterlab",
                     instance_type = "large"))
   expect_output(print(sp), "space 'new'")
   httr2::with_mock(m$mock, space_update("new", volume_gb = 20, conn = conn))
-  expect_equal(m$requests[[2]]$method, "PATCH")
-  expect_match(m$requests[[2]]$url, "spaces/api/spaces/new$")
-  expect_equal(req_body_data(m$requests[[2]]), list(volume_gb = 20))
+  expect_equal(m$requests[[3]]$method, "PATCH")
+  expect_match(m$requests[[3]]$url, "spaces/api/spaces/new$")
+  expect_equal(req_body_data(m$requests[[3]]), list(volume_gb = 20))
   expect_error(space_update("new", conn = conn), class = "jupyterspaces_usage_error")
   expect_true(httr2::with_mock(m$mock, space_delete("new", conn = conn)))
-  expect_equal(m$requests[[3]]$method, "DELETE")
+  expect_equal(m$requests[[4]]$method, "DELETE")
+})
+
+test_that("space_create offers the domain's app types: an unavailable one is refused with why", {
+  conn <- fake_conn()
+  m <- recording_mock(function(req) {
+    if (grepl("app-types$", req$url)) return(json_response(app_types_json()))
+    json_response(space_json("new", app_type = "code-editor"), 201,
+                  headers = list(Location = "/base/spaces/api/spaces/new"))
+  })
+  sp <- httr2::with_mock(m$mock, space_create("new", app_type = "code-editor", conn = conn))
+  expect_equal(req_body_data(m$requests[[2]])$app_type, "code-editor")
+  expect_equal(sp$app_type, "code-editor")
+
+  err <- httr2::with_mock(m$mock, tryCatch(space_create("r", app_type = "rstudio", conn = conn),
+                                           error = function(e) e))
+  expect_s3_class(err, "jupyterspaces_app_unavailable")
+  expect_s3_class(err, "jupyterspaces_error")
+  expect_equal(err$app_type, "rstudio")
+  expect_equal(err$reason, "RStudio Server is in none of the package registries.")
+  expect_equal(conditionMessage(err), paste("RStudio spaces are unavailable on this domain:",
+                                            "RStudio Server is in none of the package registries."))
+  err <- httr2::with_mock(m$mock, tryCatch(space_create("x", app_type = "emacs", conn = conn),
+                                           error = function(e) e))
+  expect_s3_class(err, "jupyterspaces_unknown_app_type")
+  expect_equal(conditionMessage(err),
+               "Unknown app type 'emacs'; this domain offers: jupyterlab, code-editor, mlflow.")
+  # Neither was sent to the domain: only the app types were read.
+  expect_length(Filter(function(r) identical(r$method, "POST"), m$requests), 1)
 })
 
 test_that("space_start(wait = TRUE) falls back to polling when there is no event stream", {
