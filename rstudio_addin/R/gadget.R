@@ -305,7 +305,10 @@ gadget_server <- function(conn, context, follow = TRUE) {
 #' The Jupyter Spaces gadget
 #'
 #' A small shiny app (an RStudio gadget): your spaces with their status,
-#' start, stop and open buttons, who is present in a shared space, and a form
+#' kept current by the domain's live feed (as [spaces_follow()] does: changes
+#' made elsewhere show at once, and after a network drop it reconnects and
+#' reloads), start, stop and open buttons (Code Editor and MLflow spaces open
+#' in a browser tab), who is present in a shared space, and a form
 #' to create a space. The form offers the app types, instance types and images
 #' (with their description) available on the domain's host; those that are not
 #' are listed below it with the reason.
