@@ -108,6 +108,12 @@ export interface IMember {
   role: Role;
 }
 
+/** The members list: the people, and what everyone else may do (shared spaces). */
+export interface IMembers extends IItems<IMember> {
+  /** The domain's role for users who are not members; null for a private space. */
+  default_role?: Exclude<Role, 'owner'> | null;
+}
+
 /** Someone present in a space now (`Presence` in openapi.yaml). */
 export interface IPresence {
   user: Pick<IUser, 'name' | 'display_name' | 'initials' | 'color'>;
@@ -257,7 +263,9 @@ export class SpacesApiError extends Error {
     message: string,
     readonly status: number,
     readonly reason: string,
-    readonly response: Response | null = null
+    readonly response: Response | null = null,
+    /** The request field a 400/422 is about (the server's `field`), if any. */
+    readonly field: string | null = null
   ) {
     super(message);
     this.name = 'SpacesApiError';
@@ -278,6 +286,7 @@ export class SpacesApiError extends Error {
     }
     let message = '';
     let reason = '';
+    let field: string | null = null;
     if (text) {
       try {
         const body = JSON.parse(text);
@@ -287,6 +296,9 @@ export class SpacesApiError extends Error {
           }
           if (typeof body.reason === 'string') {
             reason = body.reason;
+          }
+          if (typeof body.field === 'string' && body.field) {
+            field = body.field;
           }
         }
       } catch {
@@ -299,7 +311,13 @@ export class SpacesApiError extends Error {
     if (!reason) {
       reason = Private.reasonForStatus(response.status);
     }
-    return new SpacesApiError(message, response.status, reason, response);
+    return new SpacesApiError(
+      message,
+      response.status,
+      reason,
+      response,
+      field
+    );
   }
 }
 
@@ -496,7 +514,7 @@ export class SpacesClient {
 
   /* ---- members and presence */
 
-  listMembers(space: string): Promise<IItems<IMember>> {
+  listMembers(space: string): Promise<IMembers> {
     return this.request('GET', ['spaces', space, 'members']);
   }
 

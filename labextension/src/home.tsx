@@ -120,7 +120,7 @@ export function Home(
     const ok = await confirm(
       trans.__('Delete %1?', space.display_name),
       trans.__(
-        'The space “%1” (%2) and its %3 GB volume with every file on it (%4 used) are deleted for good.%5 This cannot be undone.',
+        'The space “%1” (%2) and its %3 GiB volume with every file on it (%4 used) are deleted for good.%5 This cannot be undone.',
         space.display_name,
         space.name,
         space.volume_gb,

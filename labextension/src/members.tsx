@@ -5,7 +5,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IMember, ISpace, IUser, SpacesClient } from './api';
+import { IMember, ISpace, IUser, Role, SpacesClient } from './api';
 import { Avatar } from './avatars';
 import { DialogButton, Field, Modal } from './modal';
 import { roleLabel } from './util';
@@ -22,6 +22,7 @@ export interface IMembersDialogProps {
 export function MembersDialog(props: IMembersDialogProps): JSX.Element {
   const { space, client, trans, canManage } = props;
   const [members, setMembers] = React.useState<IMember[] | null>(null);
+  const [othersRole, setOthersRole] = React.useState<Role | null>(null);
   const [users, setUsers] = React.useState<IUser[]>([]);
   const [error, setError] = React.useState('');
   const [newUser, setNewUser] = React.useState('');
@@ -31,6 +32,7 @@ export function MembersDialog(props: IMembersDialogProps): JSX.Element {
     try {
       const answer = await client.listMembers(space.name);
       setMembers(answer.items);
+      setOthersRole(answer.default_role ?? null);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -75,10 +77,8 @@ export function MembersDialog(props: IMembersDialogProps): JSX.Element {
         />
       }
     >
-      <p className="jp-SpacesField-help">
-        {trans.__(
-          'Everyone in the domain may see a shared space. Editors run code and edit files; viewers only read.'
-        )}
+      <p className="jp-SpacesField-help jp-SpacesMembers-roles">
+        {rolesText(othersRole, trans)}
       </p>
       {members === null ? (
         <div>{trans.__('Loading…')}</div>
@@ -171,4 +171,31 @@ export function MembersDialog(props: IMembersDialogProps): JSX.Element {
       )}
     </Modal>
   );
+}
+
+/**
+ * What each role may do, and what everyone else in the domain may do in this
+ * space: the domain's default role, as the server reports it.
+ */
+export function rolesText(
+  othersRole: Role | null,
+  trans: TranslationBundle
+): string {
+  const roles = trans.__(
+    'Editors run code and edit files; viewers open the space read-only.'
+  );
+  switch (othersRole) {
+    case 'editor':
+      return trans.__(
+        '%1 Everyone else in the domain who is not listed here is an editor of this shared space: they may open it, run code and edit files.',
+        roles
+      );
+    case 'viewer':
+      return trans.__(
+        '%1 Everyone else in the domain who is not listed here may open this shared space read-only, as a viewer.',
+        roles
+      );
+    default:
+      return roles;
+  }
 }

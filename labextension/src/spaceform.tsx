@@ -38,6 +38,8 @@ export interface ICreateFormValues {
   instance_type: string;
   image: string;
   volume_gb: string;
+  /** Minutes; empty for the domain's default. */
+  idle_timeout_minutes: string;
 }
 
 /** The form's first values: the first available choice of each catalogue. */
@@ -52,15 +54,16 @@ export function defaultCreateValues(catalog: ICatalog): ICreateFormValues {
     app_type: (app?.name ?? 'jupyterlab') as AppType,
     instance_type: instance?.name ?? '',
     image: image?.name ?? '',
-    volume_gb: '5'
+    volume_gb: '5',
+    idle_timeout_minutes: ''
   };
 }
 
 /**
- * The volume size as typed: a whole number, or else the text itself, sent as
+ * A number as typed: a whole number, or else the text itself, sent as
  * typed so that the server explains it.
  */
-function volumeValue(typed: string): number {
+function wholeValue(typed: string): number {
   const n = Number(typed);
   return (Number.isInteger(n) ? n : typed) as unknown as number;
 }
@@ -82,7 +85,10 @@ export function createBody(values: ICreateFormValues): ICreateSpace {
     body.image = values.image;
   }
   if (values.volume_gb.trim()) {
-    body.volume_gb = volumeValue(values.volume_gb);
+    body.volume_gb = wholeValue(values.volume_gb);
+  }
+  if (values.idle_timeout_minutes.trim()) {
+    body.idle_timeout_minutes = wholeValue(values.idle_timeout_minutes);
   }
   return body;
 }
@@ -143,7 +149,7 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         label={trans.__('Name')}
         error={errors.name}
         help={trans.__(
-          'Lower-case letters, digits and single hyphens; part of the space’s URL.'
+          'Up to 63 lowercase letters (a–z), digits and single hyphens, starting and ending with a letter or digit, such as “sales-model-2”. It is part of the space’s address and cannot change.'
         )}
       >
         <input
@@ -223,6 +229,13 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         set={set}
         locked={null}
       />
+      <IdleTimeoutField
+        trans={trans}
+        error={errors.idle_timeout_minutes}
+        value={values.idle_timeout_minutes}
+        onChange={set('idle_timeout_minutes')}
+        optional
+      />
       <FormError error={errors['']} />
     </Modal>
   );
@@ -299,6 +312,49 @@ function DisplayNameField(props: {
   );
 }
 
+/**
+ * The idle timeout of both dialogs; it may change while the space runs.
+ * `optional`: empty means the domain's default (the create dialog).
+ */
+function IdleTimeoutField(props: {
+  trans: TranslationBundle;
+  error?: string;
+  value: string;
+  onChange: (event: React.ChangeEvent<HTMLInputElement>) => void;
+  optional?: boolean;
+  disabled?: boolean;
+}): JSX.Element {
+  const { trans } = props;
+  return (
+    <Field
+      label={trans.__('Idle timeout (minutes)')}
+      error={props.error}
+      help={
+        props.optional
+          ? trans.__(
+              'Stop the space after this many minutes without activity; 0 never stops it. Empty: the domain’s default.'
+            )
+          : trans.__(
+              'Stop the space after this many minutes without activity; 0 never stops it.'
+            )
+      }
+    >
+      <input
+        className="jp-mod-styled"
+        name="idle_timeout_minutes"
+        type="number"
+        min={0}
+        max={10080}
+        step={1}
+        value={props.value}
+        onChange={props.onChange}
+        placeholder={props.optional ? trans.__('default') : undefined}
+        disabled={props.disabled}
+      />
+    </Field>
+  );
+}
+
 /** The compute fields shared by both dialogs. */
 function InstanceImageVolume(props: {
   catalog: ICatalog;
@@ -349,7 +405,7 @@ function InstanceImageVolume(props: {
           ))}
         </select>
       </Field>
-      <Field label={trans.__('Volume size (GB)')} error={errors.volume_gb}>
+      <Field label={trans.__('Volume size (GiB)')} error={errors.volume_gb}>
         <input
           className="jp-mod-styled"
           name="volume_gb"
@@ -373,7 +429,10 @@ const SETTINGS_FIELDS = [
   'idle_timeout_minutes'
 ];
 
-/** Only what changed, as a `PATCH` body (compute fields only when unlocked). */
+/**
+ * Only what changed, as a `PATCH` body (compute fields only when unlocked;
+ * the idle timeout, like the display name, may change while the space runs).
+ */
 export function settingsBody(
   space: ISpace,
   values: {
@@ -381,12 +440,17 @@ export function settingsBody(
     instance_type: string;
     image: string;
     volume_gb: string;
+    idle_timeout_minutes: string;
   },
   locked: boolean
 ): IUpdateSpace {
   const body: IUpdateSpace = {};
   if (values.display_name.trim() !== space.display_name) {
     body.display_name = values.display_name.trim();
+  }
+  const idle = values.idle_timeout_minutes.trim();
+  if (idle && idle !== String(space.idle_timeout_minutes)) {
+    body.idle_timeout_minutes = wholeValue(idle);
   }
   if (!locked) {
     if (values.instance_type !== space.instance_type) {
@@ -396,7 +460,7 @@ export function settingsBody(
       body.image = values.image;
     }
     if (values.volume_gb.trim() !== String(space.volume_gb)) {
-      body.volume_gb = volumeValue(values.volume_gb);
+      body.volume_gb = wholeValue(values.volume_gb);
     }
   }
   return body;
@@ -416,7 +480,11 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
     display_name: space.display_name,
     instance_type: space.instance_type,
     image: space.image,
-    volume_gb: String(space.volume_gb)
+    volume_gb: String(space.volume_gb),
+    idle_timeout_minutes:
+      space.idle_timeout_minutes === null
+        ? ''
+        : String(space.idle_timeout_minutes)
   });
   const [errors, setErrors] = React.useState<FieldErrors>({});
   const [busy, setBusy] = React.useState(false);
@@ -478,6 +546,13 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
         values={values}
         set={set}
         locked={locked}
+      />
+      <IdleTimeoutField
+        trans={trans}
+        error={errors.idle_timeout_minutes}
+        value={values.idle_timeout_minutes}
+        onChange={set('idle_timeout_minutes')}
+        disabled={space.role !== 'owner' && space.role !== null}
       />
       <FormError error={errors['']} />
     </Modal>

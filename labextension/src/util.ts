@@ -10,9 +10,9 @@ import { ISpace, SpacesApiError, SpaceStatus } from './api';
 export type FieldErrors = Record<string, string>;
 
 /**
- * Map an API error onto a form's fields: the server words validation errors
- * `Invalid <field>: <why>.` (422) and a taken name as a 409 naming it.
- * Unknown fields and other errors go to `''` (shown above the buttons).
+ * Map an API error onto a form's fields: a 400/422 names its field (the
+ * server's `field`), and a taken name is a 409 naming it. Unknown fields and
+ * other errors go to `''` (shown above the buttons).
  */
 export function fieldErrors(
   error: unknown,
@@ -21,11 +21,12 @@ export function fieldErrors(
   const message =
     error instanceof Error ? error.message : String(error ?? 'Error');
   if (error instanceof SpacesApiError) {
-    if (error.status === 422) {
-      const match = /^Invalid ([A-Za-z_][\w]*)(?:\.[\w.]*)?:/.exec(message);
-      if (match && fields.includes(match[1])) {
-        return { [match[1]]: message };
-      }
+    if (
+      (error.status === 422 || error.status === 400) &&
+      error.field &&
+      fields.includes(error.field)
+    ) {
+      return { [error.field]: message };
     }
     if (
       error.status === 409 &&

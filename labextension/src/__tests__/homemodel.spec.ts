@@ -230,12 +230,17 @@ describe('space forms', () => {
       display_name: 's',
       instance_type: 'medium',
       image: 'default',
-      volume_gb: '8'
+      volume_gb: '8',
+      idle_timeout_minutes: '60'
     };
     expect(settingsBody(space, values, false)).toEqual({
       instance_type: 'medium',
       volume_gb: 8
     });
+    // the idle timeout changes even while locked (it may change while running)
+    expect(
+      settingsBody(space, { ...values, idle_timeout_minutes: '15' }, true)
+    ).toEqual({ idle_timeout_minutes: 15 });
     expect(settingsBody(space, { ...values, display_name: 'T' }, true)).toEqual(
       { display_name: 'T' }
     );

@@ -7,6 +7,7 @@ import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { ICatalog } from '../homemodel';
+import { rolesText } from '../members';
 import {
   CreateSpaceDialog,
   defaultCreateValues,
@@ -218,5 +219,154 @@ describe('the settings dialog’s images', () => {
     expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
     choose(imageSelect(), 'data-science');
     expect(imageHelp()).toBe('pandas, matplotlib');
+  });
+});
+
+/** Type `value` into the input named `name` as a user would. */
+function type(name: string, value: string): void {
+  const input = container.querySelector(
+    `input[name="${name}"]`
+  ) as HTMLInputElement;
+  const setter = Object.getOwnPropertyDescriptor(
+    HTMLInputElement.prototype,
+    'value'
+  )!.set!;
+  act(() => {
+    setter.call(input, value);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+}
+
+async function submit(): Promise<void> {
+  const form = container.querySelector('form') as HTMLFormElement;
+  await act(async () => {
+    form.dispatchEvent(
+      new Event('submit', { bubbles: true, cancelable: true })
+    );
+  });
+}
+
+/** The label, help and error text of the field holding `name`. */
+function fieldText(name: string): string {
+  const input = container.querySelector(`[name="${name}"]`) as HTMLElement;
+  return input.closest('.jp-SpacesField')?.textContent ?? '';
+}
+
+describe('the create dialog’s words', () => {
+  it('explains the name rule in words and speaks GiB', () => {
+    act(() =>
+      root.render(
+        <CreateSpaceDialog
+          catalog={CATALOG}
+          trans={trans}
+          onCreate={async () => undefined}
+          onClose={() => undefined}
+        />
+      )
+    );
+    const name = fieldText('name');
+    expect(name).toContain(
+      'lowercase letters (a–z), digits and single hyphens'
+    );
+    expect(name).not.toMatch(/[\^$\\[\]{}]/);
+    expect(fieldText('volume_gb')).toContain('Volume size (GiB)');
+    expect(container.textContent).not.toMatch(/\bGB\b/);
+  });
+
+  it('sends an idle timeout when one is typed, and shows the server’s sentence next to it', async () => {
+    const sent: any[] = [];
+    const { SpacesApiError } = await import('../api');
+    act(() =>
+      root.render(
+        <CreateSpaceDialog
+          catalog={CATALOG}
+          trans={trans}
+          onCreate={async body => {
+            sent.push(body);
+            throw new SpacesApiError(
+              'The idle timeout must be at most 10080 minutes.',
+              422,
+              'invalid',
+              null,
+              'idle_timeout_minutes'
+            );
+          }}
+          onClose={() => undefined}
+        />
+      )
+    );
+    type('name', 'idle-one');
+    await submit();
+    // left empty: the domain's default applies
+    expect(sent[0]).not.toHaveProperty('idle_timeout_minutes');
+    type('idle_timeout_minutes', '20000');
+    await submit();
+    expect(sent[1]).toEqual(
+      expect.objectContaining({ name: 'idle-one', idle_timeout_minutes: 20000 })
+    );
+    expect(fieldText('idle_timeout_minutes')).toContain(
+      'The idle timeout must be at most 10080 minutes.'
+    );
+  });
+});
+
+describe('the settings dialog’s idle timeout', () => {
+  it('shows the space’s timeout and sends a change while the space runs', async () => {
+    const sent: unknown[] = [];
+    const space = {
+      ...makeSpace('s'),
+      status: 'running',
+      idle_timeout_minutes: 60
+    } as any;
+    act(() =>
+      root.render(
+        <SettingsDialog
+          space={space}
+          catalog={CATALOG}
+          trans={trans}
+          onSave={async body => sent.push(body)}
+          onClose={() => undefined}
+        />
+      )
+    );
+    const idle = container.querySelector(
+      'input[name="idle_timeout_minutes"]'
+    ) as HTMLInputElement;
+    expect(idle.value).toBe('60');
+    expect(idle.disabled).toBe(false);
+    type('idle_timeout_minutes', '0');
+    await submit();
+    expect(sent).toEqual([{ idle_timeout_minutes: 0 }]);
+  });
+
+  it('is read-only for an editor', () => {
+    const space = { ...makeSpace('s'), role: 'editor' } as any;
+    act(() =>
+      root.render(
+        <SettingsDialog
+          space={space}
+          catalog={CATALOG}
+          trans={trans}
+          onSave={async () => undefined}
+          onClose={() => undefined}
+        />
+      )
+    );
+    const idle = container.querySelector(
+      'input[name="idle_timeout_minutes"]'
+    ) as HTMLInputElement;
+    expect(idle.disabled).toBe(true);
+  });
+});
+
+describe('the Members dialog’s role text', () => {
+  it('says what non-members may do as the domain reports it', () => {
+    expect(rolesText('editor', trans)).toMatch(
+      /Everyone else .* is an editor .* run code and edit files/
+    );
+    expect(rolesText('viewer', trans)).toMatch(
+      /Everyone else .* read-only, as a viewer/
+    );
+    expect(rolesText(null, trans)).not.toMatch(/Everyone/);
   });
 });

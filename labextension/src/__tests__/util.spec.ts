@@ -22,17 +22,37 @@ describe('fieldErrors', () => {
 
   it('puts a 422 on the field the server names', () => {
     const error = new SpacesApiError(
-      "Invalid name: String should match pattern '^[a-z]$'.",
+      'The name may contain only lowercase letters (a-z), digits and single hyphens.',
       422,
-      'invalid'
+      'invalid',
+      null,
+      'name'
     );
     expect(fieldErrors(error, fields)).toEqual({ name: error.message });
-    const nested = new SpacesApiError(
-      'Invalid volume_gb: Input should be a valid integer.',
+    const volume = new SpacesApiError(
+      'The volume size must be at least 1 GiB.',
       422,
-      'invalid'
+      'invalid',
+      null,
+      'volume_gb'
     );
-    expect(fieldErrors(nested, fields)).toEqual({ volume_gb: nested.message });
+    expect(fieldErrors(volume, fields)).toEqual({ volume_gb: volume.message });
+  });
+
+  it('reads the field from the response body', async () => {
+    const response = new Response(
+      JSON.stringify({
+        message: 'The volume size must be at least 1 GiB.',
+        reason: 'invalid',
+        field: 'volume_gb'
+      }),
+      { status: 422 }
+    );
+    const error = await SpacesApiError.fromResponse(response);
+    expect(error.field).toBe('volume_gb');
+    expect(fieldErrors(error, fields)).toEqual({
+      volume_gb: 'The volume size must be at least 1 GiB.'
+    });
   });
 
   it('puts a taken name on the name field', () => {
@@ -45,7 +65,13 @@ describe('fieldErrors', () => {
   });
 
   it('puts everything else on the form', () => {
-    const other = new SpacesApiError('Invalid image: unknown.', 422, 'invalid');
+    const other = new SpacesApiError(
+      "Unknown image 'x'.",
+      422,
+      'invalid',
+      null,
+      'image'
+    );
     expect(fieldErrors(other, fields)).toEqual({ '': other.message });
     expect(fieldErrors(new Error('boom'), fields)).toEqual({ '': 'boom' });
   });
