@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_spaces import apps
+from jupyter_spaces.launchers import appspaces
 from tests.domain.conftest import client, domain, service, world  # noqa: F401 (fixtures)
 from tests.domainconfig import domain_server_config, lifecycle_running
 
@@ -67,12 +69,12 @@ async def stop(client, name):
     await wait_for_status(client, name, {"stopped"})
 
 
-async def create(client, name, app_type, sharing="shared"):
+async def create(client, name, app_type, sharing="shared", **fields):
     r = await client.api(
         "POST",
         "spaces",
         who="owner",
-        body={"name": name, "sharing": sharing, "app_type": app_type, "volume_gb": 1},
+        body={"name": name, "sharing": sharing, "app_type": app_type, "volume_gb": 1, **fields},
     )
     assert r.status == 201, r.text
 
@@ -98,7 +100,7 @@ def space_pids(lifecycle, name) -> list[int]:
 async def test_code_editor_space_through_the_proxy(
     client, world, lifecycle, jp_http_port, jp_base_url
 ):
-    await create(client, "editor", "code-editor")
+    await create(client, "editor", "code-editor", idle_timeout_minutes=30)
     assert (
         await client.api(
             "PUT", "spaces/editor/members/vera", who="owner", body={"role": "viewer"}
@@ -141,11 +143,40 @@ async def test_code_editor_space_through_the_proxy(
         ],
     )
     assert out.stdout.split() == ["kept", "userdata"], out
-    await stop(client, "editor")
+    # idle shutdown reads code-server's own signal, its heartbeat file, through the gate
+    later = time.time() + 31 * 60
+    out = await lifecycle.launcher.run_in_sandbox(
+        "editor", ["sh", "-c", f"touch -d @{int(later) - 60} $HOME/.local/share/code-server/heartbeat"]
+    )
+    assert out.returncode == 0, out
+    await lifecycle.check_idle(now=later)
+    assert (await client.api("GET", "spaces/editor", who="owner")).json()["status"] == "running"
+    await lifecycle.check_idle(now=later + 30 * 60)
+    await wait_for_status(client, "editor", {"stopped"})
+
+
+LOG_RUN = """
+import mlflow
+mlflow.set_experiment("from-a-client")
+with mlflow.start_run(run_name="r1") as run:
+    mlflow.log_metric("loss", 0.25)
+    mlflow.log_text("hello", "notes.txt")
+print(run.info.run_id)
+"""
+
+
+async def log_run(url: str, token: str) -> subprocess.CompletedProcess:
+    """MLflow's own client (from the MLflow install) logs a run with a domain API token."""
+    python = appspaces.program_python(apps.MLFLOW.find_program())
+    env = {"PATH": os.environ["PATH"], "MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_TOKEN": token,
+           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "HOME": os.environ.get("HOME", "/tmp")}  # fmt: skip
+    return await asyncio.to_thread(
+        subprocess.run, [python, "-c", LOG_RUN], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @needs_mlflow
-async def test_mlflow_space_through_the_proxy(client, world, lifecycle):
+async def test_mlflow_space_through_the_proxy(client, world, lifecycle, jp_http_port, jp_base_url):
     await create(client, "tracking", "mlflow")
     assert (
         await client.api(
@@ -179,8 +210,22 @@ async def test_mlflow_space_through_the_proxy(client, world, lifecycle):
         body={"name": "nope"}, headers=JSON,
     )
     assert r.status == 403, r.text
+    # a tracking client logs a run as the token's user; a viewer's token cannot
+    url = f"http://localhost:{jp_http_port}{jp_base_url}spaces/tracking"
+    done = await log_run(url, client.tokens["editor"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    run_id = done.stdout.split()[-1]
+    refused = await log_run(url, client.tokens["viewer"])
+    assert refused.returncode != 0 and "read-only for viewers" in refused.stderr, refused.stderr[-2000:]
     await stop(client, "tracking")
     await start(client, "tracking")
+    r = await client.request("GET", f"spaces/tracking/api/2.0/mlflow/runs/get?run_id={run_id}", who="viewer")
+    assert r.status == 200 and r.json()["run"]["data"]["metrics"][0]["value"] == 0.25, r.text
+    experiment = r.json()["run"]["info"]["experiment_id"]
+    r = await client.request(
+        "GET", f"spaces/tracking/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/notes.txt", who="viewer"
+    )
+    assert r.status == 200 and r.text == "hello", (r.status, r.text[:300])
     r = await client.request(
         "GET",
         "spaces/tracking/api/2.0/mlflow/experiments/get-by-name?experiment_name=exp-1",
