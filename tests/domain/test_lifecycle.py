@@ -149,7 +149,9 @@ async def test_a_dead_space_server_is_noticed_within_seconds(client, world, life
     pid = lifecycle._running["fragile"]["pid"]
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
-    space = await wait_for_status(client, "fragile", {"failed"}, timeout=10)
+    space = await wait_for_status(client, "fragile", {"failed"}, timeout=30)
+    # A bound on purpose: README promises a dead space server is noticed within a second
+    # or two (the lifecycle's 1 s poll); 5 s leaves room for a loaded machine.
     assert time.monotonic() - killed < 5
     assert "signal 9" in space["failure_reason"] or "killed" in space["failure_reason"], space
     audit = (await client.api("GET", "audit?limit=5", who="admin")).json()["items"]

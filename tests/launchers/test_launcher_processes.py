@@ -170,15 +170,12 @@ async def test_poll_notices_kill_9(require_root_sandbox, spec):
     state = launched.state
     try:
         os.kill(server_pid(state), signal.SIGKILL)
-        t0 = time.monotonic()
-        status = None
-        while time.monotonic() - t0 < 3:
-            status = await launcher.poll("crash", state)
-            if status is not None:
-                break
+        # Polled until it says so (a generous deadline; how soon the domain asks is the
+        # lifecycle's poll interval, tested in test_lifecycle.py).
+        deadline = time.monotonic() + 30
+        while (status := await launcher.poll("crash", state)) is None and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert status is not None, "poll did not notice the dead server"
-        assert time.monotonic() - t0 < 2
         assert status == -9
         assert "signal 9" in launcher.describe_exit("crash", state, status)
     finally:
