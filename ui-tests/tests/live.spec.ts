@@ -104,7 +104,8 @@ test('a space stopped by an administrator turns Stopped on another user’s home
     dialog.getByRole('button', { name: 'Back to spaces' })
   ).toBeVisible();
   // and JupyterLab’s own notices of a dead kernel or lost server stay away
-  // (its service polls fail from now on)
+  // (its service polls fail from now on). A window on purpose, not a wait for
+  // an event: the promise (issue 16) is that none shows within 15 s.
   await inSpace.waitForTimeout(15_000);
   await expect(labTrouble(inSpace)).toHaveCount(0);
   await expect(dialog).toHaveCount(1);
