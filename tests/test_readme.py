@@ -36,6 +36,8 @@ def test_readme_opens_with_the_project_then_two_commands():
 def test_the_first_command_installs_and_runs_the_demo_domain():
     assert make_dry_run("demo") == [
         "python3 -m pip install .",
+        # the apps beside JupyterLab: code-server, MLflow (issue 14)
+        "bash scripts/install-apps.sh",
         # a second image: a venv with a data-science set
         "python3 -m venv .demo/data-science",
         ".demo/data-science/bin/pip install . pandas matplotlib",
