@@ -6,6 +6,10 @@
 #' space's URL, in a browser tab of its own. The browser uses its own login
 #' to the domain; the token is never put in the URL.
 #'
+#' A viewer of a shared space whose app has no read-only mode (`viewers` is
+#' `"refused"` in [app_types()]: Code Editor) gets a
+#' `jupyterspaces_viewer_refused` condition with the domain's `reason`.
+#'
 #' @inheritParams space_get
 #' @param path Optional file to open (JupyterLab spaces only: another app is
 #'   a `jupyterspaces_usage_error`).
@@ -19,23 +23,36 @@
 #' }
 space_browse <- function(name, path = NULL, browse = NULL, conn = spaces_connect()) {
   space <- space_get(name, conn = conn)
-  url <- space_url(space, conn, path, opens_in = space_opens_in(space, conn))
+  app <- space_app(space, conn)
+  if (identical(space$role, "viewer") && identical(app$viewers, "refused")) {
+    # The app has no read-only mode: the domain refuses a viewer; say why here.
+    js_abort(sprintf("You are a viewer of space '%s', which runs %s: %s", space$name,
+                     app$display_name, app$viewer_reason),
+             "jupyterspaces_viewer_refused", app_type = space$app_type,
+             reason = app$viewer_reason)
+  }
+  url <- space_url(space, conn, path, opens_in = app$opens_in)
   browse <- browse %||% default_context()$browse
   browse(url)
   invisible(url)
 }
 
-# Where the space's app opens, as the domain describes its app type:
-# "jupyterlab" or "tab". A domain that cannot say (an older one) opens only
-# JupyterLab as JupyterLab.
-space_opens_in <- function(space, conn) {
+# What the domain says of the space's app type: `opens_in` ("jupyterlab" or
+# "tab"), `viewers`, `viewer_reason`, `display_name`. A domain that cannot say
+# (an older one) opens only JupyterLab as JupyterLab.
+space_app <- function(space, conn) {
   app_type <- space$app_type %||% "jupyterlab"
   apps <- tryCatch(app_types(conn = conn), jupyterspaces_error = function(e) NULL)
-  opens_in <- if (!is.null(apps)) apps$opens_in[match(app_type, apps$name)] else NA
-  if (is.na(opens_in) || !nzchar(opens_in)) {
-    opens_in <- if (identical(app_type, "jupyterlab")) "jupyterlab" else "tab"
+  i <- if (!is.null(apps)) match(app_type, apps$name) else NA
+  app <- if (!is.na(i)) as.list(apps[i, , drop = FALSE]) else list()
+  if (is.null(app$opens_in) || is.na(app$opens_in) || !nzchar(app$opens_in)) {
+    app$opens_in <- if (identical(app_type, "jupyterlab")) "jupyterlab" else "tab"
   }
-  opens_in
+  if (is.null(app$display_name) || is.na(app$display_name)) app$display_name <- app_type
+  if (is.null(app$viewer_reason) || is.na(app$viewer_reason) || !nzchar(app$viewer_reason)) {
+    app$viewer_reason <- "it has no read-only mode."
+  }
+  app
 }
 
 space_url <- function(space, conn, path = NULL, opens_in = NULL) {

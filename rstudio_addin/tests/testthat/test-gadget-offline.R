@@ -43,6 +43,25 @@ test_that("a Code Editor or MLflow space opens at its own URL in a browser tab",
                  class = "jupyterspaces_usage_error")
   })
   expect_length(fc$opened, 2)
+
+  # A viewer cannot open a Code Editor (no read-only mode), and is told why;
+  # MLflow lets a viewer browse.
+  m <- recording_mock(function(req) {
+    if (grepl("app-types$", req$url)) return(json_response(app_types_json()))
+    name <- sub("^.*/spaces/api/spaces/", "", req$url)
+    json_response(space_json(name, status = "running", sharing = "shared", role = "viewer",
+                             app_type = if (name == "tracking") "mlflow" else "code-editor"))
+  })
+  httr2::with_mock(m$mock, {
+    err <- tryCatch(space_browse("editor", browse = fc$ctx$browse, conn = conn), error = function(e) e)
+    expect_s3_class(err, "jupyterspaces_viewer_refused")
+    expect_equal(err$reason, "The Code Editor has no read-only mode.")
+    expect_equal(conditionMessage(err), paste("You are a viewer of space 'editor', which runs",
+                                              "Code Editor: The Code Editor has no read-only mode."))
+    expect_equal(space_browse("tracking", browse = fc$ctx$browse, conn = conn),
+                 "http://spaces.test:8888/base/spaces/tracking/")
+  })
+  expect_length(fc$opened, 3)
 })
 
 test_that("the gadget's live lines", {

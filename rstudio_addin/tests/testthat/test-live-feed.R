@@ -250,6 +250,16 @@ test_that("live: space_create() offers the domain's app types; an unavailable on
     expect_equal(opened, url)
     expect_error(space_browse(name, "notebook.ipynb", browse = ctx$browse, conn = owner),
                  class = "jupyterspaces_usage_error")
+    # A viewer: refused the Code Editor with the domain's reason, lets browse MLflow.
+    space_add_member(name, "other", "viewer", conn = owner)
+    other <- live_conn("other")
+    if (identical(apps$viewers[apps$name == app], "refused")) {
+      err <- tryCatch(space_browse(name, browse = ctx$browse, conn = other), error = function(e) e)
+      expect_s3_class(err, "jupyterspaces_viewer_refused")
+      expect_equal(err$reason, apps$viewer_reason[apps$name == app])
+    } else {
+      expect_equal(space_browse(name, browse = ctx$browse, conn = other), url)
+    }
     space_delete(name, conn = owner)
   }
 })
