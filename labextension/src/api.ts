@@ -58,6 +58,15 @@ export interface ICreatedUser extends IUser {
   token: string;
 }
 
+/** A one-time browser login link (`POST users/{name}/login-link`). */
+export interface ILoginLink {
+  user: string;
+  /** On the domain's own address; signs its first opener in as the user. */
+  url: string;
+  /** When it stops working (ISO 8601). */
+  expires: string;
+}
+
 /** An API token's metadata; `token` is present only right after creation. */
 export interface IToken {
   id: string;
@@ -203,6 +212,19 @@ export interface ISpaceQuery extends IPageQuery {
   sort?: SpaceSort;
 }
 
+/** Filters of `GET audit` (each one given must match). */
+export interface IAuditQuery extends IPageQuery {
+  actor?: string;
+  /** An action, or a family of them: `space` is every `space.*`. */
+  action?: string;
+  target_type?: 'user' | 'space';
+  target?: string;
+  /** ISO 8601 with a zone; inclusive. */
+  since?: string;
+  /** ISO 8601 with a zone; exclusive. */
+  until?: string;
+}
+
 /** Body of `POST spaces`. */
 export interface ICreateSpace {
   name: string;
@@ -236,7 +258,8 @@ export interface ICreateUser {
 export interface IUpdateUser {
   display_name?: string;
   admin?: boolean;
-  password?: string;
+  /** `null` removes the password (the user then signs in with login links). */
+  password?: string | null;
   color?: string;
 }
 
@@ -461,6 +484,16 @@ export class SpacesClient {
     return this.request('DELETE', ['users', name]);
   }
 
+  /** A new one-time browser login link for the user (admin). */
+  createLoginLink(name: string): Promise<ILoginLink> {
+    return this.request('POST', ['users', name, 'login-link']);
+  }
+
+  /** End every browser session of the user (self or admin). */
+  signOutEverywhere(name: string): Promise<void> {
+    return this.request('DELETE', ['users', name, 'sessions']);
+  }
+
   /* ---- tokens */
 
   listTokens(user: string): Promise<IItems<IToken>> {
@@ -552,11 +585,11 @@ export class SpacesClient {
 
   /* ---- audit */
 
-  listAudit(query: IPageQuery = {}): Promise<IPage<IAuditEvent>> {
+  listAudit(query: IAuditQuery = {}): Promise<IPage<IAuditEvent>> {
     return this.request('GET', ['audit'], { query: { ...query } });
   }
 
-  allAudit(query: IPageQuery = {}): AsyncIterableIterator<IAuditEvent> {
+  allAudit(query: IAuditQuery = {}): AsyncIterableIterator<IAuditEvent> {
     return iteratePages(cursor => this.listAudit({ ...query, cursor }), query);
   }
 }

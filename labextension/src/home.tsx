@@ -8,19 +8,17 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { ICreatedUser, ISpace, IUser, SpacesApiError } from './api';
+import { AllSpacesView, AuditView, UsersView } from './admin';
+import { ISpace } from './api';
 import { Avatar } from './avatars';
 import { labUrl } from './context';
 import { spacesIcon } from './icons';
 import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
-import { CancelSubmit, DialogButton, Field, FormError, Modal } from './modal';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
 import {
-  ActionsHeader,
   IRowAction,
   ISpaceColumn,
-  RowActions,
   SpaceTable,
   StatusCell,
   TimeCell
@@ -34,12 +32,11 @@ import {
   statusLabel
 } from './util';
 
-type Tab = 'spaces' | 'all' | 'users';
+type Tab = 'spaces' | 'all' | 'users' | 'audit';
 type ModalState =
   | { kind: 'create' }
   | { kind: 'settings'; space: string }
   | { kind: 'members'; space: string }
-  | { kind: 'add-user' }
   | null;
 
 export interface IHomeProps {
@@ -73,7 +70,9 @@ export function Home(
   props: IHomeProps & { createRequests?: number }
 ): JSX.Element {
   const { model, trans } = props;
-  const [tab, setTab] = React.useState<Tab>('spaces');
+  const [chosenTab, setTab] = React.useState<Tab>('spaces');
+  // an admin who gives up their rights is back on their own spaces
+  const tab: Tab = model.isAdmin ? chosenTab : 'spaces';
   const [modal, setModal] = React.useState<ModalState>(null);
   React.useEffect(() => {
     if (props.createRequests) {
@@ -194,7 +193,8 @@ export function Home(
             [
               ['spaces', trans.__('My spaces')],
               ['all', trans.__('All spaces (admin)')],
-              ['users', trans.__('Users (admin)')]
+              ['users', trans.__('Users (admin)')],
+              ['audit', trans.__('Audit log (admin)')]
             ] as Array<[Tab, string]>
           ).map(([id, label]) => (
             <button
@@ -236,27 +236,26 @@ export function Home(
         />
       )}
       {tab === 'all' && model.isAdmin && (
-        <AllSpaces {...props} onStop={stop} onDelete={remove} />
+        <AllSpacesView
+          model={model}
+          trans={trans}
+          run={run}
+          onStop={stop}
+          onDelete={remove}
+          search={
+            <SearchInput
+              label={trans.__('Search all spaces')}
+              value={model.filters.search}
+              onChange={search => model.setFilters({ search })}
+            />
+          }
+        />
       )}
       {tab === 'users' && model.isAdmin && (
-        <Users
-          {...props}
-          onAdd={() => setModal({ kind: 'add-user' })}
-          onRemove={async user => {
-            const ok = await confirm(
-              trans.__('Remove %1?', user.display_name),
-              trans.__(
-                'The user “%1” can no longer log in and their API tokens stop working.',
-                user.name
-              ),
-              trans.__('Remove'),
-              trans
-            );
-            if (ok) {
-              await run(() => model.removeUser(user.name));
-            }
-          }}
-        />
+        <UsersView model={model} trans={trans} run={run} />
+      )}
+      {tab === 'audit' && model.isAdmin && (
+        <AuditView model={model} trans={trans} run={run} />
       )}
       {modal?.kind === 'create' && (
         <CreateSpaceDialog
@@ -281,13 +280,6 @@ export function Home(
           client={model.client}
           canManage={modalSpace.role === 'owner' || model.isAdmin}
           trans={trans}
-          onClose={() => setModal(null)}
-        />
-      )}
-      {modal?.kind === 'add-user' && (
-        <AddUserDialog
-          trans={trans}
-          onAdd={body => model.addUser(body)}
           onClose={() => setModal(null)}
         />
       )}
@@ -571,244 +563,6 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
         }
       />
     </section>
-  );
-}
-
-function AllSpaces(
-  props: IHomeProps & {
-    onStop: (space: ISpace) => void;
-    onDelete: (space: ISpace) => void;
-  }
-): JSX.Element {
-  const { model, trans } = props;
-  const now = Date.now();
-  const columns: ISpaceColumn[] = [
-    { header: trans.__('Name'), cell: space => <td>{space.name}</td> },
-    { header: trans.__('Owner'), cell: space => <td>{space.owner}</td> },
-    {
-      header: trans.__('Sharing'),
-      cell: space => <td>{sharingLabel(space.sharing, trans)}</td>
-    },
-    statusColumn(model, trans),
-    {
-      header: trans.__('Instance'),
-      cell: space => <td>{space.instance_type}</td>
-    },
-    {
-      header: trans.__('Volume'),
-      cell: space => (
-        <td>
-          {trans.__(
-            '%1 of %2 GB',
-            formatBytes(space.volume_used_bytes),
-            space.volume_gb
-          )}
-        </td>
-      )
-    },
-    {
-      header: trans.__('Created'),
-      cell: space => <TimeCell time={space.created} now={now} trans={trans} />
-    },
-    {
-      header: trans.__('Last activity'),
-      cell: space => (
-        <TimeCell time={space.last_activity} now={now} trans={trans} />
-      )
-    }
-  ];
-  const actions = (space: ISpace): IRowAction[] => [
-    {
-      label: trans.__('Stop'),
-      disabled: space.status !== 'running',
-      onClick: () => props.onStop(space)
-    },
-    {
-      label: trans.__('Delete'),
-      kind: 'warn',
-      onClick: () => props.onDelete(space)
-    }
-  ];
-  return (
-    <section
-      className="jp-SpacesList jp-SpacesAll"
-      aria-label={trans.__('All spaces')}
-    >
-      <div className="jp-SpacesToolbar">
-        <SearchInput
-          label={trans.__('Search all spaces')}
-          value={model.filters.search}
-          onChange={search => model.setFilters({ search })}
-        />
-        <span className="jp-SpacesMuted">
-          {trans.__(
-            'Metadata of every space in the domain. Private spaces of others cannot be opened.'
-          )}
-        </span>
-      </div>
-      <SpaceTable
-        spaces={model.allSpaces}
-        columns={columns}
-        actions={actions}
-        trans={trans}
-        empty={trans.__('No spaces.')}
-      />
-    </section>
-  );
-}
-
-function Users(
-  props: IHomeProps & {
-    onAdd: () => void;
-    onRemove: (user: IUser) => void;
-  }
-): JSX.Element {
-  const { model, trans } = props;
-  const now = Date.now();
-  return (
-    <section className="jp-SpacesList" aria-label={trans.__('Users')}>
-      <div className="jp-SpacesToolbar">
-        <div className="jp-SpacesHome-spacer" />
-        <AddButton label={trans.__('Add user')} onClick={props.onAdd} />
-      </div>
-      <table className="jp-SpacesTable">
-        <thead>
-          <tr>
-            <th>{trans.__('User')}</th>
-            <th>{trans.__('Name')}</th>
-            <th>{trans.__('Role')}</th>
-            <th>{trans.__('Last activity')}</th>
-            <ActionsHeader trans={trans} />
-          </tr>
-        </thead>
-        <tbody>
-          {model.users.map(user => (
-            <tr key={user.name} data-user={user.name}>
-              <td>
-                <Avatar user={user} /> {user.display_name}
-              </td>
-              <td>{user.name}</td>
-              <td>{user.admin ? trans.__('Admin') : trans.__('User')}</td>
-              <TimeCell time={user.last_activity} now={now} trans={trans} />
-              <RowActions
-                actions={[
-                  {
-                    label: trans.__('Remove'),
-                    kind: 'warn',
-                    disabled: user.name === model.me?.name,
-                    onClick: () => props.onRemove(user)
-                  }
-                ]}
-              />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
-}
-
-function AddUserDialog(props: {
-  trans: TranslationBundle;
-  onAdd: (body: {
-    name: string;
-    display_name?: string;
-    admin: boolean;
-  }) => Promise<ICreatedUser>;
-  onClose: () => void;
-}): JSX.Element {
-  const { trans } = props;
-  const [name, setName] = React.useState('');
-  const [displayName, setDisplayName] = React.useState('');
-  const [admin, setAdmin] = React.useState(false);
-  const [error, setError] = React.useState<Record<string, string>>({});
-  const [created, setCreated] = React.useState<ICreatedUser | null>(null);
-  const submit = async () => {
-    if (created) {
-      props.onClose();
-      return;
-    }
-    try {
-      setCreated(
-        await props.onAdd({
-          name: name.trim(),
-          display_name: displayName.trim() || undefined,
-          admin
-        })
-      );
-    } catch (e) {
-      const message = (e as Error).message;
-      const field =
-        e instanceof SpacesApiError &&
-        (/^Invalid name/.test(message) || e.status === 409)
-          ? 'name'
-          : /^Invalid display_name/.test(message)
-            ? 'display_name'
-            : '';
-      setError({ [field]: message });
-    }
-  };
-  return (
-    <Modal
-      title={trans.__('Add user')}
-      className="jp-SpacesAddUserDialog"
-      onClose={props.onClose}
-      onSubmit={submit}
-      footer={
-        created ? (
-          <DialogButton kind="accept" submit label={trans.__('Done')} />
-        ) : (
-          <CancelSubmit
-            cancel={trans.__('Cancel')}
-            submit={trans.__('Add')}
-            onCancel={props.onClose}
-          />
-        )
-      }
-    >
-      {created ? (
-        <div className="jp-SpacesToken">
-          <p>
-            {trans.__(
-              'User “%1” was added. Their API token is shown this once; copy it now:',
-              created.name
-            )}
-          </p>
-          <code className="jp-SpacesToken-value" data-token>
-            {created.token}
-          </code>
-        </div>
-      ) : (
-        <>
-          <Field label={trans.__('User name')} error={error.name}>
-            <input
-              className="jp-mod-styled"
-              name="name"
-              value={name}
-              onChange={e => setName(e.target.value)}
-              autoComplete="off"
-            />
-          </Field>
-          <Field label={trans.__('Display name')} error={error.display_name}>
-            <input
-              className="jp-mod-styled"
-              name="display_name"
-              value={displayName}
-              onChange={e => setDisplayName(e.target.value)}
-            />
-          </Field>
-          <label className="jp-SpacesCheck">
-            <input
-              type="checkbox"
-              checked={admin}
-              onChange={e => setAdmin(e.target.checked)}
-            />
-            {trans.__('Administrator')}
-          </label>
-          <FormError error={error['']} />
-        </>
-      )}
-    </Modal>
   );
 }
 

@@ -14,6 +14,7 @@ import {
   IImage,
   IInstanceType,
   ISpace,
+  IUpdateUser,
   IUser,
   Sharing,
   SpacesApiError,
@@ -195,6 +196,17 @@ export class HomeModel implements IDisposable {
     this._users = [...this._users, plain].sort((a, b) =>
       a.name.localeCompare(b.name)
     );
+    this._emit();
+    return user;
+  }
+
+  /** Change a user (admin: rights, password) and keep the list in step. */
+  async updateUser(name: string, body: IUpdateUser): Promise<IUser> {
+    const user = await this.client.updateUser(name, body);
+    this._users = this._users.map(u => (u.name === name ? user : u));
+    if (this._me?.name === name) {
+      this._me = user; // an admin who gave up their rights sees it at once
+    }
     this._emit();
     return user;
   }
