@@ -451,8 +451,14 @@ async def test_domain_credentials_never_reach_the_space(client, proxied, service
     # a websocket upgrade with ?token=
     ws = await websocket_connect(f"ws://127.0.0.1:{port}{BASE}spaces/echo/ws?token={token}")
     ws.close()
-    await asyncio.sleep(0.3)
-    upgrades = [e for e in echo_log(echo_server) if e.get("uri", "").endswith("/ws") or "/ws?" in e.get("uri", "")]
+
+    def logged_upgrades() -> list[dict]:
+        return [e for e in echo_log(echo_server) if e.get("uri", "").endswith("/ws") or "/ws?" in e.get("uri", "")]
+
+    deadline = time.monotonic() + 30  # until the echo server has logged it
+    while not logged_upgrades() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    upgrades = logged_upgrades()
     assert upgrades and upgrades[-1]["verified_as"] == "alice"
     assert token not in json.dumps(upgrades[-1])
     # and nothing the echo server ever saw carries the token
