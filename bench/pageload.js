@@ -20,10 +20,34 @@ const { chromium } = uiRequire('@playwright/test');
 const LAUNCHER = '.jp-LauncherCard';
 const HOME = '.jp-SpacesHome-inner';
 
+/** What a page still waits for and what failed: said when a load times out. */
+function watch(page) {
+  const pending = new Set();
+  const failed = [];
+  page.on('request', q => pending.add(q));
+  page.on('requestfinished', q => pending.delete(q));
+  page.on('requestfailed', q => {
+    pending.delete(q);
+    failed.push(`${q.url()} ${q.failure()?.errorText}`);
+  });
+  page.on('response', r => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+  page.on('pageerror', e => failed.push(`pageerror ${e}`));
+  return { pending, failed };
+}
+
 async function timed(page, url, ready) {
+  const seen = page._benchWatch || (page._benchWatch = watch(page));
   const t0 = Date.now();
   await page.goto(url, { waitUntil: 'commit', timeout: 120000 });
-  await ready(page);
+  try {
+    await ready(page);
+  } catch (error) {
+    console.error(`no launcher at ${url} (now ${page.url()}); pending:`);
+    seen.pending.forEach(q => console.error(`  ${q.method()} ${q.url()}`));
+    console.error('failed:');
+    seen.failed.forEach(f => console.error(`  ${f}`));
+    throw error;
+  }
   const ms = Date.now() - t0;
   // Let the page finish what it started (settings, kernelspecs ...) before
   // the next navigation, so one load's tail does not fall in the next one.
@@ -32,7 +56,7 @@ async function timed(page, url, ready) {
 }
 
 const launcher = async page =>
-  page.locator(LAUNCHER).first().waitFor({ state: 'visible', timeout: 120000 });
+  page.locator(LAUNCHER).first().waitFor({ state: 'visible', timeout: 60000 });
 const home = async page => {
   await page.locator(HOME).waitFor({ state: 'visible', timeout: 120000 });
   await page.locator('.jp-SpacesHome-loading').waitFor({ state: 'detached', timeout: 120000 });

@@ -27,6 +27,9 @@ from .lifecycle import Lifecycle
 from .origins import LOOPBACK_TEMPLATE, SpaceOrigins, listens_on_loopback
 from .proxy import Proxy, install_fast_path, proxy_handlers
 from .revocation import Revocations
+from .shared_assets import SETTINGS_KEY as ASSETS_KEY
+from .shared_assets import SharedAssets
+from .shared_assets import handlers as shared_asset_handlers
 from .space_host import space_host_handlers
 from .service import DomainService
 
@@ -149,6 +152,8 @@ class DomainApp(DomainConfig, ExtensionApp):
             if not capability.available:
                 self.log.warning("Launcher: no %s here: %s", capability.name, capability.reason)
         service = self.make_service(self.serverapp.base_url, launcher)
+        assets = SharedAssets(self.serverapp.base_url) if self.share_lab_assets else None
+        self.settings[ASSETS_KEY] = assets
         self.domain = Domain(
             service,
             launcher,
@@ -159,6 +164,7 @@ class DomainApp(DomainConfig, ExtensionApp):
             idle_check_interval=self.idle_check_interval,
             agent_config=self.space_agent_config,
             max_concurrent_starts=self.max_concurrent_starts,
+            image_agent_config=assets.agent_config if assets else None,
         )
         self.domain.lab_dir = str(Path(self.data_dir) / "lab")
         self.settings[SETTINGS_KEY] = self.domain
@@ -198,6 +204,8 @@ class DomainApp(DomainConfig, ExtensionApp):
                 rules.insert(0, rules.pop(-2))
             self.handlers.extend(default_handlers)
             self.handlers.append((r"/spaces/home", HomeHandler))
+            if self.share_lab_assets:
+                self.handlers.extend(shared_asset_handlers())
             # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.
             self.handlers.extend(proxy_handlers)
             if self.proxy_fast_path:

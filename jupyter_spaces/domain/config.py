@@ -121,6 +121,15 @@ class DomainConfig(Configurable):
         "resolve *.localhost to loopback themselves), for a server listening on loopback.",
     )
 
+    share_lab_assets = Bool(
+        True,
+        config=True,
+        help="Serve each image's JupyterLab assets once for every space, at "
+        "<base_url>spaces/_assets/<content key>/ with immutable caching, so a browser reuses "
+        "them from space to space (jupyter_spaces.domain.shared_assets). Only for images whose "
+        "Python runs on the domain's host. False: each space serves its own.",
+    )
+
     space_agent_config = Dict(
         # Real-time collaboration (and presence) in every space.
         default_value={"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}},

@@ -135,6 +135,7 @@ class Lifecycle:
         poll_interval: float = 1.0,
         idle_check_interval: float = 30.0,
         agent_config: dict | None = None,
+        image_agent_config=None,
         max_concurrent_starts: int = 2,
         on_change=lambda name: None,
     ):
@@ -145,6 +146,8 @@ class Lifecycle:
         self.poll_interval = poll_interval
         self.idle_check_interval = idle_check_interval
         self.agent_config = agent_config or {}
+        # image -> more agent settings for spaces on it (blocking; e.g. shared_assets)
+        self.image_agent_config = image_agent_config
         self.hub = EventHub()
         self.on_change = on_change  # told of every status change (the proxy's cache)
         # Space servers start CPU-bound; too many at once and none answers in time.
@@ -371,11 +374,20 @@ class Lifecycle:
             volume_gb=launch["volume_gb"],
             base_url=f"{self.base_url}spaces/{name}/",
             secret=launch["secret"],
-            agent_config=self.agent_config,
+            agent_config=await self._agent_config(launch["image"]),
             env={},
             agent=space_agent(name),
         )
         return await self.launcher.start(spec, progress)
+
+    async def _agent_config(self, image) -> dict:
+        if self.image_agent_config is None:
+            return self.agent_config
+        extra = await self._run(self.image_agent_config, image)
+        merged = dict(self.agent_config)
+        for section, values in extra.items():
+            merged[section] = {**merged.get(section, {}), **values}
+        return merged
 
     async def _do_stop(
         self, space_id: int, name: str, state: dict, reason: str | None = None, cancel: asyncio.Task | None = None

@@ -91,6 +91,12 @@ ROUTES = [
     Route("/spaces/api/images", _API + "catalog.ImagesHandler", users(READ)),
     Route("/spaces/api/app-types", _API + "catalog.AppTypesHandler", users(READ)),
     Route("/spaces/api/.*", _API + "base.NotFoundHandler", users(READ | WRITE)),
+    # JupyterLab's assets of each image, public like static/ (domain/shared_assets.py).
+    Route(
+        "/spaces/_assets/(?P<key>[0-9a-f]{32})/(?P<path>(?:lab|ext)/.+)",
+        "jupyter_spaces.domain.shared_assets.SharedAssetHandler",
+        everyone(READ),
+    ),
     # The proxy into spaces authenticates for itself (an anonymous browser goes to the
     # login page, or from a space's own host to the domain's); the policy and the
     # space's own table decide the rest.

@@ -63,7 +63,7 @@ from traitlets import Bool, Float, Int, Unicode
 
 from ..routes import guard
 from ..signing import Verifier, control_space
-from . import presence, revocation, routes, whoami
+from . import presence, revocation, routes, shared_assets, whoami
 from .authorizer import SpaceAuthorizer
 from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
@@ -113,6 +113,23 @@ class SpaceAgentApp(ExtensionApp):
         config=True,
         help="Nonces remembered to refuse replays within the clock-skew window.",
     )
+    shared_assets_url = Unicode(
+        "",
+        config=True,
+        help=(
+            "Path on the domain's origin where it serves this image's JupyterLab assets to "
+            "every space (set by the domain); the lab page loads them from there when "
+            "shared_assets_check matches. Empty: the page loads this server's own."
+        ),
+    )
+    shared_assets_check = Unicode(
+        "",
+        config=True,
+        help=(
+            "Stat digest of the asset files the domain serves at shared_assets_url "
+            "(jupyter_spaces.labassets); used only if this server's own scan agrees."
+        ),
+    )
     protect_process_memory = Bool(
         True,
         config=True,
@@ -153,6 +170,7 @@ class SpaceAgentApp(ExtensionApp):
             raise SystemExit(1)
         server.identity_provider.verifier = self.verifier
         self.settings[revocation.SETTINGS_KEY] = self.notice_verifier
+        shared_assets.install(self)
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
 
     def initialize_handlers(self):

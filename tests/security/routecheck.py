@@ -29,7 +29,8 @@ VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", routes.WEBSOCKET)
 UUID = "00000000-0000-0000-0000-000000000000"
 # Values for named groups; anything else gets the first of GENERIC its group matches.
 SAMPLES = {
-    "name": ("no-such-space",), "user": ("nobody",), "path": ("no-such-file", "/no-such-file"),
+    "name": ("no-such-space",), "user": ("nobody",),
+    "path": ("no-such-file", "/no-such-file", "lab/no-such-file"), "key": ("0" * 32,),
     "token_id": ("1",), "verb": ("start",), "action": ("restart",), "format": ("html",),
     "section_name": ("notebook",), "schema_name": ("@jupyterlab/apputils-extension:themes",),
     "space_name": ("default",), "locale": ("en",), "language_server": ("no-such-server",),
