@@ -62,7 +62,9 @@ The parts
 ---------
 - ``state``: ``Proxy``, what the proxy keeps per domain; the domain holds it
   (``domain.proxy``) and calls its ``forget`` on changes, ``shutdown`` at the end;
-- ``handler``: ``SpaceProxyHandler``, HTTP and websockets, every decision;
+- ``handler``: ``SpaceProxyHandler``, HTTP and websockets, every decision; its
+  mixins ``upgrade`` (websocket upgrades) and ``personal`` (a space's
+  ``lab/api/settings``, answered from the user's own settings);
 - ``fast``: the fast path, repeating the handler's cached decisions;
 - ``headers``: what is forwarded each way; ``relay``: a response to the client;
 - ``response``: a space server's response head and chunked framing, as the fast path reads them;

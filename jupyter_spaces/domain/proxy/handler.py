@@ -4,10 +4,9 @@ It makes every decision of the proxy (identity, cross-site checks, policy: see
 the package docstring) and caches the answers in the domain's ``Proxy``, which
 lets the fast path serve a caller's repeats. HTTP request bodies stream to the
 space server as they arrive (tornado's ``stream_request_body``), with
-backpressure; responses go back through ``Relay``. A websocket's handshake is
-the space server's, signed like any request; then its bytes are spliced
-(``websocket``). Each is registered with the domain's revocations, so access
-that ends closes it.
+backpressure; responses go back through ``Relay``. Websocket upgrades are the
+``WebSocketSplicing`` mixin's (``upgrade``), a user's own settings the
+``PersonalSettings`` mixin's (``personal``).
 """
 
 from __future__ import annotations
@@ -25,17 +24,18 @@ from tornado.escape import url_escape
 from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from tornado.iostream import IOStream, StreamClosedError
 
-from ...errors import BadGateway, BadRequest, Conflict, Forbidden, NotFound, SpacesError, TooLarge
-from .. import personal_settings, revocation
+from ...errors import BadGateway, Conflict, Forbidden, NotFound, SpacesError
 from ..auth import SETTINGS_KEY
 from ..origins import TICKET_PARAM, HostFacts, host_facts
 from ..schemas import RESERVED_SPACE_NAMES
-from . import tornado_compat, websocket
+from . import tornado_compat
 from .headers import request_head, upstream_headers, upstream_target
-from .limits import CHUNK_SIZE, CONNECT_TIMEOUT, TARGET_CACHE_MAX, TARGET_TTL
+from .limits import CHUNK_SIZE, TARGET_CACHE_MAX, TARGET_TTL
 from .pages import not_found_page, not_running_message, not_running_page
+from .personal import PersonalSettings
 from .relay import Relay
 from .state import Target, target_key
+from .upgrade import WebSocketSplicing
 
 __all__ = ["SpaceProxyHandler", "proxy_handlers"]
 
@@ -69,7 +69,7 @@ def _debug_logged(logger: logging.Logger) -> bool:
 
 
 @web.stream_request_body
-class SpaceProxyHandler(JupyterHandler):
+class SpaceProxyHandler(PersonalSettings, WebSocketSplicing, JupyterHandler):
     """Forwards ``spaces/<name>/<path>`` to space ``name``'s server (HTTP and websockets)."""
 
     # Set by prepare for the request at hand.
@@ -78,11 +78,7 @@ class SpaceProxyHandler(JupyterHandler):
     upstream_stream: IOStream | None = None
     _response_task: asyncio.Future | None = None
     _relay: Relay | None = None
-    _splice: websocket.Splice | None = None
-    _open: revocation.Open | None = None  # this socket in the revocation registry
-    _revoked: str | None = None  # why its access ended, once it has
     _upload_failed = False
-    _settings: tuple | None = None  # a PUT of the user's own settings, served here
     _reused = False
     _has_body = False
     _chunked_upload = False
@@ -366,53 +362,9 @@ class SpaceProxyHandler(JupyterHandler):
         error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
         self._refuse(error)
 
-    # -- the user's own settings, kept by the domain ----------------------------
-
-    async def _personal_settings(self, t: Target) -> bool:
-        """Answer a space's ``lab/api/settings`` request from the user's one set of
-        settings (see ``personal_settings``); False: the space answers it."""
-        method = self.request.method
-        match = personal_settings.SETTINGS_PATH.match(self.path_kwargs["path"])
-        if match is None or method not in ("GET", "PUT") or not self.domain.lab_dir:
-            return False
-        image = self.domain.catalog.images.get(t.image or "")
-        dirs = await personal_settings.lab_dirs(image.python) if image is not None else None
-        if dirs is None:
-            return False
-        schema = match.group("schema") or ""
-        if method == "PUT" and not schema:
-            return False
-        settings_dir = personal_settings.user_settings_dir(self.domain.lab_dir, self.current_user.id)
-        ids_only = self.get_argument("ids_only", "") == "true"
-        found = await self.domain.run(personal_settings.read, dirs, settings_dir, schema, ids_only)
-        if found is None:
-            return False  # not in the image: an extension of the space's own
-        if method == "PUT":
-            self._settings = (dirs, settings_dir, schema, bytearray())  # saved once the body is in
-            return True
-        tornado_compat.drop_headers(self)
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(found))
-        return True
-
-    async def _save_settings(self) -> None:
-        dirs, settings_dir, schema, body = self._settings
-        if len(body) > personal_settings.MAX_SETTINGS:
-            return self._refuse(TooLarge("Settings of more than 1 MiB are refused."))
-        problem = await self.domain.run(personal_settings.write, dirs, settings_dir, schema, bytes(body))
-        if problem is not None:
-            return self._refuse(BadRequest(problem, reason="settings"))
-        tornado_compat.drop_headers(self)
-        self.set_status(204)
-        self.finish()
-
     async def data_received(self, chunk: bytes):
         if self._settings is not None:
-            body = self._settings[3]
-            if len(body) <= personal_settings.MAX_SETTINGS:
-                body += chunk
-            return
+            return self._gather_settings(chunk)
         conn = self._upstream_conn
         if conn is None or self._upload_failed:
             return
@@ -498,71 +450,6 @@ class SpaceProxyHandler(JupyterHandler):
         if self._target is not None and self.request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._proxy_websocket()
         return await self._proxy_http()
-
-    # -- websockets ---------------------------------------------------------------
-
-    async def _proxy_websocket(self):
-        # Registered before the space is reached, so access revoked meanwhile ends it too.
-        registry = revocation.connections(self.domain)
-        self._open = registry.add(
-            self._target.name, self.current_user.id, revocation.credential_of(self),
-            self._target.identity.role, self._revoke,
-        )
-        try:
-            await self._splice_websocket()
-        finally:
-            if self._splice is None:  # refused, unreachable or revoked: nothing is relayed
-                registry.discard(self._open)
-
-    def _revoke(self, reason: str) -> None:
-        """The access this socket was opened with is gone: it closes now."""
-        self._revoked = reason
-        if self._splice is not None:
-            self._splice.close(revocation.CLOSE_CODE, reason)
-
-    async def _splice_websocket(self):
-        t = self._target
-        proxy = self.domain.proxy
-        target_path = upstream_target(self.request.uri)
-        headers = self._upstream_headers(target_path, "GET", self.token_authenticated, ws=True)
-        headers += [("Connection", "Upgrade"), ("Upgrade", "websocket")]
-        name = t.name
-        try:
-            splice = await websocket.open_upstream(
-                t.netloc, request_head("GET", target_path, headers), lambda: proxy.note_activity(name),
-                CONNECT_TIMEOUT,
-            )
-        except (OSError, asyncio.TimeoutError):
-            proxy.forget(name)
-            error = BadGateway("The space's server is not answering; try again in a moment.", reason="unreachable")
-            return self._refuse(error)
-        answer = splice.upstream.handshake
-        if answer.code != 101:
-            # The space server refused the upgrade: pass its answer on.
-            tornado_compat.drop_headers(self)
-            self.set_status(answer.code, answer.reason)
-            ctype = answer.headers.get("Content-Type")
-            if ctype:
-                self.set_header("Content-Type", ctype)
-            return self.finish(answer.body)
-        if self._revoked is not None:
-            splice.end()
-            return self._refuse(Forbidden(self._revoked, reason="revoked"))
-        self.set_status(101)
-        self.application.log_request(self)
-        client_sock, early = await tornado_compat.take_socket(self.detach())
-        self._splice = splice
-        proxy.sockets.add(splice)
-        splice.closed.add_done_callback(lambda _: self._spliced_end(splice))
-        try:
-            await splice.start(client_sock, early)
-        except OSError:
-            splice.end()
-
-    def _spliced_end(self, splice) -> None:
-        self.domain.proxy.sockets.discard(splice)
-        if self._open is not None:
-            revocation.connections(self.domain).discard(self._open)
 
     def on_connection_close(self):
         super().on_connection_close()

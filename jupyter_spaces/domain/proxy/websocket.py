@@ -174,10 +174,12 @@ class _Side(asyncio.Protocol):
         self.lost = True
         self.splice.end()
 
-    # The transport's own flow control: this side's buffer is full, stop reading the peer.
+    # The transport's own flow control: this side's buffer is full, stop reading the peer
+    # (but for the end of the frame under way when the socket is being ended).
     def pause_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.pause_reading()
+        peer = self.peer
+        if peer is not None and peer.transport is not None and getattr(peer, "ending", None) is None:
+            peer.transport.pause_reading()
 
     def resume_writing(self) -> None:
         if self.peer is not None and self.peer.transport is not None and not self.peer.lost:
@@ -326,25 +328,30 @@ class Splice:
             return
         up.ending = (code, reason)
         if client.transport is None or client.lost:
-            self.end()
+            self.end(cut=True)
         elif up.cursor.at_boundary or up.lost:
             self._send_close()
         else:
             # The frame under way ends first (read on even if the client is slow: at most
             # that frame is buffered), then the close frame; past a moment, it is cut.
             up.transport.resume_reading()
-            self.loop.call_later(FRAME_END_WAIT, self.end)
+            self.loop.call_later(FRAME_END_WAIT, self.end, True)
 
     def _send_close(self) -> None:
         code, reason = self.upstream.ending
         self.client.transport.write(close_frame(code, reason))
-        self.end()
+        self.end(cut=True)
 
-    def end(self) -> None:
+    def end(self, cut: bool = False) -> None:
         """Close both connections, each after what was written to it is sent (a peer
-        that does not read it within ``CLOSE_WAIT`` seconds is cut off)."""
+        that does not read it within ``CLOSE_WAIT`` seconds is cut off). ``cut``: the
+        domain ended the socket, and what waits for the space server is dropped."""
         for side in (self.upstream, self.client):
-            if side.transport is not None and not side.lost:
+            if side.transport is None or side.lost:
+                continue
+            if cut and side is self.upstream:
+                side.transport.abort()
+            else:
                 side.transport.close()
                 self.loop.call_later(CLOSE_WAIT, side.transport.abort)
         if not self.closed.done():
