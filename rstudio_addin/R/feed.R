@@ -145,9 +145,10 @@ feed_follower <- function(conn, on_event, max_backoff = 30, stall = 45,
     last_data <<- clock()
     handle <<- tryCatch(
       spaces_send(feed_request(conn), stream = chunk, timeout = Inf, wait = FALSE),
-      jupyterspaces_http_401 = function(e) stop(e),
-      jupyterspaces_http_403 = function(e) stop(e),
       jupyterspaces_error = function(e) {
+        # Reconnecting cannot cure a refused token (and tryCatch's later
+        # handlers would catch a re-signal from an earlier one: one handler).
+        if (inherits(e, c("jupyterspaces_http_401", "jupyterspaces_http_403"))) stop(e)
         drop(conditionMessage(e))
         NULL
       }

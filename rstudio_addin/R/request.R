@@ -127,11 +127,11 @@ spaces_send <- function(req, stream = NULL, timeout = 600, wait = TRUE) {
   read <- function() {
     tryCatch(readBin(con, raw(), 32768L), error = function(e) {
       # curl's own timeout (the `timeout` above) ends the stream quietly.
-      if (grepl("timeout|timed out", conditionMessage(e), ignore.case = TRUE)) NULL
-      else {
-        close_con()
-        unreachable(e)
-      }
+      if (grepl("timeout|timed out", conditionMessage(e), ignore.case = TRUE)) return(NULL)
+      close_con()
+      # As with open(): an error status, read again for its JSON body.
+      if (isTRUE(status() >= 400)) spaces_send(req)
+      unreachable(e)
     })
   }
   deadline <- Sys.time() + timeout

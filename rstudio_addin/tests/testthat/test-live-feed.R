@@ -172,6 +172,31 @@ test_that("live: after a network drop the follower reconnects and its snapshot r
   expect_equal(sum(events == "snapshot"), 2)
 })
 
+test_that("live: a silent stream counts as a drop; an invalid token ends following at once", {
+  other <- live_conn("other")
+  # The domain sends a keep-alive every 15 s; with a 1 s bound the follower
+  # takes the silence after the snapshot for a dead connection and reconnects.
+  snapshots <- 0
+  problems <- character()
+  f <- jupyterspaces:::feed_follower(other, function(spaces, ev) {
+    if (identical(ev$event, "snapshot")) snapshots <<- snapshots + 1
+    TRUE
+  }, max_backoff = 0.2, stall = 1)
+  withr::defer(f$close())
+  expect_true(pump_until(f, function() {
+    if (!is.null(f$status()$problem)) problems <<- c(problems, f$status()$problem)
+    snapshots >= 2
+  }, 20))
+  expect_match(problems[1], "nothing heard from the domain for 1 seconds", fixed = TRUE)
+
+  bad <- spaces_connect(live_server()$url, "not-a-valid-token")
+  started <- Sys.time()
+  err <- tryCatch(spaces_follow(timeout = 30, conn = bad), error = function(e) e)
+  expect_s3_class(err, "jupyterspaces_http_error")
+  expect_true(err$status %in% c(401, 403))
+  expect_lt(secs_since(started), 10)
+})
+
 test_that("live: the gadget's list follows the feed, without refresh or polling", {
   skip_if_not_installed("shiny")
   owner <- live_conn("owner")
@@ -205,6 +230,13 @@ test_that("live: the gadget's list follows the feed, without refresh or polling"
     gone <- Sys.time()
     expect_true(wait_for(function() !name %in% spaces()$name))
     expect_lt(secs_since(gone), 2)
+  })
+  # A refused token: the gadget says so and stops following (no retry loop).
+  bad <- spaces_connect(live_server()$url, "not-a-valid-token")
+  shiny::testServer(jupyterspaces:::gadget_server(bad, ctx), {
+    session$elapse(200)
+    expect_match(output$feed_line, "^Live feed lost \\(.*\\[HTTP 40[13] ")
+    expect_match(output$status_line, "^Error: .*\\[HTTP 40[13] ")
   })
 })
 
