@@ -1,4 +1,4 @@
-import * as path from "path";
+import * as path from 'path';
 
 /**
  * Where the global setup keeps the logged-in browser states and the server's
@@ -7,8 +7,8 @@ import * as path from "path";
  */
 export const AUTH_DIR = process.env.SPACES_UI_AUTH_DIR
   ? path.resolve(process.env.SPACES_UI_AUTH_DIR)
-  : path.resolve(__dirname, "..", ".auth");
-export const SERVER_FILE = path.join(AUTH_DIR, "server.json");
+  : path.resolve(__dirname, '..', '.auth');
+export const SERVER_FILE = path.join(AUTH_DIR, 'server.json');
 
 export interface IServerInfo {
   baseURL: string;
@@ -24,11 +24,11 @@ export interface IServerInfo {
  * editor who writes a booby-trapped notebook (xss.spec.ts).
  */
 export const USERS = [
-  { name: "alice", display: "Alice Archer", admin: false },
-  { name: "bob", display: "Bob Baker", admin: false },
-  { name: "root", display: "Rita Root", admin: true },
-  { name: "shot", display: "Sam Shot", admin: false },
-  { name: "linus", display: "Linus Lurker", admin: false },
+  { name: 'alice', display: 'Alice Archer', admin: false },
+  { name: 'bob', display: 'Bob Baker', admin: false },
+  { name: 'root', display: 'Rita Root', admin: true },
+  { name: 'shot', display: 'Sam Shot', admin: false },
+  { name: 'linus', display: 'Linus Lurker', admin: false }
 ] as const;
 
 /**
@@ -40,4 +40,4 @@ export function spaceOrigin(baseURL: string, name: string): string {
   return `${url.protocol}//${name}.${url.host}/`;
 }
 
-export type UserName = (typeof USERS)[number]["name"];
+export type UserName = (typeof USERS)[number]['name'];
