@@ -19,14 +19,11 @@ on the space's own origin.
 from __future__ import annotations
 
 import re
-import time
 
 from ..labassets import scan
 
 #: a host name (or IPv6 literal) and port: nothing else goes into the page
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]{0,252})|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
-#: how long a scan's verdict holds (an image reinstalled under a running space)
-RECHECK_SECONDS = 60.0
 
 
 class SharedAssets:
@@ -38,23 +35,25 @@ class SharedAssets:
         self.check = check
         self.log = log
         self.previous_hook = previous_hook
-        self._verdict: tuple[float, bool] | None = None
+        self._agreed: bool | None = None
 
     def agrees(self, lab) -> bool:
-        """Whether the domain's set is the one this server's JupyterLab serves."""
-        now = time.monotonic()
-        if self._verdict is None or now - self._verdict[0] > RECHECK_SECONDS:
-            static = lab.static_paths[0] if lab.static_paths else ""
-            mine = scan(static, list(lab.extra_labextensions_path) + list(lab.labextensions_path))
-            ok = mine.stat_digest == self.check
-            if not ok and (self._verdict is None or self._verdict[1]):
-                self.log.warning(
-                    "jupyter-spaces agent: the domain's shared JupyterLab assets are not this server's "
-                    "(%d files here); the page loads this server's own",
-                    len(mine.files),
-                )
-            self._verdict = (now, ok)
-        return self._verdict[1]
+        """Whether the domain's set is, right now, what this server's JupyterLab serves.
+
+        Asked at every page (a stat scan, a few ms): an image changed under a running
+        space (an extension rebuilt in place) gives the page this server's own files
+        at once, never URLs of files the shared place no longer has."""
+        static = lab.static_paths[0] if lab.static_paths else ""
+        mine = scan(static, list(lab.extra_labextensions_path) + list(lab.labextensions_path))
+        ok = mine.stat_digest == self.check
+        if not ok and self._agreed is not False:
+            self.log.warning(
+                "jupyter-spaces agent: the domain's shared JupyterLab assets are not this server's "
+                "(%d files here); the page loads this server's own",
+                len(mine.files),
+            )
+        self._agreed = ok
+        return ok
 
     def base(self, request) -> str:
         """The shared place as the page must name it."""

@@ -229,3 +229,23 @@ def test_the_space_hook_uses_the_shared_place_only_for_its_own_files(tmp_path):
     # a set that is not this server's: its own assets
     other = SpaceHook("one", "/spaces/_assets/k", "0" * 64, log)
     assert other(Handler, config) == config
+
+
+def test_a_changed_image_under_a_running_space_gives_the_page_its_own_assets(tmp_path):
+    import logging
+
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "main.1.js").write_text("one")
+    lab = LabApp(app_dir=str(tmp_path), labextensions_path=[], extra_labextensions_path=[])
+    lab.initialize_templates()
+    hook = SpaceHook("one", "/spaces/_assets/k", scan(str(tmp_path / "static"), []).stat_digest,
+                     logging.getLogger("test"))
+    config = {"fullStaticUrl": "/spaces/one/static/lab", "fullLabextensionsUrl": "/spaces/one/lab/extensions"}
+
+    class Handler:
+        extensionapp = lab
+        request = _request(["one.localhost:8888"])
+
+    assert hook(Handler, config)["fullStaticUrl"] == "//localhost:8888/spaces/_assets/k/lab"
+    (tmp_path / "static" / "main.2.js").write_text("a rebuild")  # installed in place
+    assert hook(Handler, config) == config
