@@ -46,3 +46,4 @@ bench:
 	$(PYTHON) bench/bench_proxy.py
 	$(PYTHON) bench/collab/bench_collab.py
 	$(PYTHON) bench/bench_pageload.py
+	$(PYTHON) bench/bench_many.py
