@@ -3,7 +3,7 @@
  * start (with progress from the events stream), stop, open, settings,
  * members, delete; and for admins an all-spaces metadata view and users.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -15,6 +15,7 @@ import { labUrl } from './context';
 import { spacesIcon } from './icons';
 import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
+import { PasswordDialog } from './userdialogs';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
 import {
   IRowAction,
@@ -37,6 +38,7 @@ type ModalState =
   | { kind: 'create' }
   | { kind: 'settings'; space: string }
   | { kind: 'members'; space: string }
+  | { kind: 'password' }
   | null;
 
 export interface IHomeProps {
@@ -169,7 +171,14 @@ export function Home(
         {me && (
           <span className="jp-SpacesHome-me" title={me.name}>
             <Avatar user={me} />
-            {me.display_name}
+            {/* the name opens the caller's account: their password */}
+            <button
+              className="jp-SpacesHome-meButton"
+              title={trans.__('Your password: set it or remove it')}
+              onClick={() => setModal({ kind: 'password' })}
+            >
+              {me.display_name}
+            </button>
             {me.admin && (
               <span className="jp-SpacesBadge">{trans.__('admin')}</span>
             )}
@@ -256,6 +265,19 @@ export function Home(
       )}
       {tab === 'audit' && model.isAdmin && (
         <AuditView model={model} trans={trans} run={run} />
+      )}
+      {modal?.kind === 'password' && me && (
+        <PasswordDialog
+          user={me}
+          self
+          model={model}
+          trans={trans}
+          onDone={message => {
+            Notification.success(message, { autoClose: 5000 });
+            setModal(null);
+          }}
+          onClose={() => setModal(null)}
+        />
       )}
       {modal?.kind === 'create' && (
         <CreateSpaceDialog

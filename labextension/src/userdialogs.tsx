@@ -258,6 +258,8 @@ export function LoginLinkDialog(props: {
 
 export function PasswordDialog(props: {
   user: IUser;
+  /** The caller's own password (any user), not an admin's change of another's. */
+  self?: boolean;
   model: HomeModel;
   trans: TranslationBundle;
   onDone: (message: string) => void;
@@ -276,12 +278,18 @@ export function PasswordDialog(props: {
     try {
       await model.updateUser(user.name, { password: value });
       props.onDone(
-        value === null
-          ? trans.__(
-              '%1 has no password now: they sign in with login links.',
-              user.display_name
-            )
-          : trans.__('The password of %1 was set.', user.display_name)
+        props.self
+          ? value === null
+            ? trans.__(
+                'You have no password now: you sign in with login links from an administrator.'
+              )
+            : trans.__('Your password was set.')
+          : value === null
+            ? trans.__(
+                '%1 has no password now: they sign in with login links.',
+                user.display_name
+              )
+            : trans.__('The password of %1 was set.', user.display_name)
       );
     } catch (e) {
       setError(fieldErrors(e, ['password']));
@@ -290,7 +298,11 @@ export function PasswordDialog(props: {
   };
   return (
     <Modal
-      title={trans.__('Password of %1', user.display_name)}
+      title={
+        props.self
+          ? trans.__('Your password')
+          : trans.__('Password of %1', user.display_name)
+      }
       className="jp-SpacesPasswordDialog"
       onClose={props.onClose}
       onSubmit={() => save(password)}
@@ -312,10 +324,15 @@ export function PasswordDialog(props: {
       }
     >
       <p>
-        {trans.__(
-          'Set a new password for “%1” (their sessions stay signed in; sign them out everywhere to end those), or remove it: they then sign in with login links only.',
-          user.name
-        )}
+        {props.self
+          ? trans.__(
+              'Set a password to sign in on the sign-in page with your user name “%1”, or remove it: you then sign in with login links from an administrator.',
+              user.name
+            )
+          : trans.__(
+              'Set a new password for “%1” (their sessions stay signed in; sign them out everywhere to end those), or remove it: they then sign in with login links only.',
+              user.name
+            )}
       </p>
       <Field label={trans.__('New password')} error={error.password}>
         <input
