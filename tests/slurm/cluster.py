@@ -167,8 +167,26 @@ class SlurmCluster:
         )  # fmt: skip
         self._wait(lambda: self.munge_socket.exists(), "munged", 10)
 
+    def cgroup_dirs(self) -> list[Path]:
+        """The cgroups Slurm makes for this cluster's nodes (cgroup v1: slurm_<node> in each controller)."""
+        return [d for n in self.nodes for d in Path("/sys/fs/cgroup").glob(f"*/slurm_{n.name}")]
+
+    def _remove_cgroups(self) -> list[str]:
+        """Remove the nodes' cgroups, deepest first; those that cannot go (processes) are returned.
+        A job's cgroups left by an earlier run (killed) would make Slurm fail this run's jobs."""
+        left = []
+        for top in self.cgroup_dirs():
+            for d in sorted(top.rglob("*"), key=lambda p: len(p.parts), reverse=True) + [top]:
+                if d.is_dir():
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        left.append(str(d))
+        return left
+
     def start(self, timeout: float = 30) -> SlurmCluster:
         os.chmod(self.root, 0o755)
+        self._remove_cgroups()
         self._write_config()
         try:
             self._start_munge()
@@ -221,6 +239,7 @@ class SlurmCluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, 9)
                 p.wait(timeout=5)
+        self.cgroups_left = self._remove_cgroups()
 
     def _wait_no_jobs(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -232,6 +251,7 @@ class SlurmCluster:
     def leftovers(self) -> list[str]:
         """Processes of this cluster still running (daemons, job steps): none after ``stop``."""
         left = [f"{n} (pid {p.pid})" for n, p in self.procs.items() if p.poll() is None]
+        left += [f"cgroup {d}" for d in getattr(self, "cgroups_left", [])]
         marker = str(self.root).encode()
         mine = _ancestors()
         for pid in os.listdir("/proc"):

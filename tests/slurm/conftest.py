@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.domain.conftest import client, domain, service, world  # noqa: F401 (the domain's fixtures)
+
 from .cluster import SlurmCluster, slurm_installed
 
 
