@@ -63,7 +63,7 @@ from traitlets import Bool, Float, Int, Unicode
 
 from ..routes import guard
 from ..signing import Verifier, control_space
-from . import presence, revocation, routes, shared_assets, whoami
+from . import labpage, presence, revocation, routes, shared_assets, whoami
 from .authorizer import SpaceAuthorizer
 from .contents import SpaceContentsManager
 from .identity import SpaceIdentityProvider
@@ -171,6 +171,7 @@ class SpaceAgentApp(ExtensionApp):
         server.identity_provider.verifier = self.verifier
         self.settings[revocation.SETTINGS_KEY] = self.notice_verifier
         shared_assets.install(self)
+        labpage.install(self)
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
 
     def initialize_handlers(self):

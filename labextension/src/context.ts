@@ -26,6 +26,8 @@ export namespace PageConfigKeys {
   export const domainBaseUrl = 'spacesDomainBaseUrl';
   /** `own` (each space its own origin) or `path` (the domain's), in the home. */
   export const origins = 'spacesOrigins';
+  /** The caller's role in the space (`viewer`: no kernels, sessions or terminals). */
+  export const role = 'spacesRole';
 }
 
 /** What the extension knows about where it runs. */

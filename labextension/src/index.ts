@@ -29,6 +29,7 @@ import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments } from './readonly';
+import { viewerServicePlugins } from './viewerservices';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import {
   START_SPACE_PARAM,
@@ -146,6 +147,12 @@ export async function activateSpaces(
   const trans = (translator ?? nullTranslator).load('jupyter_spaces');
   const baseUrl = options.baseUrl ?? app.serviceManager.serverSettings.baseUrl;
   const getOption = options.getOption ?? PageConfig.getOption;
+  // A viewer (the space's page config says so) has every document locked
+  // from the first: before it is read, so it never asks for a kernel.
+  const viewer = getOption(PageConfigKeys.role) === 'viewer';
+  if (viewer) {
+    lockAllDocuments(app, trans);
+  }
   const prefs = await loadPreferences(options.settingRegistry);
   const rawNavigate = options.navigate ?? defaultNavigate;
   const navigate = (url: string, newTab: boolean) =>
@@ -301,7 +308,7 @@ export async function activateSpaces(
   if (!space) {
     space = await client.getSpace(name).catch(() => undefined);
   }
-  if (space?.role === 'viewer') {
+  if (space?.role === 'viewer' && !viewer) {
     lockAllDocuments(app, trans);
   }
   followStops(
@@ -401,14 +408,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
 /**
  * In the domain, also the service managers that never call the APIs the
- * domain refuses (see domainservices.ts); elsewhere only the main plugin.
+ * domain refuses (see domainservices.ts); for a viewer of a space, the ones
+ * that never connect to kernels or terminals (viewerservices.ts); elsewhere
+ * only the main plugin.
  */
 export function plugins(
   getOption: (key: string) => string = PageConfig.getOption
 ): JupyterFrontEndPlugin<any>[] {
-  return getOption(PageConfigKeys.context) === 'domain'
-    ? [plugin, ...domainServicePlugins]
-    : [plugin];
+  if (getOption(PageConfigKeys.context) === 'domain') {
+    return [plugin, ...domainServicePlugins];
+  }
+  if (getOption(PageConfigKeys.role) === 'viewer') {
+    return [plugin, ...viewerServicePlugins];
+  }
+  return [plugin];
 }
 
 export { plugin };

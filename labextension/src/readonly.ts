@@ -77,6 +77,7 @@ interface ILockable extends Widget {
   context?: {
     model?: { readOnly: boolean };
     ready?: Promise<void>;
+    sessionContext?: { kernelPreference: Record<string, unknown> };
   };
   toolbar?: {
     insertBefore?(at: string, name: string, widget: Widget): boolean;
@@ -160,6 +161,17 @@ export function lockDocument(
   };
   markModel();
   void doc.context.ready?.then(markModel).catch(() => undefined);
+  // A viewer runs no code: the document never asks for a kernel (its
+  // session context is initialized after this, once the file is read).
+  const session = doc.context.sessionContext;
+  if (session) {
+    session.kernelPreference = {
+      ...session.kernelPreference,
+      canStart: false,
+      shouldStart: false,
+      autoStartDefault: false
+    };
+  }
 
   if (doc.toolbar) {
     const indicator = createIndicator(trans);

@@ -70,6 +70,22 @@ describe('jupyter-spaces:plugin', () => {
     ]);
   });
 
+  it('for a viewer of a space replaces the managers that would connect or write', () => {
+    const viewer = (k: string) =>
+      k === 'spacesRole' ? 'viewer' : k === 'spacesContext' ? 'space' : '';
+    expect(plugins(viewer).map(p => p.id)).toEqual([
+      'jupyter-spaces:plugin',
+      'jupyter-spaces:viewer-event-manager',
+      'jupyter-spaces:viewer-kernel-manager',
+      'jupyter-spaces:viewer-session-manager',
+      'jupyter-spaces:viewer-terminal-manager',
+      'jupyter-spaces:viewer-workspace-manager'
+    ]);
+    const editor = (k: string) =>
+      k === 'spacesRole' ? 'editor' : k === 'spacesContext' ? 'space' : '';
+    expect(plugins(editor)).toEqual([plugin]);
+  });
+
   it('in a plain JupyterLab registers commands only', async () => {
     server.handler = () => ({
       status: 404,

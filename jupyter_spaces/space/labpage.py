@@ -1,0 +1,67 @@
+"""The lab page of a space: no news prompt for anyone, and quiet for viewers.
+
+The announcements plugin asks every user "get notified about official Jupyter
+news?" (its ``fetchNews`` setting starts as ``none``), though a space fetches no
+news (``LabApp.news_url`` is None, see launchers/spaceserver.py) and never
+checks for updates: the plugin is left out of every space's page, as the home
+leaves it out of its own.
+
+A viewer may not run code (see :mod:`.authorizer`), yet JupyterLab's own service
+managers would connect to the kernels editors run, start sessions and poll
+terminals; every refused websocket is retried, so the browser console and the
+server log fill up and the kernel indicator says "Connecting" forever. For a
+viewer's page this hook tells the labextension the role (``spacesRole``) and
+leaves out JupyterLab's event, kernel, session, terminal and workspace
+managers: the labextension provides ones that never connect and never write
+(labextension/src/viewerservices.ts).
+"""
+
+from __future__ import annotations
+
+# JupyterLab plugins no space page needs.
+DISABLED_EXTENSIONS = ("@jupyterlab/apputils-extension:announcements",)
+
+# JupyterLab plugins a viewer's page goes without.
+VIEWER_DISABLED_EXTENSIONS = (
+    "@jupyterlab/services-extension:event-manager",
+    "@jupyterlab/services-extension:kernel-manager",
+    "@jupyterlab/services-extension:session-manager",
+    "@jupyterlab/services-extension:terminal-manager",
+    "@jupyterlab/services-extension:workspace-manager",
+)
+
+
+def disable(page_config: dict, names) -> None:
+    """Add ``names`` to the page's disabled extensions (list or dict form), in place."""
+    disabled = page_config.get("disabledExtensions")
+    if isinstance(disabled, dict):
+        page_config["disabledExtensions"] = {**disabled, **dict.fromkeys(names, True)}
+    else:
+        disabled = list(disabled or [])
+        disabled.extend(name for name in names if name not in disabled)
+        page_config["disabledExtensions"] = disabled
+
+
+class LabPage:
+    """The lab page's ``page_config_hook``: no news prompt; quiet service managers for viewers."""
+
+    def __init__(self, previous_hook=None):
+        self.previous_hook = previous_hook
+
+    def __call__(self, handler, page_config: dict) -> dict:
+        if self.previous_hook is not None:
+            page_config = self.previous_hook(handler, page_config)
+        role = getattr(handler.current_user, "role", None)
+        # A copy: jupyterlab_server keeps page_config in the settings across requests.
+        page_config = dict(page_config)
+        page_config["spacesRole"] = role or ""
+        disable(page_config, DISABLED_EXTENSIONS)
+        if role == "viewer":
+            disable(page_config, VIEWER_DISABLED_EXTENSIONS)
+        return page_config
+
+
+def install(app) -> None:
+    """Set the page-config hook of ``app``'s server (after any other's)."""
+    settings = app.serverapp.web_app.settings
+    settings["page_config_hook"] = LabPage(previous_hook=settings.get("page_config_hook"))
