@@ -115,7 +115,8 @@ class LocalSandboxes:
         eff_uid = uid if uid is not None else os.getuid()
         eff_gid = uid if uid is not None else os.getgid()
         passwd, group = passwd_text(self.sandbox_user, eff_uid, eff_gid, self.home_dir, space)
-        for name, text in (("passwd", passwd), ("group", group)):
+        # /etc/hostname: the UTS name, for tools that read the file (hostnamectl, prompts).
+        for name, text in (("passwd", passwd), ("group", group), ("hostname", space + "\n")):
             p = os.path.join(sdir, name)
             with open(p, "w") as f:
                 f.write(text)

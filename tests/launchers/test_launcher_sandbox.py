@@ -80,6 +80,15 @@ async def test_sandbox_hides_host_and_other_spaces(require_root_sandbox, tmp_pat
         await launcher.volumes.detach("beta")
 
 
+async def test_a_space_has_its_hostname(require_root_sandbox):
+    """The UTS name is the space's, and /etc/hostname says it too (tools read the file)."""
+    launcher = require_root_sandbox
+    await launcher.create_volume("named", 1)
+    r = await launcher.run_in_sandbox("named", ["/bin/sh", "-c", "hostname; cat /etc/hostname"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["named", "named"], r.stdout
+
+
 async def test_memory_limit_kills_what_allocates_past_it(require_root_sandbox, require_cgroups):
     launcher = require_root_sandbox
     await launcher.create_volume("mem", 1)
