@@ -230,3 +230,29 @@ async def test_a_kernel_past_the_instance_types_memory_dies_and_the_server_keeps
     assert r.status == 200, r.text
     assert (await client.api("GET", "spaces/greedy", who="owner")).json()["status"] == "running"
     assert slurm_cluster.job(job["job_id"])["job_state"] == "RUNNING"
+
+
+async def test_a_slurm_space_keeps_the_access_rules_and_its_sandbox(client, world, lifecycle, jp_http_port):
+    private = world.private["owner"]
+    for name in ("team-proj", private):
+        await start(client, name)
+    for name in ("team-proj", private):
+        await running(client, name)
+    r = await client.request("PUT", f"spaces/{private}/api/contents/diary.txt", who="owner",
+                             body={"type": "file", "format": "text", "content": "mine\n"})  # fmt: skip
+    assert r.status == 201, r.text
+    # A private space's files are nobody else's, an admin's neither: the same 404 as no space at all.
+    assert (await client.request("GET", "spaces/no-such-space/api/contents/diary.txt", who="admin")).status == 404
+    assert (await client.request("GET", f"spaces/{private}/api/contents/diary.txt", who="admin")).status == 404
+    # A viewer reads a shared space but writes nothing.
+    assert (await client.request("GET", "spaces/team-proj/api/contents", who="viewer")).status == 200
+    r = await client.request("PUT", "spaces/team-proj/api/contents/x.txt", who="viewer",
+                             body={"type": "file", "format": "text", "content": "no\n"})  # fmt: skip
+    assert r.status == 403, r.text
+    # Inside the shared space, on its node: its own uid, and no other space's volume, no job files.
+    launcher = lifecycle.launcher
+    code = (f"import os\nprint(os.getuid(), os.path.exists({launcher.volumes_dir!r}), "
+            f"os.path.exists({launcher.shared_dir!r}), os.path.exists({launcher.volumes.image_path(private)!r}))")  # fmt: skip
+    out = await run_code(client, jp_http_port, "team-proj", "editor", code)
+    uid, *seen = out["stdout"].split()
+    assert int(uid) >= 600000 and seen == ["False", "False", "False"], out
