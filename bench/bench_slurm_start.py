@@ -1,0 +1,87 @@
+"""Start-to-ready of a space on Slurm vs a local space, side by side in one run.
+
+Slurm: ``SlurmLauncher.start`` on the two-node test cluster (``tests/slurm/cluster.py``,
+brought up here and taken down after): sbatch, scheduling, the job's local launcher on
+its node (image check, sandbox, volume, limits), the relay, and the domain's signed check.
+Anchor: ``LocalLauncher.start`` of the same space on this machine. Runs alternate so
+machine load hits both alike. Prints figures; no asserts. Needs root and Slurm installed
+(scripts/install-test-deps.sh).
+
+    python bench/bench_slurm_start.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from jupyter_spaces.domain.agent import space_agent  # noqa: E402
+from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec  # noqa: E402
+from jupyter_spaces.launchers.local import LocalLauncher  # noqa: E402
+from jupyter_spaces.launchers.slurm import SlurmLauncher  # noqa: E402
+from jupyter_spaces.signing import generate_secret  # noqa: E402
+from tests.slurm.cluster import SlurmCluster  # noqa: E402
+
+AGENT_CONFIG = {"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}}
+SMALL = InstanceType("small", "Small", 1, 1, 256)
+
+
+async def timed_start(launcher, name: str) -> float:
+    spec = LaunchSpec(
+        space=name, app_type="jupyterlab", instance_type=SMALL,
+        image=Image("default", "Default", "", sys.executable), volume_gb=1,
+        base_url=f"/spaces/{name}/", secret=generate_secret(), agent_config=AGENT_CONFIG, agent=space_agent(name),
+    )  # fmt: skip
+    await launcher.create_volume(name, 1)  # made at creation time, not part of a start
+    t0 = time.perf_counter()
+    launched = await launcher.start(spec, lambda p, m: None)
+    elapsed = time.perf_counter() - t0
+    await launcher.stop(name, launched.state)
+    await launcher.delete_volume(name)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_START_RUNS", "3")))
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench-slurm-"))
+    root.chmod(0o755)  # munged wants its socket's directories searchable by all
+    cluster = SlurmCluster.two_nodes(root / "cluster")
+    (root / "cluster").mkdir()
+    cluster.start()
+    local = LocalLauncher(volumes_dir=str(root / "local-volumes"), run_dir=str(root / "local-run"))
+    slurm = SlurmLauncher(
+        slurm_conf=str(cluster.conf), partition=cluster.partition, volumes_dir=str(root / "volumes"),
+        run_dir=str(root / "run"), node_run_dir=str(root / "nodes"), listen_ip="127.0.0.1",
+        job_name_prefix="bench-",
+    )  # fmt: skip
+    print(f"start-to-ready, {args.runs} runs each, alternating (Slurm 2 nodes x 1 CPU, this host)")
+    ours, anchor = [], []
+    try:
+        for n in range(args.runs):
+            anchor.append(asyncio.run(timed_start(local, f"bench-local-{n}")))
+            ours.append(asyncio.run(timed_start(slurm, f"bench-slurm-{n}")))
+    finally:
+        asyncio.run(local.discard())
+        asyncio.run(slurm.cleanup_orphans({}))
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    a, o = statistics.median(anchor), statistics.median(ours)
+    print(f"{'':34}{'median s':>10}{'min s':>10}{'max s':>10}")
+    print(f"{'local space (anchor)':34}{a:10.2f}{min(anchor):10.2f}{max(anchor):10.2f}")
+    print(f"{'Slurm space':34}{o:10.2f}{min(ours):10.2f}{max(ours):10.2f}")
+    print(f"ratio Slurm/local (median): {o / a:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
