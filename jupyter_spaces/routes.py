@@ -41,7 +41,11 @@ NOT_SERVED = "This route is not served here."
 NOT_ALLOWED = "This method is not allowed on this route."
 NOT_FOR_ROLE = "Your role may not use this method on this route."
 LOG_IN = "Log in first."
-REFUSALS = frozenset({NOT_SERVED, NOT_ALLOWED, NOT_FOR_ROLE, LOG_IN})
+BAD_TOKEN = (
+    "The API token is not valid: it is unknown, expired or revoked. "
+    "Ask for a new one (an administrator makes it with `jupyter spaces user token NAME`)."
+)
+REFUSALS = frozenset({NOT_SERVED, NOT_ALLOWED, NOT_FOR_ROLE, LOG_IN, BAD_TOKEN})
 
 
 @dataclass(frozen=True)
@@ -251,11 +255,20 @@ def _refuse(handler: web.RequestHandler, error: SpacesError) -> bool:
     return False
 
 
+def _sent_token(handler: web.RequestHandler) -> bool:
+    """Whether the request carries an API token (header or ``?token=``)."""
+    scheme = handler.request.headers.get("Authorization", "").split(" ", 1)[0].lower()
+    return scheme in ("token", "bearer") or bool(handler.request.query_arguments.get("token"))
+
+
 def _to_login(handler: web.RequestHandler) -> bool:
     """Nobody logged in: a browser asking for a page goes to the login page, anything else is 403."""
     login_url = handler.settings.get("login_url")
     wants_page = handler.request.method in READ and "text/html" in handler.request.headers.get("Accept", "")
     if not (login_url and wants_page):
+        if _sent_token(handler):
+            # A token was sent and matched nobody: say so, not just "log in".
+            return _refuse(handler, Forbidden(BAD_TOKEN, reason="invalid_token"))
         return _refuse(handler, Forbidden(LOG_IN))
     handler.clear()
     handler.set_status(302)
