@@ -217,11 +217,11 @@ async def test_start_failure_is_actionable_and_clean(launcher, spec, image, tmp_
     assert "Python" in exc.value.message
     with pytest.raises(LaunchError):
         await launcher.start(spec("Bad_Name"), lambda *a: None)
-    bad = spec("code")
-    bad.app_type = "code-editor"
+    bad = spec("rstudio")
+    bad.app_type = "rstudio"  # in no registry: listed, never startable
     with pytest.raises(LaunchError) as exc:
         await launcher.start(bad, lambda *a: None)
-    assert "Code Editor" in exc.value.message
+    assert "RStudio" in exc.value.message
 
 
 async def test_a_port_taken_during_start_is_retried_in_a_fresh_cgroup(require_root_sandbox, launcher_dirs, spec):

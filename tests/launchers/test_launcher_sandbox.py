@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from jupyter_spaces import apps
 from jupyter_spaces.launchers.base import InstanceType
 
 def test_capabilities_never_pretend(launcher):
@@ -17,9 +18,12 @@ def test_capabilities_never_pretend(launcher):
     assert caps["sandbox"].available == launcher.host.sandbox
     assert caps["network isolation"].available is False
     assert launcher.app_type_availability("jupyterlab") == (True, "")
-    for app in ("code-editor", "rstudio"):
+    ok, why = launcher.app_type_availability("rstudio")
+    assert not ok and "registries" in why
+    for app in ("code-editor", "mlflow"):  # available where scripts/install-apps.sh installed them
         ok, why = launcher.app_type_availability(app)
-        assert not ok and why
+        installed = apps.get(app).find_program(launcher.apps_dir) is not None
+        assert (ok, why) == (True, "") if installed else (not ok and "install-apps.sh" in why)
 
 
 async def test_sandbox_hides_host_and_other_spaces(require_root_sandbox, tmp_path):
