@@ -384,6 +384,22 @@ async def test_not_running_space_answers_409_json_or_a_page(client, proxied, ser
     assert r.status == 409 and r.json()["status"] == "starting"
 
 
+async def test_the_not_found_page_looks_like_the_others(client, proxied, service):
+    """A browser asking for a missing space gets the product's page, not bare HTML."""
+    r = await client.request("GET", space_path("no-such-space", "lab"), who="owner", headers={"Accept": "text/html"})
+    assert r.status == 404 and r.headers["Content-Type"].startswith("text/html")
+    missing = r.text
+    assert "<h1>Not found</h1>" in missing and f'href="{BASE}spaces/home"' in missing
+    set_running(service, SPACE, None, None, status="stopped")
+    stopped = (await client.request("GET", space_path(SPACE, "lab"), who="owner", headers={"Accept": "text/html"})).text
+
+    def style(page):
+        return page.split("<style>", 1)[1].split("</style>", 1)[0].strip()
+
+    assert style(missing) == style(stopped) and "main{" in style(missing)
+    assert 'name="viewport"' in missing and "<main>" in missing
+
+
 async def test_anonymous_is_redirected_or_refused(client, proxied):
     r = await client.request("GET", space_path(SPACE, "lab"), headers={"Accept": "text/html"})
     assert r.status == 302

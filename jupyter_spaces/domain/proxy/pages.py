@@ -23,6 +23,12 @@ def _template(name: str) -> Template:
     return Template((_TEMPLATES / name).read_text(encoding="utf-8").removesuffix("\n"))
 
 
+@cache
+def _style() -> str:
+    """The look the proxy's pages share (templates/page.css)."""
+    return (_TEMPLATES / "page.css").read_text(encoding="utf-8").strip()
+
+
 def _script_value(value: str) -> str:
     """``value`` as a JavaScript literal that cannot end the script element."""
     return json.dumps(value).replace("<", "\\u003c")
@@ -46,6 +52,7 @@ def not_running_message(name: str, status: str) -> tuple[str, str]:
 def not_running_page(title: str, message: str, status: str, api: str, home: str, startable: bool) -> str:
     """The page of a space that is not running; ``api`` is the space's URL in the REST API."""
     return _template("not_running.html").substitute(
+        style=_style(),
         title=xhtml_escape(title),
         message=xhtml_escape(message),
         button=START_BUTTON if startable else "",
@@ -57,4 +64,6 @@ def not_running_page(title: str, message: str, status: str, api: str, home: str,
 
 
 def not_found_page(message: str, home: str) -> str:
-    return _template("not_found.html").substitute(message=xhtml_escape(message), home=xhtml_escape(home))
+    return _template("not_found.html").substitute(
+        style=_style(), message=xhtml_escape(message), home=xhtml_escape(home)
+    )
