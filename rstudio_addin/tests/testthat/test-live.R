@@ -438,3 +438,13 @@ test_that("live: space_stop(wait = TRUE) returns when stopped; then delete", {
   expect_error(space_get(name, conn = owner), class = "jupyterspaces_http_404")
   expect_false(name %in% spaces_list(conn = owner)$name)
 })
+
+test_that("live: a wrong token is called not valid, not Forbidden", {
+  srv <- live_server()
+  bad <- jupyterspaces::spaces_connect(srv$url, "not-a-real-token")
+  err <- tryCatch(me(conn = bad), error = function(e) e)
+  expect_s3_class(err, "jupyterspaces_http_403")
+  expect_equal(err$reason, "invalid_token")
+  expect_match(conditionMessage(err), "The API token is not valid", fixed = TRUE)
+  expect_false(grepl("Forbidden", conditionMessage(err), fixed = TRUE))
+})
