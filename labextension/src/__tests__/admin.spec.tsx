@@ -1,0 +1,233 @@
+/**
+ * @jest-environment ./jest-env-jsdom.js
+ */
+import { nullTranslator } from '@jupyterlab/translation';
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { SpacesClient } from '../api';
+import { AllSpacesView, UsersView } from '../admin';
+import { HomeModel } from '../homemodel';
+import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+const trans = nullTranslator.load('jupyter_spaces');
+
+const ROOT = {
+  name: 'root',
+  display_name: 'Rita Root',
+  initials: 'RR',
+  color: '#123456',
+  admin: true,
+  created: '2024-01-01T00:00:00Z',
+  last_activity: null
+};
+
+const SMALL = {
+  name: 'small',
+  display_name: 'Small',
+  cpus: 1,
+  memory_gb: 2,
+  max_processes: 256,
+  available: true,
+  reason: ''
+};
+
+/** A domain with an admin, two instance types and these spaces. */
+function domain(server: FakeServer, spaces: unknown[]) {
+  server.handler = (req: IRecordedRequest) => {
+    const route = req.path.replace('/base/spaces/api/', '');
+    if (route === 'me') {
+      return { body: ROOT };
+    }
+    if (route === 'instance-types') {
+      return {
+        body: {
+          items: [SMALL, { ...SMALL, name: 'large', display_name: 'Large' }]
+        }
+      };
+    }
+    if (route === 'images' || route === 'app-types') {
+      return { body: { items: [] } };
+    }
+    if (route === 'spaces') {
+      return { body: { items: spaces, next_cursor: null } };
+    }
+    if (route === 'users' && req.method === 'GET') {
+      return { body: { items: [ROOT], next_cursor: null } };
+    }
+    if (route === 'users' && req.method === 'POST') {
+      return {
+        status: 201,
+        headers: { Location: '/base/spaces/api/users/newbie' },
+        body: { ...ROOT, admin: false, name: 'newbie', token: 'api-secret' }
+      };
+    }
+    if (route === 'users/newbie/login-link') {
+      return {
+        status: 201,
+        body: {
+          user: 'newbie',
+          url: 'http://localhost:8888/login?token=link-secret',
+          expires: new Date(Date.now() + 24 * 3_600_000).toISOString()
+        }
+      };
+    }
+    if (route.startsWith('spaces/') && req.method === 'PATCH') {
+      const name = route.split('/')[1];
+      return {
+        body: makeSpace(name, {
+          ...(req.body as object),
+          role: null,
+          url: null
+        })
+      };
+    }
+    return {
+      status: 404,
+      body: { message: 'No such thing.', reason: 'not_found' }
+    };
+  };
+}
+
+let container: HTMLDivElement;
+let root: Root;
+let server: FakeServer;
+let model: HomeModel;
+
+beforeEach(() => {
+  container = document.createElement('div');
+  document.body.appendChild(container);
+  root = createRoot(container);
+  server = new FakeServer();
+  model = new HomeModel({
+    client: new SpacesClient({ serverSettings: server.settings() }),
+    // the live feed stays silent: the list is what GET spaces says
+    eventSourceFactory: () =>
+      ({
+        addEventListener: () => undefined,
+        close: () => undefined,
+        onerror: null
+      }) as any
+  });
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+  model.dispose();
+});
+
+const run = async (fn: () => Promise<unknown>) => {
+  await fn();
+};
+
+/** Set an input's value the way React notices. */
+function type(input: HTMLInputElement, value: string) {
+  const setter = Object.getOwnPropertyDescriptor(
+    HTMLInputElement.prototype,
+    'value'
+  )!.set!;
+  setter.call(input, value);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+function button(scope: ParentNode, label: string): HTMLButtonElement {
+  const found = [...scope.querySelectorAll('button')].find(
+    b => b.textContent?.trim() === label
+  );
+  if (!found) {
+    throw new Error(`no button ${label}`);
+  }
+  return found;
+}
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await act(async () => {
+      await new Promise(r => setTimeout(r, 0));
+    });
+  }
+}
+
+describe('AllSpacesView', () => {
+  it('resizes a stopped space and says why a running one cannot be', async () => {
+    domain(server, [
+      makeSpace('idle', {
+        status: 'stopped',
+        instance_type: 'small',
+        volume_gb: 5,
+        role: null,
+        url: null
+      }),
+      makeSpace('busy', { status: 'running', role: null, url: null })
+    ]);
+    await model.load();
+    act(() =>
+      root.render(
+        <AllSpacesView
+          model={model}
+          trans={trans}
+          run={run}
+          onStop={() => undefined}
+          onDelete={() => undefined}
+          search={null}
+        />
+      )
+    );
+    const busy = container.querySelector('tr[data-space="busy"]')!;
+    const locked = button(busy, 'Resize');
+    expect(locked.disabled).toBe(true);
+    expect(locked.title).toMatch(/^Stop the space to resize it/);
+    expect(button(busy, 'Delete').disabled).toBe(true);
+
+    const idle = container.querySelector('tr[data-space="idle"]')!;
+    expect(idle.textContent).toContain('of 5 GiB');
+    act(() => button(idle, 'Resize').click());
+    const dialog = container.querySelector('.jp-SpacesResizeDialog')!;
+    const select = dialog.querySelector('select')!;
+    act(() => {
+      select.value = 'large';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    act(() => type(dialog.querySelector('input[type=number]')!, '8'));
+    await act(async () => {
+      (dialog as HTMLFormElement).requestSubmit();
+    });
+    await settle();
+    const patch = server.requests.find(r => r.method === 'PATCH')!;
+    expect(patch.path).toBe('/base/spaces/api/spaces/idle');
+    expect(patch.body).toEqual({ instance_type: 'large', volume_gb: 8 });
+    expect(container.querySelector('.jp-SpacesResizeDialog')).toBeNull();
+  });
+});
+
+describe('UsersView', () => {
+  it('adds a user and shows the login link beside the API token', async () => {
+    domain(server, []);
+    await model.load();
+    act(() => root.render(<UsersView model={model} trans={trans} run={run} />));
+    act(() => button(container, 'Add user').click());
+    const dialog = container.querySelector('.jp-SpacesAddUserDialog')!;
+    act(() => type(dialog.querySelector('input[name=name]')!, 'newbie'));
+    await act(async () => {
+      (dialog as HTMLFormElement).requestSubmit();
+    });
+    await settle();
+    expect(
+      server.requests.map(
+        r => `${r.method} ${r.path.replace('/base/spaces/api/', '')}`
+      )
+    ).toEqual(
+      expect.arrayContaining(['POST users', 'POST users/newbie/login-link'])
+    );
+    const shown = container.querySelector('.jp-SpacesAddUserDialog')!;
+    expect(shown.querySelector('[data-login-link]')?.textContent).toBe(
+      'http://localhost:8888/login?token=link-secret'
+    );
+    expect(shown.querySelector('[data-token]')?.textContent).toBe('api-secret');
+    expect(shown.textContent).toMatch(/It works once, within 24 hours/);
+    expect(model.users.map(u => u.name)).toEqual(['newbie', 'root']);
+  });
+});
