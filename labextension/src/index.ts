@@ -30,6 +30,7 @@ import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments } from './readonly';
 import { viewerServicePlugins } from './viewerservices';
+import { hideWorkMenus } from './homemenus';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import {
   START_SPACE_PARAM,
@@ -250,6 +251,7 @@ export async function activateSpaces(
     const shell = app.shell as any;
     shell.collapseLeft?.();
     shell.collapseRight?.();
+    hideWorkMenus(app);
     await model.load();
     const params = new URLSearchParams(search);
     if (params.get(NEW_SPACE_PARAM)) {

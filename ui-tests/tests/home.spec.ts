@@ -67,7 +67,7 @@ test.describe('spaces home', () => {
         .getByRole('radio', { name: sharing === 'shared' ? 'Shared' : 'Private' })
         .check();
       await dialog.getByLabel('Instance type').selectOption('medium');
-      await dialog.getByLabel('Volume size (GB)').fill('7');
+      await dialog.getByLabel('Volume size (GiB)').fill('7');
       await dialog.getByRole('button', { name: 'Create' }).click();
       await expect(dialog).toHaveCount(0);
       await expect(row(page, names[sharing])).toContainText(`Dialog ${sharing}`);
@@ -165,7 +165,11 @@ test.describe('spaces home', () => {
     await name.fill('Not A Name');
     await dialog.getByRole('button', { name: 'Create' }).click();
     await expect(name).toHaveAttribute('aria-invalid', 'true');
-    await expect(dialog.getByRole('alert')).toContainText('Invalid name');
+    // the rule in words, next to the field, not the pattern
+    await expect(dialog.getByRole('alert')).toContainText(
+      'The name may contain only lowercase letters (a-z), digits and single hyphens'
+    );
+    await expect(dialog.getByRole('alert')).not.toContainText('^');
     // the reserved names are explained too
     await name.fill('home');
     await expect(dialog.getByRole('alert')).toHaveCount(0);
@@ -211,7 +215,7 @@ test.describe('spaces home', () => {
     const dialog = page.getByRole('dialog', { name: /^Settings of/ });
     await expect(dialog.getByRole('note')).toHaveCount(0); // not locked
     await dialog.getByLabel('Instance type').selectOption('large');
-    await dialog.getByLabel('Volume size (GB)').fill('12');
+    await dialog.getByLabel('Volume size (GiB)').fill('12');
     await dialog.getByLabel('Display name').fill('Renamed space');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect(dialog).toHaveCount(0);
@@ -239,7 +243,7 @@ test.describe('spaces home', () => {
     await row(page, space.name).getByRole('button', { name: 'Delete' }).click();
     let dialog = page.locator('.jp-Dialog').filter({ hasText: 'cannot be undone' });
     await expect(dialog).toContainText(space.name);
-    await expect(dialog).toContainText('3 GB volume');
+    await expect(dialog).toContainText('3 GiB volume');
     await expect(dialog).toContainText('members lose access');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(row(page, space.name)).toBeVisible();
@@ -269,7 +273,7 @@ test.describe('spaces home', () => {
     expect((await (await api('alice')).delete(`spaces/${space.name}`)).status()).toBe(204);
     await row(page, space.name).getByRole('button', { name: 'Settings' }).click();
     const dialog = page.getByRole('dialog', { name: /^Settings of/ });
-    await dialog.getByLabel('Volume size (GB)').fill('9');
+    await dialog.getByLabel('Volume size (GiB)').fill('9');
     await dialog.getByRole('button', { name: 'Save' }).click();
     const answer = await (await api('alice')).get(`spaces/${space.name}`);
     const { message } = await answer.json();
@@ -285,6 +289,10 @@ test.describe('spaces home', () => {
     await row(page, space.name).getByRole('button', { name: 'Members' }).click();
     const dialog = page.getByRole('dialog', { name: /^Members of/ });
     await expect(dialog).toContainText('Alice Archer');
+    // what non-members may do is the domain's default role (editor here)
+    await expect(dialog).toContainText(
+      'Everyone else in the domain who is not listed here is an editor of this shared space'
+    );
     await dialog.getByLabel('Add member').selectOption('bob');
     await dialog.getByLabel('Role', { exact: true }).selectOption('viewer');
     await dialog.getByRole('button', { name: 'Add', exact: true }).click();

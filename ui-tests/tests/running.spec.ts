@@ -203,7 +203,7 @@ test.describe('running spaces', () => {
     const dialog = page.getByRole('dialog', { name: /Settings of/ });
     await expect(dialog).toBeVisible();
     await dialog.getByLabel('Instance type').selectOption('medium');
-    await dialog.getByLabel('Volume size (GB)').fill('3');
+    await dialog.getByLabel('Volume size (GiB)').fill('3');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect(dialog).toHaveCount(0);
     await expect(r).toContainText('medium');
