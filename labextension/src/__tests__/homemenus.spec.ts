@@ -25,9 +25,10 @@ describe('the home’s main menus', () => {
       menu.id = id;
       bar.addMenu(menu);
     }
+    const other = new Widget();
     const shell = {
       widgets: (area: string) =>
-        (area === 'menu' ? [new Widget(), bar] : [])[Symbol.iterator]()
+        (area === 'menu' ? [other, bar] : [])[Symbol.iterator]()
     };
     expect(hideWorkMenus({ shell } as any)).toBe(HOME_HIDDEN_MENUS.length);
     expect(bar.menus.map(m => m.id)).toEqual([
@@ -35,5 +36,7 @@ describe('the home’s main menus', () => {
       'jp-mainmenu-settings',
       'jp-mainmenu-help'
     ]);
+    other.dispose();
+    bar.dispose();
   });
 });
