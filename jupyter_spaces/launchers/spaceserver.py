@@ -103,6 +103,9 @@ def server_config(spec: LaunchSpec, home: str, kernels: dict) -> dict:
     return deep_merge(
         {
             "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+            # No JupyterLab build in a space (the image is read-only): no build prompt, and
+            # no build check at every page load (about a second of the server's CPU).
+            "ServerApp": {"tornado_settings": {"page_config_data": {"buildAvailable": False, "buildCheck": False}}},
             # Notebook trust lives on the volume: the Jupyter data dir is read-only.
             "NotebookNotary": {"data_dir": os.path.join(home, ".local", "share", "jupyter")},
             **kernels,

@@ -107,6 +107,8 @@ async def test_two_spaces_load_the_same_immutable_assets_from_the_domain(two_spa
     # on the domain's origin (the page's scheme), under a content key
     assert re.fullmatch(rf"//localhost:{site.port}{site.base}spaces/_assets/[0-9a-f]{{32}}/lab", static), static
     assert extensions == static[: -len("lab")] + "ext"
+    # no build check at each load: a space cannot rebuild JupyterLab
+    assert configs[0]["buildCheck"] is False and configs[0]["buildAvailable"] is False
 
     # the page's own script comes from there too
     page = (await site.get("spaces/one/lab", host="one.localhost")).body.decode()
