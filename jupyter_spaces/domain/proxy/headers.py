@@ -46,7 +46,8 @@ _HOP = frozenset(
         "upgrade",
     }
 )
-_DROP_REQUEST = _HOP | {"host", "expect", "cookie", "authorization"}
+# The proxy sets X-Forwarded-Host and -Proto itself: a client's own never reach a space.
+_DROP_REQUEST = _HOP | {"host", "expect", "cookie", "authorization", "x-forwarded-host", "x-forwarded-proto"}
 # A websocket's handshake is the space server's: the client's key, version,
 # subprotocols and extensions go through; the Origin was checked here.
 _DROP_WS_REQUEST = _DROP_REQUEST | {"origin", "sec-websocket-accept"}
