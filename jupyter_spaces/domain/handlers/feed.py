@@ -9,11 +9,10 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .. import feed
-from ..revocation import credential_of
-from .base import DomainHandler
+from .streams import EventStreamHandler
 
 
-class FeedHandler(DomainHandler):
+class FeedHandler(EventStreamHandler):
     """Server-sent events: first ``snapshot`` (``{items}``: every space the caller sees,
     as the listing shows it), then ``space``, ``deleted`` and ``progress`` as they happen.
 
@@ -23,36 +22,12 @@ class FeedHandler(DomainHandler):
     client reconnects and gets the state it now may see.
     """
 
-    keepalive_seconds = 15
-    _open = None  # this stream in the revocation registry
-
-    async def prepare(self):
-        await super().prepare()
-        if self.current_user is not None:
-            # Under no space: closed by what ends the user's streams (role None).
-            self._open = self.domain.revocations.open.add(
-                "", self.current_user.id, credential_of(self), None,
-                lambda reason: self.request.connection.close(),
-            )
-
-    def on_finish(self):
-        self._forget_open()
-
-    def on_connection_close(self):
-        self._forget_open()
-
-    def _forget_open(self):
-        if self._open is not None:
-            self.domain.revocations.open.discard(self._open)
-
     @web.authenticated
     @authorized
     async def get(self):
         hub = self.domain.lifecycle.hub
         queue = hub.subscribe_all()  # before the first read, so no change between is lost
-        self.set_header("Content-Type", "text/event-stream")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
+        self.start_stream()
         try:
             view = feed.FeedView(await self._visible())
             await self._send([("snapshot", {"items": view.items()})])

@@ -8,8 +8,8 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..schemas import MemberPut, SpaceCreate, SpaceQuery, SpaceUpdate
-from ..revocation import credential_of
 from .base import DomainHandler
+from .streams import EventStreamHandler
 
 NAME = r"(?P<name>[^/]+)"
 
@@ -59,7 +59,7 @@ class LifecycleHandler(DomainHandler):
         self.reply(await action(self.caller, name), 202)
 
 
-class EventsHandler(DomainHandler):
+class EventsHandler(EventStreamHandler):
     """Server-sent events: ``status`` (the space's state) and ``progress`` ({percent, message}).
 
     The stream follows the space, not the name: the name is resolved to the space's
@@ -68,28 +68,8 @@ class EventsHandler(DomainHandler):
     another process (the CLI) is noticed at the next keep-alive.
     """
 
-    keepalive_seconds = 15
-    _open = None  # this stream in the revocation registry
-
-    async def prepare(self):
-        await super().prepare()
-        if self.current_user is not None:
-            # The caller's access ending closes the connection at once; the loop
-            # below ends at its next write.
-            self._open = self.domain.revocations.open.add(
-                self.path_kwargs["name"], self.current_user.id, credential_of(self), None,
-                lambda reason: self.request.connection.close(),
-            )
-
-    def on_finish(self):
-        self._forget_open()
-
-    def on_connection_close(self):
-        self._forget_open()
-
-    def _forget_open(self):
-        if self._open is not None:
-            self.domain.revocations.open.discard(self._open)
+    def stream_space(self) -> str:
+        return self.path_kwargs["name"]
 
     @web.authenticated
     @authorized
@@ -98,9 +78,7 @@ class EventsHandler(DomainHandler):
         space_id = await self.call(service.space_id, self.caller, name)
         hub = self.domain.lifecycle.hub
         queue = hub.subscribe(space_id)
-        self.set_header("Content-Type", "text/event-stream")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
+        self.start_stream()
         gone = {"name": name, "status": "deleted"}
         try:
             # Read after subscribing, so no change between the two is lost.
