@@ -28,7 +28,7 @@ import { HomeModel } from './homemodel';
 import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
-import { lockAllDocuments } from './readonly';
+import { lockAllDocuments, VIEWER_BODY_CLASS } from './readonly';
 import { viewerServicePlugins } from './viewerservices';
 import { hideWorkMenus } from './homemenus';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
@@ -153,6 +153,7 @@ export async function activateSpaces(
   const viewer = getOption(PageConfigKeys.role) === 'viewer';
   if (viewer) {
     lockAllDocuments(app, trans);
+    document.body.classList.add(VIEWER_BODY_CLASS);
   }
   const prefs = await loadPreferences(options.settingRegistry);
   const rawNavigate = options.navigate ?? defaultNavigate;

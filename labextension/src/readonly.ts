@@ -16,6 +16,9 @@ import { Widget } from '@lumino/widgets';
 /** The class of a locked document widget (hides editing controls). */
 export const LOCKED_CLASS = 'jp-mod-spacesReadOnly';
 
+/** The page's class for a viewer (hides the status bar's kernel item). */
+export const VIEWER_BODY_CLASS = 'jp-mod-spacesViewer';
+
 /** The toolbar item that says the document is read-only. */
 export const INDICATOR_NAME = 'spaces-read-only';
 

@@ -92,6 +92,10 @@ test('a viewer session makes no kernel connection and logs no error', async ({
   // long enough for JupyterLab's reconnect attempts (1 s, 2 s, 4 s ...)
   await page.waitForTimeout(8000);
   await expect(page.getByText(/Connecting|Kernel Connecting/)).toHaveCount(0);
+  // nor does the status bar offer a kernel
+  const statusbar = page.locator('#jp-main-statusbar');
+  await expect(statusbar.getByText('Mode: Command')).toBeVisible();
+  await expect(statusbar.getByText(/No Kernel/)).toBeHidden();
   // nobody is asked about Jupyter news in a space
   await expect(page.getByText('official Jupyter news')).toHaveCount(0);
   await page.screenshot({ path: 'test-results/shots/viewer-quiet.png' });
