@@ -125,6 +125,9 @@ class EventHub:
 
 
 class Lifecycle:
+    #: Seconds between readings of running spaces' volume use.
+    usage_interval = 30.0
+
     def __init__(
         self,
         service,
@@ -160,6 +163,7 @@ class Lifecycle:
         # says so); in memory: a restarted domain's events say only that it is stopped.
         self._stop_causes: dict[str, dict] = {}
         self._loops: list[asyncio.Task] = []
+        self._usage: dict[str, int] = {}  # name -> volume bytes last written while running
 
     async def _run(self, fn, *args, **kwargs):
         return await self._call(functools.partial(fn, *args, **kwargs))
@@ -179,6 +183,7 @@ class Lifecycle:
         self._loops = [
             asyncio.create_task(self._every(self.poll_interval, self.check_servers)),
             asyncio.create_task(self._every(self.idle_check_interval, self.check_idle)),
+            asyncio.create_task(self._every(self.usage_interval, self.check_usage)),
         ]
 
     async def stop(self) -> None:
@@ -435,6 +440,19 @@ class Lifecycle:
                 server_url=None, secret=None, launcher_state=None,
             )
             await self._run(self.service.record, "space.crashed", name, "failed", reason=reason)
+
+    async def check_usage(self) -> None:
+        """Keep each running space's volume figure current (the listing, the feeds): read
+        where it is cheap (the launcher's ``volume_used_bytes``), written when it moved by
+        a MiB or 1 %. Without it the figure was the last stop's while the space ran."""
+        for name in list(self._running):
+            used = await self._used_bytes(name)
+            if used is None or name not in self._running:
+                continue
+            known = self._usage.get(name)
+            if known is None or abs(used - known) >= max(2**20, known // 100):
+                self._usage[name] = used
+                await self._set(name, volume_used_bytes=used)
 
     async def flush_activity(self) -> None:
         for name, when in list(self._activity.items()):

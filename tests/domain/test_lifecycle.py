@@ -79,6 +79,13 @@ async def test_start_stop_resize_keeps_files(client, world, lifecycle, service):
     assert r.status == 201, r.text
     out = await lifecycle.launcher.run_in_sandbox("work", ["sh", "-c", "head -c 3000000 /dev/urandom > $HOME/data.bin"])
     assert out.returncode == 0, out
+    # While it runs, the volume figure follows the volume, as df in the space reads it
+    # (it was the last stop's figure; the check runs every usage_interval, called here).
+    await lifecycle.check_usage()
+    shown = (await client.api("GET", "spaces/work", who="owner")).json()["volume_used_bytes"]
+    df = await lifecycle.launcher.run_in_sandbox("work", ["sh", "-c", "df -B1 --output=used $HOME | tail -1"])
+    assert df.returncode == 0, df
+    assert shown >= 3_000_000 and abs(shown - int(df.stdout)) < 2**20, (shown, df.stdout)
     r = await client.api("POST", "spaces/work/stop", who="editor")
     assert r.status == 202
     space = await wait_for_status(client, "work", {"stopped"})
