@@ -26,7 +26,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 
-from jupyter_spaces.domain import service as service_module
+from jupyter_spaces.domain import servicebase as service_module  # where the audited change builds AuditEvent
 from jupyter_spaces.domain.catalog import (
     DEFAULT_IMAGES,
     DEFAULT_INSTANCE_TYPES,
@@ -409,7 +409,7 @@ def meeting_before_commit(monkeypatch, parties: int, wait: float = 1.0):
     """Hold each audited change just before its commit until ``parties`` of them are there
     (or ``wait`` seconds passed), so their transactions really overlap.
 
-    ``DomainService._change`` builds the change's ``AuditEvent`` after the body ran and
+    ``DomainService._change`` (``servicebase``) builds the change's ``AuditEvent`` after the body ran and
     before it commits; a writer that cannot get that far (it waits for the other's lock)
     lets the first go on after ``wait``.
     """

@@ -25,7 +25,7 @@ import pytest
 from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
-from jupyter_spaces.launchers import environments
+from jupyter_spaces.launchers import environments, spaceserver
 from jupyter_spaces.launchers.base import Image
 from jupyter_spaces.signing import sign_request
 from tests.domain.conftest import Client, make_users
@@ -220,4 +220,4 @@ def test_a_space_on_an_image_whose_kernels_all_run_gets_no_kernel_config(launche
     image = asyncio.run(environments.probe(installed_python))
     path = launcher._env({}, image, launcher.home_dir, "k")["PATH"].split(":")
     assert all(why is None for why in image.kernelspecs(path).values())
-    assert launcher._kernel_config("k", image, path) == {}
+    assert spaceserver.kernel_config("k", image, path, launcher.host.sandbox, launcher.log) == {}
