@@ -157,12 +157,15 @@ class _Side(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer: _Side | None = None
         self.lost = False
+        self.lingering = False  # ended: what it still sends is read and dropped (see Splice.end)
 
     def connection_made(self, transport) -> None:
         self.transport = transport  # asyncio sets TCP_NODELAY on TCP sockets
         transport.set_write_buffer_limits(HIGH_WATER, LOW_WATER)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
         self.splice.note_activity()
         self.peer.transport.write(data)
 
@@ -345,15 +348,28 @@ class Splice:
     def end(self, cut: bool = False) -> None:
         """Close both connections, each after what was written to it is sent (a peer
         that does not read it within ``CLOSE_WAIT`` seconds is cut off). ``cut``: the
-        domain ended the socket, and what waits for the space server is dropped."""
-        for side in (self.upstream, self.client):
-            if side.transport is None or side.lost:
-                continue
-            if cut and side is self.upstream:
-                side.transport.abort()
+        domain ended the socket, and what waits for the space server is dropped.
+
+        The client's side closes gently: our half is shut once its last bytes are sent,
+        and what the client still sends is read and dropped until it closes its half.
+        Closing a socket with unread bytes would reset the connection, and a client
+        could lose the last frames sent to it, the close frame among them."""
+        up, client = self.upstream, self.client
+        if up.transport is not None and not up.lost:
+            if cut:
+                up.transport.abort()
             else:
-                side.transport.close()
-                self.loop.call_later(CLOSE_WAIT, side.transport.abort)
+                up.transport.close()
+                self.loop.call_later(CLOSE_WAIT, up.transport.abort)
+        if client.transport is not None and not client.lost and not client.lingering:
+            client.lingering = True
+            transport = client.transport
+            transport.resume_reading()
+            if transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()
+            self.loop.call_later(CLOSE_WAIT, transport.abort)
         if not self.closed.done():
             self.closed.set_result(None)
 
