@@ -67,7 +67,7 @@ class Proxy:
         self.pool = StreamPool()
         self.fast_pool: Pool | None = None  # the fast path's own connections, once used
         self.activity: dict[str, float] = {}
-        self.sockets: set = set()  # open upstream websockets
+        self.sockets: set = set()  # websockets being relayed (websocket.Splice), until both ends closed
         self.hosts: dict[str, HostFacts] = {}
 
     def pools(self) -> list[Pool]:
@@ -103,8 +103,8 @@ class Proxy:
         self.targets.clear()
         self.hosts.clear()
         self.activity.clear()
-        for ws in list(self.sockets):
-            ws.close(1001, "the domain is shutting down")
+        for splice in list(self.sockets):
+            splice.abort()  # a close frame could wait on a slow client past the domain's end
         self.sockets.clear()
 
     def note_activity(self, name: str) -> None:

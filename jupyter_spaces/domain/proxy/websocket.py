@@ -176,6 +176,7 @@ class _Side(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.lost = True
         self.splice.end()
+        self.splice.side_done()
 
     # The transport's own flow control: this side's buffer is full, stop reading the peer
     # (but for the end of the frame under way when the socket is being ended).
@@ -283,8 +284,9 @@ class Splice:
     """One client websocket spliced to a space server's, after the space server's ``101``.
 
     ``open_upstream`` makes one; ``start`` splices the client in. ``close(code, reason)``
-    ends it from the domain's side (revocation, shutdown), ``wait_closed()`` waits for
-    its end whoever ended it; ``on_activity`` is called for every read, either way.
+    ends it from the domain's side (a revocation), ``abort()`` at once (the domain's
+    shutdown); ``closed`` is done once both connections are (``wait_closed()``),
+    whoever ended it; ``on_activity`` is called for every read, either way.
     """
 
     def __init__(self, on_activity) -> None:
@@ -292,6 +294,7 @@ class Splice:
         self.client = _Side(self)
         self.loop = asyncio.get_running_loop()
         self.closed: asyncio.Future = self.loop.create_future()
+        self.ended = False  # end() was called: both connections are closing
         self.note_activity = on_activity
 
     async def start(self, client_sock: socket.socket, early_from_client: bytes) -> None:
@@ -299,7 +302,7 @@ class Splice:
         loop = asyncio.get_running_loop()
         up = self.upstream
         await loop.connect_accepted_socket(lambda: self.client, sock=client_sock)
-        if self.closed.done():  # the space server went away meanwhile
+        if self.ended:  # the space server went away meanwhile
             self.client.transport.close()
             return
         self.client.peer, up.peer = up, self.client
@@ -327,7 +330,7 @@ class Splice:
         ``code`` and ``reason`` (after the frame under way, if any); the space server's
         connection is closed."""
         up, client = self.upstream, self.client
-        if self.closed.done() or up.ending is not None:
+        if self.ended or up.ending is not None:
             return
         up.ending = (code, reason)
         if client.transport is None or client.lost:
@@ -370,7 +373,22 @@ class Splice:
             else:
                 transport.close()
             self.loop.call_later(CLOSE_WAIT, transport.abort)
-        if not self.closed.done():
+        self.ended = True
+        self.side_done()
+
+    def abort(self) -> None:
+        """Cut both connections now (the domain is going away)."""
+        for side in (self.upstream, self.client):
+            if side.transport is not None and not side.lost:
+                side.transport.abort()
+        self.ended = True
+        self.side_done()
+
+    def side_done(self) -> None:
+        """``closed`` once it has ended and neither connection is open any more."""
+        if self.ended and not self.closed.done() and all(
+            side.transport is None or side.lost for side in (self.upstream, self.client)
+        ):
             self.closed.set_result(None)
 
     async def wait_closed(self) -> None:
