@@ -47,8 +47,9 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
- * Answer the theme setting with `theme` (the domain refuses settings writes,
- * so the theme is chosen the way galata mocks settings: on the wire).
+ * Answer the theme setting with `theme`, the way galata mocks settings: on the
+ * wire, so a test's theme is never saved as the user's own settings (those are
+ * one set per user, kept by the domain, and other tests read them).
  */
 export async function useTheme(page: Page, theme: Theme): Promise<void> {
   await page.route(/\/lab\/api\/settings(\/|\?|$)/, async route => {
