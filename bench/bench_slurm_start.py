@@ -19,35 +19,18 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from jupyter_spaces.domain.agent import space_agent  # noqa: E402
-from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec  # noqa: E402
+from jupyter_spaces.launchers.base import InstanceType  # noqa: E402
 from jupyter_spaces.launchers.local import LocalLauncher  # noqa: E402
 from jupyter_spaces.launchers.slurm import SlurmLauncher  # noqa: E402
-from jupyter_spaces.signing import generate_secret  # noqa: E402
+from bench_start import timed_start  # noqa: E402  (the same timing for both launchers)
 from tests.slurm.cluster import SlurmCluster  # noqa: E402
 
-AGENT_CONFIG = {"ServerApp": {"jpserver_extensions": {"jupyter_spaces.collab": True}}}
-SMALL = InstanceType("small", "Small", 1, 1, 256)
-
-
-async def timed_start(launcher, name: str) -> float:
-    spec = LaunchSpec(
-        space=name, app_type="jupyterlab", instance_type=SMALL,
-        image=Image("default", "Default", "", sys.executable), volume_gb=1,
-        base_url=f"/spaces/{name}/", secret=generate_secret(), agent_config=AGENT_CONFIG, agent=space_agent(name),
-    )  # fmt: skip
-    await launcher.create_volume(name, 1)  # made at creation time, not part of a start
-    t0 = time.perf_counter()
-    launched = await launcher.start(spec, lambda p, m: None)
-    elapsed = time.perf_counter() - t0
-    await launcher.stop(name, launched.state)
-    await launcher.delete_volume(name)
-    return elapsed
+SMALL = InstanceType("small", "Small", 1, 1, 256)  # fits a test node (1 CPU, 2 GB)
 
 
 def main() -> None:
@@ -69,8 +52,8 @@ def main() -> None:
     ours, anchor = [], []
     try:
         for n in range(args.runs):
-            anchor.append(asyncio.run(timed_start(local, f"bench-local-{n}")))
-            ours.append(asyncio.run(timed_start(slurm, f"bench-slurm-{n}")))
+            anchor.append(asyncio.run(timed_start(local, f"bench-local-{n}", SMALL)))
+            ours.append(asyncio.run(timed_start(slurm, f"bench-slurm-{n}", SMALL)))
     finally:
         asyncio.run(local.discard())
         asyncio.run(slurm.cleanup_orphans({}))

@@ -69,11 +69,12 @@ def bare_lab(workdir: str) -> float:
         proc.wait(30)
 
 
-async def space_start(launcher: LocalLauncher, n: int) -> float:
-    name = f"bench-start-{n}"
-    small = InstanceType(**DEFAULT_INSTANCE_TYPES[0])
+async def timed_start(launcher, name: str, instance_type: InstanceType) -> float:
+    """Seconds from ``launcher.start`` of a JupyterLab space until it serves (the volume
+    is made first, as at creation); the space is stopped and its volume deleted after.
+    ``bench_slurm_start.py`` times its launcher with it too."""
     spec = LaunchSpec(
-        space=name, app_type="jupyterlab", instance_type=small,
+        space=name, app_type="jupyterlab", instance_type=instance_type,
         image=Image("default", "Default", "", sys.executable), volume_gb=1,
         base_url=f"/spaces/{name}/", secret=generate_secret(), agent_config=AGENT_CONFIG, agent=space_agent(name),
     )
@@ -84,6 +85,10 @@ async def space_start(launcher: LocalLauncher, n: int) -> float:
     await launcher.stop(name, launched.state)
     await launcher.delete_volume(name)
     return elapsed
+
+
+async def space_start(launcher: LocalLauncher, n: int) -> float:
+    return await timed_start(launcher, f"bench-start-{n}", InstanceType(**DEFAULT_INSTANCE_TYPES[0]))
 
 
 def main() -> None:
