@@ -226,11 +226,7 @@ export const test = base.extend<Fixtures>({
         sharing: 'shared',
         ...(options.displayName ? { display_name: options.displayName } : {})
       });
-      const m = await alice.put(
-        `spaces/${space.name}/members/${options.member}`,
-        { data: { role: options.role } }
-      );
-      expect(m.status(), await m.text()).toBe(200);
+      await addMember(alice, space.name, options.member, options.role);
       await startSpace(alice, space.name);
 
       await putNotebook(alice, server, space.name, options.path);
@@ -492,6 +488,17 @@ export async function putNotebook(
 }
 
 /** Create a space through the API (as `user`), returning its JSON. */
+/** Make `user` a member of shared space `name` with `role` (through `api`, its owner's). */
+export async function addMember(
+  api: APIRequestContext,
+  name: string,
+  user: string,
+  role: string
+): Promise<void> {
+  const r = await api.put(`spaces/${name}/members/${user}`, { data: { role } });
+  expect(r.status(), await r.text()).toBe(200);
+}
+
 export async function createSpace(
   api: APIRequestContext,
   body: Record<string, unknown>

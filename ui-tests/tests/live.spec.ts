@@ -9,6 +9,7 @@
 import { APIRequestContext, Page } from '@playwright/test';
 
 import {
+  addMember,
   createSpace,
   expect,
   hideToasts,
@@ -55,10 +56,7 @@ test('a space stopped by an administrator turns Stopped on another user’s home
     display_name: 'Live stop',
     sharing: 'shared'
   });
-  const m = await alice.put(`spaces/${space.name}/members/bob`, {
-    data: { role: 'editor' }
-  });
-  expect(m.status(), await m.text()).toBe(200);
+  await addMember(alice, space.name, 'bob', 'editor');
   await startSpace(alice, space.name);
   await putNotebook(alice, server, space.name, 'work.ipynb');
 
@@ -136,10 +134,7 @@ test('a space stopped by its owner: the member’s page says so and goes back to
     name: uniqueName('live-owner'),
     sharing: 'shared'
   });
-  const m = await alice.put(`spaces/${space.name}/members/bob`, {
-    data: { role: 'viewer' }
-  });
-  expect(m.status(), await m.text()).toBe(200);
+  await addMember(alice, space.name, 'bob', 'viewer');
   await startSpace(alice, space.name);
   const page = await home('bob');
   await hideToasts(page);

@@ -7,6 +7,7 @@
 import { ConsoleMessage, Page, WebSocket } from '@playwright/test';
 
 import {
+  addMember,
   createSpace,
   expect,
   openLab,
@@ -60,10 +61,7 @@ test('a viewer session makes no kernel connection and logs no error', async ({
     name: uniqueName('quiet'),
     sharing: 'shared'
   });
-  const m = await alice.put(`spaces/${space.name}/members/bob`, {
-    data: { role: 'viewer' }
-  });
-  expect(m.status(), await m.text()).toBe(200);
+  await addMember(alice, space.name, 'bob', 'viewer');
   await startSpace(alice, space.name);
   await putNotebook(alice, server, space.name, 'quiet.ipynb');
   // an editor's kernel runs for the notebook: the viewer must not attach to it

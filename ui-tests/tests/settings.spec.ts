@@ -8,6 +8,7 @@
 import { Page } from '@playwright/test';
 
 import {
+  addMember,
   createSpace,
   expect,
   hideToasts,
@@ -46,10 +47,7 @@ test('Dark chosen on the home is the theme of the space opened next, and stays t
     name: uniqueName('follow'),
     sharing: 'shared'
   });
-  const m = await alice.put(`spaces/${space.name}/members/bob`, {
-    data: { role: 'editor' }
-  });
-  expect(m.status(), await m.text()).toBe(200);
+  await addMember(alice, space.name, 'bob', 'editor');
   await startSpace(alice, space.name);
 
   const bobHome = await home('bob');
