@@ -82,6 +82,9 @@ class App:
     env: dict[str, str] = field(default_factory=dict)
     #: POST routes (as the app sees them, prefix removed) that only read: a viewer may send them
     viewer_read_posts: tuple[str, ...] = ()
+    #: where the frontend opens it: "jupyterlab" (the space's JupyterLab replaces the
+    #: page, with the switcher) or "tab" (an app of its own, in a new browser tab)
+    opens_in: str = "tab"
 
     @property
     def gated(self) -> bool:
@@ -124,7 +127,7 @@ class App:
             "co_edits": self.co_edits,
             "viewers": self.viewers,
             "viewer_reason": self.viewer_reason,
-            "opens_in": "jupyterlab" if not self.gated else "tab",
+            "opens_in": self.opens_in,
         }
 
 
@@ -168,6 +171,7 @@ JUPYTERLAB = App(
     display_name="JupyterLab",
     description="Notebooks, consoles, terminals and files, co-edited in real time in shared spaces.",
     icon="jupyter",
+    opens_in="jupyterlab",
     prefix="base_url",
     ready_path="api/spaces-agent/identity",
     co_edits=True,

@@ -26,6 +26,9 @@ def test_catalog_lists_each_app_with_its_description_and_rstudio_unavailable_wit
         items["mlflow"]["opens_in"] == "tab"
         and items["jupyterlab"]["opens_in"] == "jupyterlab"
     )
+    # what the app is, not whether this domain runs it behind the gate: RStudio has
+    # no command here, and is still an app of its own, opened in a tab
+    assert items["rstudio"]["opens_in"] == items["code-editor"]["opens_in"] == "tab"
     assert items["rstudio"]["available"] is False
     assert "package registries" in items["rstudio"]["reason"]
 
