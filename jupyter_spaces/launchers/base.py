@@ -54,7 +54,9 @@ domain serialises calls for the *same* space.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -234,6 +236,20 @@ class Launcher(LoggingConfigurable):
         Raises :class:`LaunchError` after cleaning up (rule 2).
         """
         raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def undone_on_failure(self, space: str, state: dict) -> AsyncIterator[None]:
+        """Rule 2 around a start's work: whatever fails, what was begun is stopped and
+        the caller gets a :class:`LaunchError` (unexpected errors are logged first)."""
+        try:
+            yield
+        except BaseException as e:
+            with contextlib.suppress(Exception):
+                await self.stop(space, state)
+            if isinstance(e, (LaunchError, asyncio.CancelledError, KeyboardInterrupt)):
+                raise
+            self.log.exception("Starting space %s failed", space)
+            raise LaunchError(f"The space could not start: {e}") from e
 
     async def stop(self, space: str, state: dict) -> None:
         """Stop the space: terminate gracefully, then kill; release compute and

@@ -182,7 +182,7 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
         state: dict = {"launcher": "local", "version": 1, "space": space}
         sdir = self.records.space_dir(space)
         log = readiness.ServerLog(self.records.log_file(space))
-        try:
+        async with self.undone_on_failure(space, state):
             os.makedirs(sdir, mode=0o700, exist_ok=True)
             for sub in ("etc/jupyter", "share/jupyter"):
                 os.makedirs(os.path.join(sdir, sub), exist_ok=True)
@@ -245,13 +245,6 @@ class LocalLauncher(LocalSandboxes, LocalSettings):
                     continue
                 raise LaunchError(self._start_failure(rc, log_tail, state))
             raise LaunchError("The space server could not get a port; try again.")  # pragma: no cover
-        except BaseException as e:
-            with contextlib.suppress(Exception):
-                await self.stop(space, state)
-            if isinstance(e, (LaunchError, asyncio.CancelledError, KeyboardInterrupt)):
-                raise
-            self.log.exception("Starting space %s failed", space)
-            raise LaunchError(f"The space could not start: {e}") from e
 
     async def _app_binds(self, program: str) -> list[tuple[str, str]]:
         """What the sandbox must show of an app besides the image: its files, and the

@@ -267,7 +267,7 @@ class SlurmLauncher(Launcher):
             await self.volumes.create(space, spec.volume_gb)
         job_dir = self._dir(space)
         state: dict = {"launcher": "slurm", "version": 1}
-        try:
+        async with self.undone_on_failure(space, state):
             self._write_job(spec, job_dir)
             script = f"#!/bin/sh\nexec {self.node_python} -I -m jupyter_spaces.launchers.slurmjob {job_dir}\n"
             job_id = await self.slurm.submit(script, self._sbatch_args(spec, job_dir))
@@ -283,13 +283,6 @@ class SlurmLauncher(Launcher):
             progress(100, "Ready")
             self.log.info("Space %s running at %s (job %s on %s)", space, url, job_id, state["node"])
             return Launched(url=url, state=state)
-        except BaseException as e:
-            with contextlib.suppress(Exception):
-                await self.stop(space, state)
-            if isinstance(e, (LaunchError, asyncio.CancelledError, KeyboardInterrupt)):
-                raise
-            self.log.exception("Starting space %s failed", space)
-            raise LaunchError(f"The space could not start: {e}") from e
 
     async def _wait_running(self, space: str, job_id: str, progress: Progress) -> dict:
         """The job's endpoint once it runs and its space answers; progress says why it waits."""
