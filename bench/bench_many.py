@@ -37,7 +37,8 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from bench_proxy import free_port, pct, start_domain, wait_http  # noqa: E402  (a domain, waits)
+import bench_proxy  # noqa: E402  (a domain, its spaces started and stopped)
+from bench_proxy import free_port, pct, start_domain, wait_http  # noqa: E402
 
 from jupyter_spaces.domain.catalog import DEFAULT_IMAGES, DEFAULT_INSTANCE_TYPES, Catalog  # noqa: E402
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, UserCreate  # noqa: E402
@@ -159,25 +160,10 @@ async def get(session: aiohttp.ClientSession, url: str, token: str) -> None:
 
 
 async def start_spaces(base: str, admin: str, names: list[str]) -> float:
-    auth = {"Authorization": f"token {admin}"}
     t0 = time.perf_counter()
+    bench_proxy.start_spaces(base, admin, names)
+    auth = {"Authorization": f"token {admin}"}
     async with aiohttp.ClientSession() as s:
-        for name in names:
-            async with s.post(f"{base}spaces/api/spaces/{name}/start", headers=auth) as r:
-                assert r.status == 202, (name, r.status, await r.text())
-        pending = set(names)
-        while pending:
-            await asyncio.sleep(1)
-            async with s.get(f"{base}spaces/api/spaces", headers=auth) as r:
-                listing = await r.json()
-            items = listing["items"] if isinstance(listing, dict) else listing
-            for space in items:
-                if space["name"] in pending and space["status"] == "running":
-                    pending.discard(space["name"])
-                elif space["name"] in pending and space["status"] == "failed":
-                    raise RuntimeError(f"{space['name']} failed: {space.get('failure_reason')}")
-            if time.perf_counter() - t0 > 600:
-                raise TimeoutError(f"not running after 10 minutes: {sorted(pending)}")
         for name in names:  # each team's notebook
             body = json.dumps({"type": "notebook", "format": "json", "content": NOTEBOOK})
             async with s.put(f"{base}spaces/{name}/api/contents/team.ipynb", data=body, headers=auth) as r:
@@ -257,7 +243,7 @@ async def main_async(args) -> None:
             print((data / "domain.log").read_text(errors="replace")[-4000:])
             raise
         finally:
-            await stop_spaces(base, admin, names)
+            bench_proxy.stop_spaces(base, admin, names)
             proc.terminate()
             proc.wait(60)
             lab.terminate()
@@ -273,25 +259,6 @@ async def main_async(args) -> None:
           f"(min {min(space_rss) / 2**20:.1f}, max {max(space_rss) / 2**20:.1f})")
     print(f"a bare jupyter lab, idle: {lab_rss / 2**20:.1f} MiB; ratio space / bare lab: {mean / lab_rss:.2f} "
           "(target <= 1.1)")
-
-
-async def stop_spaces(base: str, admin: str, names: list[str]) -> None:
-    """A domain keeps its spaces running across its own restarts: stop them all."""
-    auth = {"Authorization": f"token {admin}"}
-    async with aiohttp.ClientSession() as s:
-        for name in names:
-            try:
-                async with s.post(f"{base}spaces/api/spaces/{name}/stop", headers=auth) as r:
-                    await r.read()
-            except aiohttp.ClientError:
-                pass
-        for _ in range(120):
-            async with s.get(f"{base}spaces/api/spaces", headers=auth) as r:
-                listing = await r.json()
-            items = listing["items"] if isinstance(listing, dict) else listing
-            if all(sp["status"] in ("stopped", "failed") for sp in items if sp["name"] in names):
-                return
-            await asyncio.sleep(0.5)
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -137,6 +138,54 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: 
         time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"nothing answered on port {port} in time; log:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def domain_api(base: str, token: str, path: str, method: str = "GET"):
+    """One call of the domain's REST API (``base`` ends with "/"); its JSON, or None."""
+    req = urllib.request.Request(f"{base}spaces/api/{path}", method=method, data=b"" if method != "GET" else None,
+                                 headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        body = r.read()
+    return json.loads(body) if body else None
+
+
+def wait_spaces(base: str, token: str, names: list[str], done: set[str], timeout: float) -> None:
+    """Poll the listing until every space in ``names`` has a status in ``done``; a space
+    that fails on the way is an error."""
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while True:
+        listing = domain_api(base, token, "spaces")
+        for space in listing["items"] if isinstance(listing, dict) else listing:
+            if space["name"] not in pending:
+                continue
+            if space["status"] in done:
+                pending.discard(space["name"])
+            elif space["status"] == "failed":
+                raise RuntimeError(f"{space['name']} failed: {space.get('failure_reason')}")
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not {'/'.join(sorted(done))} after {timeout:.0f} s: {sorted(pending)}")
+        time.sleep(0.3)
+
+
+def start_spaces(base: str, token: str, names: list[str], timeout: float = 600) -> None:
+    """Start the spaces through the domain and return once all of them run."""
+    for name in names:
+        domain_api(base, token, f"spaces/{name}/start", "POST")
+    wait_spaces(base, token, names, {"running"}, timeout)
+
+
+def stop_spaces(base: str, token: str, names: list[str], timeout: float = 60) -> None:
+    """A domain keeps its spaces running across its own restarts: a bench stops what it
+    started before it ends the domain."""
+    for name in names:
+        try:
+            domain_api(base, token, f"spaces/{name}/stop", "POST")
+        except OSError as e:
+            print(f"  could not stop {name}: {e}", flush=True)
+    wait_spaces(base, token, names, {"stopped", "failed"}, timeout)
 
 
 def ensure_chp() -> Path:

@@ -480,36 +480,18 @@ async def run_domain(work: Path) -> dict[str, dict]:
     data.mkdir(parents=True)
     token, _ = bench_proxy.fill(data, sharing="shared", instance_type="medium")
     proc, port = bench_proxy.start_domain(data)
-    api = f"http://127.0.0.1:{port}/spaces/api/spaces/{bench_proxy.SPACE}"
-    auth = {"Authorization": f"token {token}"}
+    base = f"http://127.0.0.1:{port}/"
     try:
-        urllib.request.urlopen(urllib.request.Request(api + "/start", method="POST", data=b"", headers=auth),
-                               timeout=60).read()
-        deadline = time.monotonic() + 180
-        while True:
-            space = json.loads(urllib.request.urlopen(urllib.request.Request(api, headers=auth), timeout=30).read())
-            if space["status"] == "running":
-                break
-            if space["status"] not in ("starting", "stopped") or time.monotonic() > deadline:
-                raise RuntimeError(f"the space did not start: {space}")
-            await asyncio.sleep(0.3)
+        bench_proxy.start_spaces(base, token, [bench_proxy.SPACE], timeout=180)
         url = f"http://127.0.0.1:{port}/spaces/{bench_proxy.SPACE}/"
         return {"proxy": await figures(Target("proxy", url, token, contents_writer(url, token)))}
     except Exception:
         print((data / "domain.log").read_text(errors="replace")[-4000:])
         raise
     finally:
-        # A domain keeps its spaces running across its own restarts: stop this one first.
         try:
-            urllib.request.urlopen(urllib.request.Request(api + "/stop", method="POST", data=b"", headers=auth),
-                                   timeout=60).read()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                space = json.loads(urllib.request.urlopen(urllib.request.Request(api, headers=auth), timeout=30).read())
-                if space["status"] in ("stopped", "failed"):
-                    break
-                await asyncio.sleep(0.3)
-        except OSError as e:
+            bench_proxy.stop_spaces(base, token, [bench_proxy.SPACE])
+        except (OSError, RuntimeError, TimeoutError) as e:
             print(f"  could not stop the space: {e}", flush=True)
         proc.terminate()
         try:
