@@ -30,7 +30,7 @@ from jupyter_spaces import signing
 from jupyter_spaces.domain.agent import space_agent
 from jupyter_spaces.domain.models import Space
 from jupyter_spaces.domain.origins import SPACE_COOKIE
-from jupyter_spaces.domain.proxy.fast import fast_pool
+from jupyter_spaces.domain.proxy.upstream import fast_pool
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec

@@ -65,7 +65,8 @@ The parts
 - ``handler``: ``SpaceProxyHandler``, HTTP and websockets, every decision; its
   mixins ``upgrade`` (websocket upgrades) and ``personal`` (a space's
   ``lab/api/settings``, answered from the user's own settings);
-- ``fast``: the fast path, repeating the handler's cached decisions;
+- ``fast``: the fast path, repeating the handler's cached decisions; ``upstream``: its
+  connections to space servers (asyncio protocols) and their pool;
 - ``headers``: what is forwarded each way; ``relay``: a response to the client;
 - ``response``: a space server's response head and chunked framing, as the fast path reads them;
 - ``websocket``: a websocket's handshake, then its bytes spliced both ways;

@@ -28,7 +28,7 @@ change (a stop, a member removed, a revoked token) reaches both at once.
 
 The request is forwarded as the handler forwards it (``upstream_headers``:
 the same headers dropped and added, the same signature); the response is
-read by an asyncio protocol (``_Upstream``) that writes each piece to the
+read by an asyncio protocol (``upstream.Upstream``) that writes each piece to the
 client as it arrives, in the callback that received it: the head rewritten
 as ``Relay`` rewrites it, a ``Content-Length`` or chunked body passed
 through as it is (a body delimited by the end of the connection is chunked
@@ -61,10 +61,10 @@ from ..schemas import RESERVED_SPACE_NAMES
 from . import tornado_compat
 from .headers import XSRF_COOKIE, request_head, upstream_headers, upstream_target
 from .limits import CHUNK_SIZE, PUMP_MIN_BODY, READ_CHUNK, RELAY_HIGH_WATER, RELAY_LOW_WATER
-from .pool import Pool
 from .relay import PUMP_SUPPORTED, Relay
 from .response import MAX_HEAD, BadResponse, ChunkedBody, parse_head
-from .state import Proxy, Target, target_key
+from .state import Target, target_key
+from .upstream import Upstream, fast_pool
 
 __all__ = ["ProxyFront", "install"]
 
@@ -79,60 +79,6 @@ def _has_token_param(query: str) -> bool:
     if "token" not in query.lower() and "%" not in query:
         return False
     return any(unquote_plus(p.partition("=")[0]) == "token" for p in query.split("&"))
-
-
-# ------------------------------------------------------------------ upstream
-
-
-class _Upstream(asyncio.Protocol):
-    """A kept-alive connection to a space server; feeds the exchange it serves."""
-
-    def __init__(self):
-        self.transport: asyncio.Transport | None = None
-        self.exchange: _FastRequest | None = None
-        self.closed = False
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def data_received(self, data: bytes):
-        exchange = self.exchange
-        if exchange is None:
-            self.close()  # bytes nobody asked for: the connection is unusable
-            return
-        exchange.feed(data)
-
-    def eof_received(self):
-        return False  # close our side too
-
-    def connection_lost(self, exc):
-        self.closed = True
-        exchange, self.exchange = self.exchange, None
-        if exchange is not None:
-            exchange.upstream_lost()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.transport.close()
-
-
-class UpstreamPool(Pool):
-    """The fast path's own connections: ``_Upstream`` protocols."""
-
-    async def _open(self, host: str, port: int) -> _Upstream:
-        _, up = await asyncio.get_running_loop().create_connection(_Upstream, host, port)
-        return up  # asyncio sets TCP_NODELAY on TCP connections
-
-    def _closed(self, up: _Upstream) -> bool:
-        return up.closed
-
-
-def fast_pool(proxy: Proxy) -> UpstreamPool:
-    """The fast path's connections in ``proxy`` (made on first use)."""
-    if proxy.fast_pool is None:
-        proxy.fast_pool = UpstreamPool()
-    return proxy.fast_pool
 
 
 # --------------------------------------------------------------------- front
@@ -225,7 +171,7 @@ class _FastRequest(httputil.HTTPMessageDelegate):
         self.inner: httputil.HTTPMessageDelegate | None = None  # the application's, once handed over
         self.plan: _Plan | None = None
         self.start_line = self.headers = None
-        self.up: _Upstream | None = None
+        self.up: Upstream | None = None
         self.upstream_stream: IOStream | None = None  # a large body's, once pumped
         self.reused = False
         self.client_gone = False
