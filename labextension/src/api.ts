@@ -18,7 +18,7 @@ export const API_PATH = 'spaces/api';
 export type Sharing = 'private' | 'shared';
 
 /** The app a space runs. */
-export type AppType = 'jupyterlab' | 'code-editor' | 'rstudio';
+export type AppType = 'jupyterlab' | 'code-editor' | 'mlflow' | 'rstudio';
 
 /** The lifecycle status of a space. */
 export type SpaceStatus =
@@ -159,6 +159,17 @@ export interface IImage {
 export interface IAppTypeInfo {
   name: AppType;
   display_name: string;
+  description: string;
+  /** The frontend's icon name (`jupyter`, `code`, `mlflow`, `rstudio`). */
+  icon: string;
+  /** Several users edit in it at once. */
+  co_edits: boolean;
+  /** What a viewer of a shared space may do. */
+  viewers: 'read-only' | 'refused';
+  /** Why a viewer is refused, when refused. */
+  viewer_reason: string;
+  /** JupyterLab opens in place (`jupyterlab`), other apps in a browser tab. */
+  opens_in: 'jupyterlab' | 'tab';
   available: boolean;
   reason: string | null;
 }

@@ -11,13 +11,14 @@ import * as React from 'react';
 import { AllSpacesView, AuditView, UsersView } from './admin';
 import { ISpace } from './api';
 import { Avatar } from './avatars';
-import { labUrl } from './context';
+import { appUrl, openTarget, viewerRefusal } from './apps';
 import { spacesIcon } from './icons';
 import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
 import { PasswordDialog } from './userdialogs';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
 import {
+  AppName,
   IRowAction,
   ISpaceColumn,
   SpaceTable,
@@ -140,10 +141,13 @@ export function Home(
 
   const open = (space: ISpace, event: React.MouseEvent) => {
     if (space.url) {
-      props.openUrl(
-        labUrl(space.url),
+      // JupyterLab in place; Code Editor and MLflow in a tab of their own
+      const target = openTarget(
+        space,
+        model.catalog.appTypes,
         event.ctrlKey || event.metaKey || event.button === 1
       );
+      props.openUrl(target.url, target.newTab);
     }
   };
 
@@ -382,9 +386,9 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
       cell: space => (
         <td>
           <div className="jp-SpacesRow-name">
-            {canOpen(space) ? (
+            {canOpen(space) && !viewerRefusal(space, appTypes) ? (
               <a
-                href={labUrl(space.url!)}
+                href={appUrl(space, appTypes)}
                 onClick={e => {
                   e.preventDefault();
                   props.onOpen(space, e);
@@ -414,8 +418,7 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
       header: trans.__('App'),
       cell: space => (
         <td>
-          {appTypes.find(a => a.name === space.app_type)?.display_name ??
-            space.app_type}
+          <AppName appType={space.app_type} appTypes={appTypes} />
         </td>
       )
     },
@@ -452,7 +455,8 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
             {
               label: trans.__('Open'),
               kind: 'accept',
-              disabled: !canOpen(space),
+              disabled: !canOpen(space) || !!viewerRefusal(space, appTypes),
+              title: viewerRefusal(space, appTypes) || undefined,
               onClick: e => props.onOpen(space, e)
             },
             {

@@ -67,6 +67,8 @@ export function Field(props: {
   label: string;
   error?: string;
   help?: string;
+  /** Shown before the control on its line (the chosen app's icon). */
+  before?: React.ReactNode;
   children: React.ReactElement;
 }): JSX.Element {
   const id = React.useId();
@@ -84,7 +86,14 @@ export function Field(props: {
   return (
     <div className={`jp-SpacesField${props.error ? ' jp-mod-error' : ''}`}>
       <label htmlFor={id}>{props.label}</label>
-      {child}
+      {props.before ? (
+        <div className="jp-SpacesField-line">
+          {props.before}
+          {child}
+        </div>
+      ) : (
+        child
+      )}
       {props.help && (
         <div className="jp-SpacesField-help" id={helpId}>
           {props.help}

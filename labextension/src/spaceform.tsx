@@ -16,6 +16,7 @@ import {
 } from './api';
 import { ICatalog } from './homemodel';
 import { CancelSubmit, Field, FormError, Modal } from './modal';
+import { AppIcon } from './spacetable';
 import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
 
 const CREATE_FIELDS = [
@@ -209,6 +210,9 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         label={trans.__('Application')}
         error={errors.app_type}
         help={app && !app.available ? (app.reason ?? '') : undefined}
+        before={
+          <AppIcon appType={values.app_type} appTypes={catalog.appTypes} />
+        }
       >
         <select
           className="jp-mod-styled"

@@ -5,7 +5,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { ISpace } from './api';
+import { IAppTypeInfo, ISpace } from './api';
+import { appIcon, appInfo } from './apps';
 import { relativeTime, statusLabel } from './util';
 
 /** A row's action: a small button. */
@@ -48,6 +49,32 @@ export function ActionsHeader(props: {
         {props.trans.__('Actions')}
       </span>
     </th>
+  );
+}
+
+/** An app's icon (decorative: its name is said beside it or elsewhere). */
+export function AppIcon(props: {
+  appType: string;
+  appTypes?: ReadonlyArray<IAppTypeInfo>;
+}): JSX.Element {
+  const icon = appIcon(props.appType, props.appTypes);
+  return (
+    <span className="jp-SpacesApp-icon" data-app={props.appType} aria-hidden>
+      <icon.react tag="span" />
+    </span>
+  );
+}
+
+/** An app with its icon (the catalogue's name for it, else its id). */
+export function AppName(props: {
+  appType: string;
+  appTypes: ReadonlyArray<IAppTypeInfo>;
+}): JSX.Element {
+  return (
+    <span className="jp-SpacesApp" data-app={props.appType}>
+      <AppIcon appType={props.appType} appTypes={props.appTypes} />
+      {appInfo(props.appType, props.appTypes)?.display_name ?? props.appType}
+    </span>
   );
 }
 

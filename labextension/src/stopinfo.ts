@@ -1,9 +1,10 @@
 /**
- * What stopping a space ends, for the confirmation: its running kernels and
- * terminals (read through the domain's proxy with the user's login, like the
- * space's own JupyterLab reads them), the unsaved documents when the space
- * stopped is the one this page belongs to, and the reminder that resources
- * started from the space elsewhere keep running.
+ * What stopping a space ends, for the confirmation: in a JupyterLab space its
+ * running kernels and terminals (read through the domain's proxy with the
+ * user's login, like the space's own JupyterLab reads them) and the unsaved
+ * documents when the space stopped is the one this page belongs to; in a Code
+ * Editor or MLflow space what that app runs and what its users lose; and the
+ * reminder that resources started from the space elsewhere keep running.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -69,7 +70,8 @@ export async function runningInSpace(
   fetcher: Fetcher,
   unsaved: string[] | null = null
 ): Promise<IStopInfo> {
-  if (!canOpen(space) || !space.role) {
+  // only JupyterLab has a kernels and terminals API to count with
+  if (!canOpen(space) || !space.role || space.app_type !== 'jupyterlab') {
     return { listable: false, kernels: null, terminals: null, unsaved };
   }
   const get = async (path: string, missingIsNone: boolean) => {
@@ -95,8 +97,36 @@ export function stopMessage(
   info: IStopInfo,
   trans: TranslationBundle
 ): string {
-  const parts: string[] = [];
   const name = space.display_name || space.name;
+  const kept = trans.__(
+    'Resources started from inside the space elsewhere (cloud jobs, databases) keep running.'
+  );
+  switch (space.app_type) {
+    case 'code-editor':
+      return [
+        trans.__(
+          "Ending in “%1”: the Code Editor's terminals and its extension host, with every process started from them.",
+          name
+        ),
+        trans.__(
+          'Unsaved changes in its editors may be lost: save them first.'
+        ),
+        trans.__(
+          "Files on its volume are kept, with VS Code's settings and extensions."
+        ),
+        kept
+      ].join(' ');
+    case 'mlflow':
+      return [
+        trans.__('Ending in “%1”: its MLflow tracking server.', name),
+        trans.__(
+          'Clients logging to it (notebooks, jobs) get errors until it is started again.'
+        ),
+        trans.__('Its experiments, runs and artifacts on its volume are kept.'),
+        kept
+      ].join(' ');
+  }
+  const parts: string[] = [];
   if (!info.listable) {
     parts.push(
       trans.__(
@@ -135,10 +165,6 @@ export function stopMessage(
   } else {
     parts.push(trans.__('No open document has unsaved changes.'));
   }
-  parts.push(
-    trans.__(
-      'Files on its volume are kept. Resources started from inside the space elsewhere (cloud jobs, databases) keep running.'
-    )
-  );
+  parts.push(trans.__('Files on its volume are kept.'), kept);
   return parts.join(' ');
 }

@@ -12,9 +12,11 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ISpace } from './api';
-import { homeLabUrl, labUrl, NEW_SPACE_PARAM } from './context';
+import { openTarget } from './apps';
+import { homeLabUrl, NEW_SPACE_PARAM } from './context';
 import { spacesIcon } from './icons';
 import { SpacesModel } from './model';
+import { AppIcon } from './spacetable';
 import { canOpen, canRun, sharingLabel, statusLabel } from './util';
 
 export interface ISwitcherProps {
@@ -167,6 +169,7 @@ export function Switcher(props: ISwitcherProps): JSX.Element {
                 className={`jp-SpacesDot jp-SpacesStatus-${s.status}`}
                 aria-hidden="true"
               />
+              <AppIcon appType={s.app_type} />
               <span className="jp-SpacesSwitcher-itemName" title={s.name}>
                 {s.display_name}
               </span>
@@ -179,9 +182,11 @@ export function Switcher(props: ISwitcherProps): JSX.Element {
                     role="menuitem"
                     className="jp-SpacesSwitcher-action"
                     disabled={!canOpen(s)}
-                    onClick={e =>
-                      props.openUrl(labUrl(s.url!), e.ctrlKey || e.metaKey)
-                    }
+                    onClick={e => {
+                      // JupyterLab in place; Code Editor and MLflow in a tab
+                      const target = openTarget(s, [], e.ctrlKey || e.metaKey);
+                      props.openUrl(target.url, target.newTab);
+                    }}
                   >
                     {trans.__('Open')}
                   </button>

@@ -14,6 +14,7 @@ import {
   SettingsDialog
 } from '../spaceform';
 import { makeSpace } from './fakeserver';
+import { APP_TYPES } from './apptypes';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -64,14 +65,7 @@ const CATALOG: ICatalog = {
       reason: ''
     }
   ],
-  appTypes: [
-    {
-      name: 'jupyterlab',
-      display_name: 'JupyterLab',
-      available: true,
-      reason: null
-    }
-  ]
+  appTypes: APP_TYPES.slice(0, 1)
 };
 
 let container: HTMLDivElement;
