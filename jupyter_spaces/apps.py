@@ -80,7 +80,8 @@ class App:
     )
     command: Callable[[AppContext], list[str]] | None = None
     env: dict[str, str] = field(default_factory=dict)
-    #: POST routes (as the app sees them, prefix removed) that only read: a viewer may send them
+    #: POST routes that only read, relative to the space's URL (no query): a viewer may
+    #: send exactly these (tests/apps/test_mlflow_routes.py checks them against the app's table)
     viewer_read_posts: tuple[str, ...] = ()
     #: where the frontend opens it: "jupyterlab" (the space's JupyterLab replaces the
     #: page, with the switcher) or "tab" (an app of its own, in a new browser tab)
@@ -108,15 +109,15 @@ class App:
             return "/" + target[len(base_url) :]
         return target
 
-    def viewer_may(self, method: str, app_path: str) -> bool:
+    def viewer_may(self, method: str, rel_path: str) -> bool:
+        """What a viewer may send; ``rel_path`` is the request's path relative to the
+        space's URL. Only exact routes: a write whose path merely ends like a read (an
+        artifact upload to ``.../mlflow/runs/search``) is refused."""
         if self.viewers == "refused":
             return False
         if method in ("GET", "HEAD", "OPTIONS"):
             return True
-        path = app_path.split("?", 1)[0]
-        return method == "POST" and any(
-            path.endswith(p) for p in self.viewer_read_posts
-        )
+        return method == "POST" and rel_path.split("?", 1)[0] in self.viewer_read_posts
 
     def to_json(self) -> dict:
         return {
@@ -129,6 +130,11 @@ class App:
             "viewer_reason": self.viewer_reason,
             "opens_in": self.opens_in,
         }
+
+
+def _api_routes(*routes: str) -> tuple[str, ...]:
+    """An MLflow REST route as its clients send it (``api/``) and as its UI does (``ajax-api/``)."""
+    return tuple(f"{prefix}/{r}" for r in routes for prefix in ("api", "ajax-api"))
 
 
 def _code_server(c: AppContext) -> list[str]:
@@ -227,14 +233,21 @@ MLFLOW = App(
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "MLFLOW_DISABLE_TELEMETRY": "true",
     },
-    # the UI searches with POST; these only read
-    viewer_read_posts=(
-        "/mlflow/runs/search",
-        "/mlflow/experiments/search",
-        "/mlflow/logged-models/search",
-        "/mlflow/traces/search",
-        "/mlflow/metrics/get-history-bulk-interval",
-    ),
+    # the UI searches with POST, and asks for a run's page with POST graphql (whose
+    # every field reads, in the pinned MLflow: tests/apps/test_mlflow_routes.py)
+    viewer_read_posts=_api_routes(
+        "2.0/mlflow/experiments/search",
+        "2.0/mlflow/runs/search",
+        "2.0/mlflow/logged-models/search",
+        "2.0/mlflow/registered-models/get-latest-versions",
+        "3.0/mlflow/traces/search",
+        "3.0/mlflow/traces/batchGetInfos",
+        "3.0/mlflow/traces/metrics",
+        "3.0/mlflow/datasets/search",
+        "3.0/mlflow/issues/search",
+        "3.0/mlflow/prompt-optimization/jobs/search",
+    )
+    + ("graphql",),
 )
 
 RSTUDIO = App(

@@ -59,15 +59,21 @@ def test_the_prefix_rule_of_each_app(app, target, expected):
 
 
 def test_viewer_rules():
-    assert not apps.CODE_EDITOR.viewer_may("GET", "/")  # no read-only mode to rely on
-    assert apps.MLFLOW.viewer_may("GET", "/spaces/s/")
-    assert apps.MLFLOW.viewer_may("POST", "/spaces/s/ajax-api/2.0/mlflow/runs/search")
-    assert not apps.MLFLOW.viewer_may(
-        "POST", "/spaces/s/ajax-api/2.0/mlflow/runs/create"
-    )
-    assert not apps.MLFLOW.viewer_may(
-        "DELETE", "/spaces/s/ajax-api/2.0/mlflow/experiments/delete"
-    )
+    # paths relative to the space's URL
+    assert not apps.CODE_EDITOR.viewer_may("GET", "")  # no read-only mode to rely on
+    assert apps.MLFLOW.viewer_may("GET", "")
+    assert apps.MLFLOW.viewer_may("POST", "ajax-api/2.0/mlflow/runs/search")
+    assert apps.MLFLOW.viewer_may("POST", "api/2.0/mlflow/runs/search?x=1")
+    assert not apps.MLFLOW.viewer_may("POST", "ajax-api/2.0/mlflow/runs/create")
+    assert not apps.MLFLOW.viewer_may("DELETE", "ajax-api/2.0/mlflow/experiments/delete")
+    # a write whose path only ends like a read, or reaches one by another spelling
+    for path in (
+        "ajax-api/2.0/mlflow-artifacts/mpu/create/x/2.0/mlflow/runs/search",
+        "ajax-api/2.0/mlflow/runs/search/../create",
+        "./ajax-api/2.0/mlflow/runs/search",
+        "ajax-api/2.0/mlflow/runs/%73earch",
+    ):
+        assert not apps.MLFLOW.viewer_may("POST", path), path
 
 
 def test_unknown_app_is_a_clear_error():

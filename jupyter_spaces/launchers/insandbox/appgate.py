@@ -148,7 +148,7 @@ class Gate:
                 _response(404, "Not Found", b"not in this space\n", "text/plain")
             )
             return
-        if who.role == "viewer" and not self.app.viewer_may(method, path):
+        if who.role == "viewer" and not self.app.viewer_may(method, target[len(self.base) :]):
             reason = (
                 self.app.viewer_reason
                 or f"{self.app.display_name} is read-only for viewers."

@@ -1,0 +1,99 @@
+"""A viewer of an MLflow space browses it read-only: the gate lets through every GET and
+exactly the POSTs in ``apps.MLFLOW.viewer_read_posts``. This walks the installed MLflow's
+own route tables (its Flask endpoints, its FastAPI routers, its GraphQL schema) so that a
+new pin that adds a writing GET, renames a search or adds a GraphQL mutation that writes
+fails here, not in a viewer's hands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from jupyter_spaces import apps
+from jupyter_spaces.launchers import appspaces
+
+pytestmark = pytest.mark.skipif(
+    not apps.MLFLOW.find_program(), reason="mlflow is not installed (scripts/install-apps.sh)"
+)
+
+ROUTES = r"""
+import importlib, json, warnings
+warnings.simplefilter("ignore")
+from mlflow.server import handlers
+from mlflow.server.graphql.graphql_schema_extensions import schema
+routes = [(m, rule, getattr(fn, "__name__", str(fn)))
+          for rule, fn, methods in handlers.get_endpoints() for m in methods]
+for mod, name in [("otel_api", "otel_router"), ("job_api", "job_api_router"),
+                  ("gateway_api", "gateway_router"), ("assistant.api", "assistant_router"),
+                  ("artifact_router", "artifact_router"), ("mcp_server_api", "mcp_server_router"),
+                  ("server_info_api", "server_info_router")]:
+    for r in getattr(importlib.import_module("mlflow.server." + mod), name).routes:
+        routes += [(m, r.path, r.endpoint.__name__) for m in r.methods or ()]
+mutations = list(schema.graphql_schema.mutation_type.fields)
+print(json.dumps({"routes": routes, "mutations": mutations}))
+"""
+
+#: handlers of MLflow's that answer a POST without writing: searches, a batch get, a
+#: query of metrics, and GraphQL (whose mutations are checked below)
+READ_POST_HANDLERS = re.compile(
+    r"^_(search_\w+|get_latest_versions|batch_get_trace_infos|query_trace_metrics|graphql)$"
+)
+#: GraphQL "mutations" of the pinned MLflow, all reads despite the name
+READ_MUTATIONS = {"mlflowSearchDatasets", "mlflowSearchRuns", "testMutation"}
+#: a GET handler whose name says it changes something
+WRITE_NAMES = re.compile(r"(^|_)(create|delete|update|set|log|upload|rename|restore|register|"
+                         r"invoke|cancel|generate|add|remove|upsert|finalize|link|transition)(_|$)")
+
+
+@pytest.fixture(scope="module")
+def mlflow_tables() -> dict:
+    python = appspaces.program_python(apps.MLFLOW.find_program())
+    done = subprocess.run([python, "-c", ROUTES], check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _relative(rule: str) -> str:
+    return rule.lstrip("/")
+
+
+def test_every_post_a_viewer_may_send_is_an_mlflow_route_that_only_reads(mlflow_tables):
+    posts = {_relative(rule): name for method, rule, name in mlflow_tables["routes"] if method == "POST"}
+    for route in apps.MLFLOW.viewer_read_posts:
+        assert route in posts, f"{route} is no POST route of this MLflow"
+        assert READ_POST_HANDLERS.match(posts[route]), f"{route} is handled by {posts[route]}"
+
+
+def test_every_search_of_mlflow_is_open_to_viewers(mlflow_tables):
+    """The UI's pages search with POST: one left out is a page a viewer cannot see."""
+    missing = sorted(
+        _relative(rule)
+        for method, rule, name in mlflow_tables["routes"]
+        if method == "POST" and READ_POST_HANDLERS.match(name) and "<" not in rule
+        and _relative(rule) not in apps.MLFLOW.viewer_read_posts
+    )
+    assert missing == []
+
+
+def test_no_get_of_mlflow_writes(mlflow_tables):
+    writing = sorted(
+        f"{rule} ({name})" for method, rule, name in mlflow_tables["routes"]
+        if method == "GET" and WRITE_NAMES.search(name)
+    )
+    assert writing == []
+
+
+def test_graphql_has_no_mutation_that_writes(mlflow_tables):
+    assert set(mlflow_tables["mutations"]) <= READ_MUTATIONS
+
+
+def test_every_write_route_of_mlflow_is_refused_to_viewers(mlflow_tables):
+    for method, rule, name in mlflow_tables["routes"]:
+        if method in ("GET", "HEAD", "OPTIONS") or READ_POST_HANDLERS.match(name):
+            continue
+        # a path parameter filled in the way an attacker would: ending like a read
+        path = re.sub(r"<[^>]+>|\{[^}]+\}", "x/2.0/mlflow/runs/search", _relative(rule))
+        assert not apps.MLFLOW.viewer_may(method, path), f"{method} {rule} ({name})"
