@@ -17,9 +17,12 @@ space as before, and so is everything of an image that is not a local environmen
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from jupyterlab_server.settings_utils import get_settings, save_settings
@@ -27,7 +30,7 @@ from jupyterlab_server.translation_utils import translator
 from jsonschema import ValidationError
 from tornado import web
 
-__all__ = ["SETTINGS_PATH", "ImageLabDirs", "lab_dirs", "read", "user_settings_dir", "write"]
+__all__ = ["SETTINGS_PATH", "ComposedSettings", "ImageLabDirs", "lab_dirs", "read", "user_settings_dir", "write"]
 
 #: A space's settings API, below ``spaces/<name>/``.
 SETTINGS_PATH = re.compile(r"lab/api/settings(?:/(?P<schema>[^?]+))?/?$")
@@ -113,3 +116,67 @@ def write(dirs: ImageLabDirs, settings_dir: str, schema: str, body: bytes) -> st
         return f"The settings are not valid: {e.message}"
     return None
 
+
+
+def _tree_stamp(root: str, digest: bool) -> list:
+    """What ``read`` depends on under ``root``: each file's name, times, size and inode,
+    and with ``digest`` its contents' hash (a rewrite within one tick of the file
+    system's clock, same size, still shows)."""
+    stamp = []
+    for path, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(path, name)
+            try:
+                st = os.stat(full)
+                entry = [full, st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+                if digest:
+                    with open(full, "rb") as f:
+                        entry.append(hashlib.sha256(f.read()).hexdigest())
+            except OSError:
+                continue  # gone while walking: the next stamp differs anyway
+            stamp.append(entry)
+    return stamp
+
+
+class ComposedSettings:
+    """``read``'s answers, kept while what they are composed of is unchanged.
+
+    Composing every schema with the user's values costs tens of milliseconds of the
+    domain's CPU, and each space's JupyterLab asks for all of them on every page load.
+    An answer is kept per (image, user, schema, ids_only) with a stamp of its inputs:
+    the user's settings files (read and hashed: whoever wrote them, the home, a space
+    or the CLI, and however fast) and the image's schemas, overrides and extensions
+    (by stat: the administrator's, changed rarely). A stamp that differs recomposes.
+    Thread-safe: reads run on the domain's executor."""
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict = OrderedDict()
+
+    def _stamp(self, dirs: ImageLabDirs, settings_dir: str) -> str:
+        image = [_tree_stamp(d, False) for d in (dirs.app_settings_dir, dirs.schemas_dir, *dirs.labextensions_path)]
+        mine = _tree_stamp(settings_dir, True)
+        return hashlib.sha256(json.dumps([image, mine]).encode()).hexdigest()
+
+    def read(self, dirs: ImageLabDirs, settings_dir: str, schema: str, ids_only: bool = False) -> dict | None:
+        """As ``read`` (the same dict for the same inputs: callers must not change it)."""
+        key = (dirs, settings_dir, schema, ids_only)
+        stamp = self._stamp(dirs, settings_dir)
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == stamp:
+                self._entries.move_to_end(key)
+                return kept[1]
+        found = read(dirs, settings_dir, schema, ids_only)
+        with self._lock:
+            self._entries[key] = (stamp, found)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return found
+
+
+#: The domain's composed settings (keys name their directories: one per process is enough).
+composed = ComposedSettings()

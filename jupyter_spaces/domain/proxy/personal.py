@@ -39,7 +39,7 @@ class PersonalSettings:
             return False
         settings_dir = personal_settings.user_settings_dir(self.domain.lab_dir, self.current_user.id)
         ids_only = self.get_argument("ids_only", "") == "true"
-        found = await self.domain.run(personal_settings.read, dirs, settings_dir, schema, ids_only)
+        found = await self.domain.run(personal_settings.composed.read, dirs, settings_dir, schema, ids_only)
         if found is None:
             return False  # not in the image: an extension of the space's own
         if method == "PUT":
