@@ -13,7 +13,7 @@ from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.models import Member, Space, Token, User
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
-from tests.domainconfig import domain_server_config
+from tests.domainconfig import domain_server_config, lifecycle_running
 
 # Callers of the access matrix, and the users behind them.
 USERS = {
@@ -33,6 +33,13 @@ def jp_server_config(tmp_path):
 @pytest.fixture
 def domain(jp_serverapp):
     return jp_serverapp.web_app.settings[SETTINGS_KEY]
+
+
+@pytest.fixture
+def lifecycle(domain, jp_asyncio_loop):
+    """The domain's lifecycle with its background checks on; no space outlives the test."""
+    for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
+        yield domain.lifecycle
 
 
 @pytest.fixture

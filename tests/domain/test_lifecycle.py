@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from jupyter_spaces.domain.lifecycle import Lifecycle
-from tests.domainconfig import lifecycle_running
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +27,6 @@ def jp_server_config(jp_server_config, installed_python):
     config["DomainApp"]["poll_interval"] = 0.5
     config["DomainApp"]["idle_check_interval"] = 3600  # the idle test calls the check itself
     return config
-
-
-@pytest.fixture
-def lifecycle(domain, jp_asyncio_loop):
-    """The domain's lifecycle with its background checks on; no space outlives the test."""
-    lifecycle = domain.lifecycle
-    for _ in lifecycle_running(lifecycle, jp_asyncio_loop):
-        yield lifecycle
 
 
 def alive(pid: int) -> bool:

@@ -14,10 +14,9 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
-from tests.domainconfig import domain_server_config, lifecycle_running
+from tests.domainconfig import domain_server_config
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +33,6 @@ def jp_server_config(tmp_path, installed_python):
         server={"jpserver_extensions": {"jupyter_spaces": True, "jupyterlab": True}},
         domain={"idle_check_interval": 3600},
     )
-
-
-@pytest.fixture
-def domain(jp_serverapp):
-    return jp_serverapp.web_app.settings[SETTINGS_KEY]
-
-
-@pytest.fixture
-def lifecycle(domain, jp_asyncio_loop):
-    for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
-        yield domain.lifecycle
 
 
 @pytest.fixture

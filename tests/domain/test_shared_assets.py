@@ -21,14 +21,13 @@ from jupyterlab.labapp import LabApp
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
-from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import SpaceCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
 from jupyter_spaces.domain.shared_assets import IMMUTABLE, SharedAssets
 from jupyter_spaces.domain.shared_assets import SETTINGS_KEY as ASSETS_KEY
 from jupyter_spaces.labassets import scan
 from jupyter_spaces.space.shared_assets import SharedAssets as SpaceHook
-from tests.domainconfig import domain_server_config, lifecycle_running
+from tests.domainconfig import domain_server_config
 
 SPACES = ("one", "two")
 CONFIG = re.compile(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', re.DOTALL)
@@ -38,17 +37,6 @@ CONFIG = re.compile(r'<script id="jupyter-config-data" type="application/json">(
 def jp_server_config(tmp_path, installed_python):
     return domain_server_config(tmp_path / "domain", python=installed_python,
                                 domain={"poll_interval": 0.5, "idle_check_interval": 3600})
-
-
-@pytest.fixture
-def domain(jp_serverapp):
-    return jp_serverapp.web_app.settings[SETTINGS_KEY]
-
-
-@pytest.fixture
-def lifecycle(domain, jp_asyncio_loop):
-    for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
-        yield domain.lifecycle
 
 
 class Site:

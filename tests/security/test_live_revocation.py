@@ -20,11 +20,11 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_spaces import signing
-from jupyter_spaces.domain.auth import SETTINGS_KEY
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
 from tests.collab.client import CollabClient, wait_until
-from tests.domainconfig import domain_server_config, lifecycle_running
+from tests.domain.conftest import domain, lifecycle  # noqa: F401 (fixtures)
+from tests.domainconfig import domain_server_config
 
 pytestmark = pytest.mark.slow
 
@@ -46,18 +46,6 @@ def jp_server_config(tmp_path, installed_python):
         "poll_interval": 0.5,
         "idle_check_interval": 3600,
     })
-
-
-@pytest.fixture
-def domain(jp_serverapp):
-    return jp_serverapp.web_app.settings[SETTINGS_KEY]
-
-
-@pytest.fixture
-def lifecycle(domain, jp_asyncio_loop):
-    lifecycle = domain.lifecycle
-    for _ in lifecycle_running(lifecycle, jp_asyncio_loop):
-        yield lifecycle
 
 
 class Domain:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.domain.conftest import client, domain, service, world  # noqa: F401 (the domain's fixtures)
+from tests.domain.conftest import client, domain, lifecycle, service, world  # noqa: F401 (the domain's fixtures)
 
 from .cluster import SlurmCluster, slurm_installed
 

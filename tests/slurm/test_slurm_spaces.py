@@ -15,7 +15,7 @@ import pytest
 from jupyter_spaces.domain.lifecycle import Lifecycle
 from tests.domain.kernels import run_code
 from tests.domain.test_lifecycle import create, wait_for_status
-from tests.domainconfig import domain_server_config, lifecycle_running
+from tests.domainconfig import domain_server_config
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +52,6 @@ def jp_server_config(tmp_path, installed_python, slurm_cluster, prefix):
             "stop_timeout": 30,
         },
     )
-
-
-@pytest.fixture
-def lifecycle(domain, jp_asyncio_loop):
-    for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
-        yield domain.lifecycle
 
 
 def our_jobs(cluster, prefix) -> dict[str, dict]:
