@@ -21,7 +21,8 @@ SHARED = "team-proj"
 
 
 class Feed:
-    """One open feed, read in the background: ``events`` as ``(event, data)``."""
+    """One open event stream, read in the background while in ``async with``:
+    ``events`` as ``(event, data)``."""
 
     def __init__(self, url: str, token: str):
         self.url, self.token = url, token
@@ -31,6 +32,14 @@ class Feed:
         self.closed = asyncio.Event()
         self._arrived = asyncio.Event()
         self._seen = 0
+
+    async def __aenter__(self) -> Feed:
+        self._task = asyncio.ensure_future(self._read())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
     async def _read(self):
         try:
@@ -90,20 +99,12 @@ class Feed:
 
 @pytest.fixture
 def open_feed(client, jp_http_port, jp_base_url):
-    tasks = []
-
     @contextlib.asynccontextmanager
     async def opened(who: str):
-        feed = Feed(f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/api/events", client.tokens[who])
-        task = asyncio.ensure_future(feed._read())
-        tasks.append(task)
-        await feed.next(lambda e, d: e == "snapshot", timeout=10)
-        feed._seen = 1
-        try:
+        async with Feed(f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/api/events", client.tokens[who]) as feed:
+            await feed.next(lambda e, d: e == "snapshot", timeout=10)
+            feed._seen = 1
             yield feed
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
 
     return opened
 

@@ -4,8 +4,6 @@ tests/domain/test_lifecycle.py). Against a real domain server, read as one of it
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 
 import pytest
 
@@ -16,16 +14,8 @@ SHARED = "team-proj"
 
 @pytest.fixture
 def space_stream(client, jp_http_port, jp_base_url):
-    @contextlib.asynccontextmanager
-    async def opened(name: str, who: str):
-        url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/api/spaces/{name}/events"
-        stream = Feed(url, client.tokens[who])
-        task = asyncio.ensure_future(stream._read())
-        try:
-            yield stream
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    def opened(name: str, who: str) -> Feed:
+        return Feed(f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/api/spaces/{name}/events", client.tokens[who])
 
     return opened
 
