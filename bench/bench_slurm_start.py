@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jupyter_spaces.launchers.base import InstanceType  # noqa: E402
 from jupyter_spaces.launchers.local import LocalLauncher  # noqa: E402
 from jupyter_spaces.launchers.slurm import SlurmLauncher  # noqa: E402
-from bench_start import timed_start  # noqa: E402  (the same timing for both launchers)
+from bench_start import print_medians, timed_start  # noqa: E402  (the same timing and table for both launchers)
 from tests.slurm.cluster import SlurmCluster  # noqa: E402
 
 SMALL = InstanceType("small", "Small", 1, 1, 256)  # fits a test node (1 CPU, 2 GB)
@@ -59,11 +58,7 @@ def main() -> None:
         asyncio.run(slurm.cleanup_orphans({}))
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-    a, o = statistics.median(anchor), statistics.median(ours)
-    print(f"{'':34}{'median s':>10}{'min s':>10}{'max s':>10}")
-    print(f"{'local space (anchor)':34}{a:10.2f}{min(anchor):10.2f}{max(anchor):10.2f}")
-    print(f"{'Slurm space':34}{o:10.2f}{min(ours):10.2f}{max(ours):10.2f}")
-    print(f"ratio Slurm/local (median): {o / a:.2f}x")
+    print_medians("local space (anchor)", anchor, "Slurm space", ours, "ratio Slurm/local (median)")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,15 @@ async def space_start(launcher: LocalLauncher, n: int) -> float:
     return await timed_start(launcher, f"bench-start-{n}", InstanceType(**DEFAULT_INSTANCE_TYPES[0]))
 
 
+def print_medians(anchor_label: str, anchor: list[float], ours_label: str, ours: list[float], ratio: str) -> None:
+    """The start benches' table: median, min and max of each side, then their ratio."""
+    a, o = statistics.median(anchor), statistics.median(ours)
+    print(f"{'':34}{'median s':>10}{'min s':>10}{'max s':>10}")
+    print(f"{anchor_label:34}{a:10.2f}{min(anchor):10.2f}{max(anchor):10.2f}")
+    print(f"{ours_label:34}{o:10.2f}{min(ours):10.2f}{max(ours):10.2f}")
+    print(f"{ratio}: {o / a:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_START_RUNS", "3")))
@@ -109,11 +118,8 @@ def main() -> None:
     finally:
         asyncio.run(launcher.cleanup_orphans({}))
         shutil.rmtree(root, ignore_errors=True)
-    a, o = statistics.median(anchor), statistics.median(ours)
-    print(f"{'':34}{'median s':>10}{'min s':>10}{'max s':>10}")
-    print(f"{'bare jupyter lab (anchor)':34}{a:10.2f}{min(anchor):10.2f}{max(anchor):10.2f}")
-    print(f"{'jupyter-spaces JupyterLab space':34}{o:10.2f}{min(ours):10.2f}{max(ours):10.2f}")
-    print(f"ratio space/bare (median): {o / a:.2f}x  (target: within 1.2x)")
+    print_medians("bare jupyter lab (anchor)", anchor, "jupyter-spaces JupyterLab space", ours,
+                  "ratio space/bare (median; target: within 1.2x)")
 
 
 if __name__ == "__main__":
