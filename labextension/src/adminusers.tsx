@@ -13,28 +13,31 @@ import { Avatar } from './avatars';
 import { ActionsHeader, RowActions, TimeCell } from './spacetable';
 import { AddUserDialog, LoginLinkDialog, PasswordDialog } from './userdialogs';
 
+/** A question an admin answers before an action; ``warn`` for what is hard to undo. */
+interface IQuestion {
+  title: string;
+  body: string;
+  accept: string;
+  warn?: boolean;
+}
+
 /** Ask, then say whether to go on. */
 async function confirm(
-  title: string,
-  body: string,
-  accept: string,
-  trans: TranslationBundle,
-  warn = true
+  question: IQuestion,
+  trans: TranslationBundle
 ): Promise<boolean> {
   const result = await showDialog({
-    title,
-    body,
+    title: question.title,
+    body: question.body,
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
-      warn
-        ? Dialog.warnButton({ label: accept })
-        : Dialog.okButton({ label: accept })
+      question.warn === false
+        ? Dialog.okButton({ label: question.accept })
+        : Dialog.warnButton({ label: question.accept })
     ]
   });
   return result.button.accept;
 }
-
-/** Copy to the clipboard (the async API, else JupyterLab's copy command). */
 
 type UserModal =
   | { kind: 'add' }
@@ -64,6 +67,16 @@ export function UsersView(props: IAdminProps): JSX.Element {
       setNotice(done);
     }
   };
+  /** Ask; when the admin agrees, act and say what was done. */
+  const askThenAct = async (
+    question: IQuestion,
+    fn: () => Promise<unknown>,
+    done: string
+  ) => {
+    if (await confirm(question, trans)) {
+      await act(fn, done);
+    }
+  };
 
   const toggleAdmin = async (user: IUser) => {
     if (user.admin) {
@@ -76,81 +89,67 @@ export function UsersView(props: IAdminProps): JSX.Element {
         });
         return;
       }
-      const self = user.name === me;
-      const ok = await confirm(
-        trans.__('Remove admin rights of %1?', user.display_name),
-        self
-          ? trans.__(
-              'You will no longer manage users or see every space; another administrator can give the rights back.'
-            )
-          : trans.__(
-              '%1 will no longer manage users or see every space.',
-              user.display_name
-            ),
-        trans.__('Remove admin rights'),
-        trans
+      await askThenAct(
+        {
+          title: trans.__('Remove admin rights of %1?', user.display_name),
+          body:
+            user.name === me
+              ? trans.__(
+                  'You will no longer manage users or see every space; another administrator can give the rights back.'
+                )
+              : trans.__(
+                  '%1 will no longer manage users or see every space.',
+                  user.display_name
+                ),
+          accept: trans.__('Remove admin rights')
+        },
+        () => model.updateUser(user.name, { admin: false }),
+        trans.__('%1 is no longer an administrator.', user.display_name)
       );
-      if (ok) {
-        await act(
-          () => model.updateUser(user.name, { admin: false }),
-          trans.__('%1 is no longer an administrator.', user.display_name)
-        );
-      }
       return;
     }
-    const ok = await confirm(
-      trans.__('Make %1 an administrator?', user.display_name),
-      trans.__(
-        '%1 will manage users, see every space’s metadata, stop, resize and delete any space, and read the audit log.',
-        user.display_name
-      ),
-      trans.__('Make admin'),
-      trans,
-      false
+    await askThenAct(
+      {
+        title: trans.__('Make %1 an administrator?', user.display_name),
+        body: trans.__(
+          '%1 will manage users, see every space’s metadata, stop, resize and delete any space, and read the audit log.',
+          user.display_name
+        ),
+        accept: trans.__('Make admin'),
+        warn: false
+      },
+      () => model.updateUser(user.name, { admin: true }),
+      trans.__('%1 is now an administrator.', user.display_name)
     );
-    if (ok) {
-      await act(
-        () => model.updateUser(user.name, { admin: true }),
-        trans.__('%1 is now an administrator.', user.display_name)
-      );
-    }
   };
 
-  const signOut = async (user: IUser) => {
-    const ok = await confirm(
-      trans.__('Sign %1 out everywhere?', user.display_name),
-      trans.__(
-        'Every browser signed in as “%1” is signed out, in the home and in every space; they sign in again with a password or a new login link. API tokens keep working.',
-        user.name
-      ),
-      trans.__('Sign out everywhere'),
-      trans
+  const signOut = (user: IUser) =>
+    askThenAct(
+      {
+        title: trans.__('Sign %1 out everywhere?', user.display_name),
+        body: trans.__(
+          'Every browser signed in as “%1” is signed out, in the home and in every space; they sign in again with a password or a new login link. API tokens keep working.',
+          user.name
+        ),
+        accept: trans.__('Sign out everywhere')
+      },
+      () => model.client.signOutEverywhere(user.name),
+      trans.__('%1 was signed out everywhere.', user.display_name)
     );
-    if (ok) {
-      await act(
-        () => model.client.signOutEverywhere(user.name),
-        trans.__('%1 was signed out everywhere.', user.display_name)
-      );
-    }
-  };
 
-  const remove = async (user: IUser) => {
-    const ok = await confirm(
-      trans.__('Remove %1?', user.display_name),
-      trans.__(
-        'The user “%1” can no longer log in and their API tokens stop working.',
-        user.name
-      ),
-      trans.__('Remove'),
-      trans
+  const remove = (user: IUser) =>
+    askThenAct(
+      {
+        title: trans.__('Remove %1?', user.display_name),
+        body: trans.__(
+          'The user “%1” can no longer log in and their API tokens stop working.',
+          user.name
+        ),
+        accept: trans.__('Remove')
+      },
+      () => model.removeUser(user.name),
+      trans.__('%1 was removed.', user.display_name)
     );
-    if (ok) {
-      await act(
-        () => model.removeUser(user.name),
-        trans.__('%1 was removed.', user.display_name)
-      );
-    }
-  };
 
   return (
     <section
