@@ -14,12 +14,24 @@ viewer's page this hook tells the labextension the role (``spacesRole``) and
 leaves out JupyterLab's event, kernel, session, terminal and workspace
 managers: the labextension provides ones that never connect and never write
 (labextension/src/viewerservices.ts).
+
+JupyterLab's state plugin makes every page wait 0.5–1 s for a save of the workspace
+it has just loaded, and its window resolver 0.2–0.5 s for other tabs to object to
+the workspace name (issue 17); where the page has this project's labextension, its
+own (labextension/src/statedb.ts, windowname.ts), which do not wait, take their place.
 """
 
 from __future__ import annotations
 
 # JupyterLab plugins no space page needs.
 DISABLED_EXTENSIONS = ("@jupyterlab/apputils-extension:announcements",)
+
+# JupyterLab's plugins replaced by the labextension's where the page has it.
+REPLACED_BY_LABEXTENSION = (
+    "@jupyterlab/apputils-extension:state",  # labextension/src/statedb.ts
+    "@jupyterlab/apputils-extension:resolver",  # labextension/src/windowname.ts
+)
+LABEXTENSION = "jupyter-spaces"
 
 # JupyterLab plugins a viewer's page goes without.
 VIEWER_DISABLED_EXTENSIONS = (
@@ -42,8 +54,21 @@ def disable(page_config: dict, names) -> None:
         page_config["disabledExtensions"] = disabled
 
 
+def has_labextension(page_config: dict) -> bool:
+    """Whether the page loads this project's labextension with all its plugins (an
+    image may lack it, a configuration may disable it or one of them)."""
+    found = page_config.get("federated_extensions") or []
+    if not any(isinstance(e, dict) and e.get("name") == LABEXTENSION for e in found):
+        return False
+    disabled = page_config.get("disabledExtensions") or []
+    if isinstance(disabled, dict):
+        disabled = [name for name, off in disabled.items() if off]
+    return not any(name == LABEXTENSION or name.startswith(f"{LABEXTENSION}:") for name in disabled)
+
+
 class LabPage:
-    """The lab page's ``page_config_hook``: no news prompt; quiet service managers for viewers."""
+    """The lab page's ``page_config_hook``: no news prompt; quiet service managers for viewers;
+    the labextension's state and window-name plugins."""
 
     def __init__(self, previous_hook=None):
         self.previous_hook = previous_hook
@@ -56,6 +81,8 @@ class LabPage:
         page_config = dict(page_config)
         page_config["spacesRole"] = role or ""
         disable(page_config, DISABLED_EXTENSIONS)
+        if has_labextension(page_config):
+            disable(page_config, REPLACED_BY_LABEXTENSION)
         if role == "viewer":
             disable(page_config, VIEWER_DISABLED_EXTENSIONS)
         return page_config

@@ -29,7 +29,9 @@ import { SpacesModel } from './model';
 import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments, VIEWER_BODY_CLASS } from './readonly';
+import { CORE_STATE_PLUGIN, statePlugin } from './statedb';
 import { viewerServicePlugins } from './viewerservices';
+import { CORE_RESOLVER_PLUGIN, windowNamePlugin } from './windowname';
 import { hideWorkMenus } from './homemenus';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
 import {
@@ -416,15 +418,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
  * only the main plugin.
  */
 export function plugins(
-  getOption: (key: string) => string = PageConfig.getOption
+  getOption: (key: string) => string = PageConfig.getOption,
+  isDisabled: (id: string) => boolean = PageConfig.Extension.isDisabled
 ): JupyterFrontEndPlugin<any>[] {
   if (getOption(PageConfigKeys.context) === 'domain') {
     return [plugin, ...domainServicePlugins];
   }
+  // In a space, the state and window-name plugins that do not make the page
+  // wait (statedb.ts, windowname.ts), where the page left JupyterLab's out.
+  const state = [
+    ...(isDisabled(CORE_STATE_PLUGIN) ? [statePlugin] : []),
+    ...(isDisabled(CORE_RESOLVER_PLUGIN) ? [windowNamePlugin] : [])
+  ];
   if (getOption(PageConfigKeys.role) === 'viewer') {
-    return [plugin, ...viewerServicePlugins];
+    return [plugin, ...viewerServicePlugins, ...state];
   }
-  return [plugin];
+  return [plugin, ...state];
 }
 
 export { plugin };

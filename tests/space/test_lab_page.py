@@ -15,9 +15,17 @@ NEWS = "@jupyterlab/apputils-extension:announcements"
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    """The space server of conftest, with JupyterLab's page as a space serves it."""
+def jp_server_config(jp_server_config, tmp_path):
+    """The space server of conftest, with JupyterLab's page as a space serves it, and
+    this project's labextension installed (as the image's; only its metadata is read)."""
     jp_server_config.ServerApp.jpserver_extensions["jupyterlab"] = True
+    ext = tmp_path / "labextensions" / "jupyter-spaces"
+    ext.mkdir(parents=True)
+    (ext / "package.json").write_text(json.dumps({
+        "name": "jupyter-spaces", "version": "0.1.0",
+        "jupyterlab": {"_build": {"load": "static/remoteEntry.js", "extension": "./extension"}},
+    }))
+    jp_server_config.LabApp.extra_labextensions_path = [str(ext.parent)]
     return jp_server_config
 
 
@@ -58,3 +66,33 @@ async def test_nobody_is_asked_about_jupyter_news(fetch, role):
 async def test_the_page_config_of_one_request_does_not_leak_into_the_next(fetch):
     await page_config(fetch, "viewer")
     assert not set(VIEWER_DISABLED_EXTENSIONS) & disabled(await page_config(fetch, "editor"))
+
+
+REPLACED = {"@jupyterlab/apputils-extension:state", "@jupyterlab/apputils-extension:resolver"}
+
+
+@pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
+async def test_the_labextension_takes_the_place_of_the_state_plugins_that_wait(fetch, role):
+    # Issue 17: JupyterLab's state plugin and window resolver make every page wait; this
+    # server has the project's labextension, whose own replace them.
+    config = await page_config(fetch, role)
+    assert any(e.get("name") == "jupyter-spaces" for e in config["federated_extensions"])
+    assert REPLACED <= disabled(config)
+
+
+def test_without_the_labextension_jupyterlabs_own_stay():
+    from jupyter_spaces.space.labpage import LabPage
+
+    class Handler:
+        class current_user:  # noqa: N801 - a stand-in attribute bag, as jupyter_server's user
+            role = "editor"
+
+    page = LabPage()
+    other = {"federated_extensions": [{"name": "other-ext"}]}
+    assert not REPLACED & disabled(page(Handler, other))
+    # The labextension disabled, whole or one of its plugins: JupyterLab's stay too.
+    for off in (["jupyter-spaces"], {"jupyter-spaces:state": True}):
+        there = {"federated_extensions": [{"name": "jupyter-spaces"}], "disabledExtensions": off}
+        assert not REPLACED & disabled(page(Handler, there))
+    there = {"federated_extensions": [{"name": "jupyter-spaces"}], "disabledExtensions": {"jupyter-spaces:state": False}}
+    assert REPLACED <= disabled(page(Handler, there))

@@ -86,6 +86,31 @@ describe('jupyter-spaces:plugin', () => {
     expect(plugins(editor)).toEqual([plugin]);
   });
 
+  it("in a space whose page left JupyterLab's state and resolver out, adds its own", () => {
+    const editor = (k: string) =>
+      k === 'spacesRole' ? 'editor' : k === 'spacesContext' ? 'space' : '';
+    const off = (id: string) =>
+      id === '@jupyterlab/apputils-extension:state' ||
+      id === '@jupyterlab/apputils-extension:resolver';
+    expect(plugins(editor, off).map(p => p.id)).toEqual([
+      'jupyter-spaces:plugin',
+      'jupyter-spaces:state',
+      'jupyter-spaces:window-name'
+    ]);
+    const viewer = (k: string) => (k === 'spacesRole' ? 'viewer' : editor(k));
+    expect(
+      plugins(viewer, off)
+        .map(p => p.id)
+        .slice(-2)
+    ).toEqual(['jupyter-spaces:state', 'jupyter-spaces:window-name']);
+    // Never beside JupyterLab's own (two would provide one token), nor in the domain.
+    expect(plugins(editor, () => false)).toEqual([plugin]);
+    const domain = (k: string) => (k === 'spacesContext' ? 'domain' : '');
+    expect(plugins(domain, off).map(p => p.id)).not.toContain(
+      'jupyter-spaces:state'
+    );
+  });
+
   it('in a plain JupyterLab registers commands only', async () => {
     server.handler = () => ({
       status: 404,
