@@ -20,6 +20,7 @@ handlers, and again after any later ``add_handlers``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from inspect import isawaitable, isclass
@@ -111,8 +112,12 @@ def relative_pattern(rule: Rule, base_url: str) -> str:
     pattern = rule.matcher.regex.pattern
     pattern = pattern[:-1] if pattern.endswith("$") else pattern
     prefix = base_url.rstrip("/")
-    if prefix and pattern.startswith(prefix + "/"):
-        pattern = pattern[len(prefix) :]
+    # tornado's own static rules (static/, favicon.ico, robots.txt) carry the prefix
+    # re.escape'd ("-" becomes "\-"): without this, a space whose name has a dash found
+    # them in no table entry and refused its own favicons.
+    for written in (prefix, re.escape(prefix)):
+        if prefix and pattern.startswith(written + "/"):
+            return pattern[len(written) :]
     return pattern
 
 

@@ -37,12 +37,9 @@ function listen(page: Page) {
     }
   });
   page.on('console', (message: ConsoleMessage) => {
-    // Chromium's own favicon request is refused on a space's origin for every
-    // role (it is not the page's doing; noted in issue 16's report).
-    if (
-      message.type() === 'error' &&
-      !/\/favicons?\/|favicon\.ico/.test(message.location().url)
-    ) {
+    // every error counts, the browser's own favicon requests' too (a space whose name
+    // has a dash once refused its favicons)
+    if (message.type() === 'error') {
       noise.errors.push(`${message.text()} (${message.location().url})`);
     }
   });
