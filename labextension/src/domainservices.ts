@@ -6,10 +6,7 @@
  * never ask. The domain's page config disables JupyterLab's own ones; the
  * plugins are exported only when the page config says "domain" (see index).
  */
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IStream, Stream } from '@lumino/signaling';
 import {
   Event,
@@ -18,13 +15,13 @@ import {
   IKernelSpecManager,
   Kernel,
   KernelManager,
-  KernelSpec,
   KernelSpecManager,
   ServerConnection,
-  Session,
   SessionManager,
   ISessionManager
 } from '@jupyterlab/services';
+
+import { servicePlugin } from './serviceplugin';
 
 /** An event bus without the server's events socket (the domain refuses it). */
 export class NoEventManager implements Event.IManager {
@@ -53,13 +50,12 @@ export class NoEventManager implements Event.IManager {
   private _stream = new Stream<this, Event.Emission>(this);
 }
 
-const eventManager: JupyterFrontEndPlugin<Event.IManager> = {
-  id: 'jupyter-spaces:domain-event-manager',
-  description: 'No server events socket in the spaces home.',
-  autoStart: true,
-  provides: IEventManager,
-  activate: (): Event.IManager => new NoEventManager()
-};
+const eventManager = servicePlugin(
+  'jupyter-spaces:domain-event-manager',
+  'No server events socket in the spaces home.',
+  IEventManager,
+  () => new NoEventManager()
+);
 
 /** Kernel specs that are never requested: the domain has none. */
 export class NoKernelSpecManager extends KernelSpecManager {
@@ -68,46 +64,34 @@ export class NoKernelSpecManager extends KernelSpecManager {
   }
 }
 
-const kernelManager: JupyterFrontEndPlugin<Kernel.IManager> = {
-  id: 'jupyter-spaces:domain-kernel-manager',
-  description: 'No kernels in the spaces home (the domain refuses them).',
-  autoStart: true,
-  provides: IKernelManager,
-  activate: (): Kernel.IManager =>
-    new KernelManager.NoopManager({
-      serverSettings: ServerConnection.makeSettings(),
-      standby: 'when-hidden'
-    })
-};
+const kernelManager = servicePlugin(
+  'jupyter-spaces:domain-kernel-manager',
+  'No kernels in the spaces home (the domain refuses them).',
+  IKernelManager,
+  serverSettings =>
+    new KernelManager.NoopManager({ serverSettings, standby: 'when-hidden' })
+);
 
-const kernelSpecManager: JupyterFrontEndPlugin<KernelSpec.IManager> = {
-  id: 'jupyter-spaces:domain-kernel-spec-manager',
-  description: 'No kernel specs in the spaces home.',
-  autoStart: true,
-  provides: IKernelSpecManager,
-  activate: (): KernelSpec.IManager =>
-    new NoKernelSpecManager({
-      serverSettings: ServerConnection.makeSettings(),
-      standby: 'when-hidden'
-    })
-};
+const kernelSpecManager = servicePlugin(
+  'jupyter-spaces:domain-kernel-spec-manager',
+  'No kernel specs in the spaces home.',
+  IKernelSpecManager,
+  serverSettings =>
+    new NoKernelSpecManager({ serverSettings, standby: 'when-hidden' })
+);
 
-const sessionManager: JupyterFrontEndPlugin<Session.IManager> = {
-  id: 'jupyter-spaces:domain-session-manager',
-  description: 'No sessions in the spaces home.',
-  autoStart: true,
-  provides: ISessionManager,
-  requires: [IKernelManager],
-  activate: (
-    _app: JupyterFrontEnd,
-    kernelManager: Kernel.IManager
-  ): Session.IManager =>
+const sessionManager = servicePlugin(
+  'jupyter-spaces:domain-session-manager',
+  'No sessions in the spaces home.',
+  ISessionManager,
+  (serverSettings, kernelManager: Kernel.IManager) =>
     new SessionManager.NoopManager({
-      serverSettings: ServerConnection.makeSettings(),
+      serverSettings,
       kernelManager,
       standby: 'when-hidden'
-    })
-};
+    }),
+  [IKernelManager]
+);
 
 /** The service plugins of the domain's JupyterLab. */
 export const domainServicePlugins: JupyterFrontEndPlugin<any>[] = [

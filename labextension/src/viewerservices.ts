@@ -11,12 +11,8 @@
  * ready at once: a space's notebooks and consoles restore when the service
  * manager is ready.
  */
+import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
-import {
-  Event,
   IEventManager,
   IKernelManager,
   ISessionManager,
@@ -24,16 +20,14 @@ import {
   IWorkspaceManager,
   Kernel,
   KernelManager,
-  ServerConnection,
-  Session,
   SessionManager,
-  Terminal,
   TerminalManager,
   Workspace,
   WorkspaceManager
 } from '@jupyterlab/services';
 
 import { NoEventManager } from './domainservices';
+import { servicePlugin } from './serviceplugin';
 
 /** No kernels: none listed, none started or connected to; ready at once. */
 export class QuietKernelManager extends KernelManager.NoopManager {
@@ -63,65 +57,48 @@ export class ReadOnlyWorkspaceManager extends WorkspaceManager {
   }
 }
 
-const eventManager: JupyterFrontEndPlugin<Event.IManager> = {
-  id: 'jupyter-spaces:viewer-event-manager',
-  description: 'No server events socket for a viewer of a space.',
-  autoStart: true,
-  provides: IEventManager,
-  activate: (): Event.IManager => new NoEventManager()
-};
+const eventManager = servicePlugin(
+  'jupyter-spaces:viewer-event-manager',
+  'No server events socket for a viewer of a space.',
+  IEventManager,
+  () => new NoEventManager()
+);
 
-const workspaceManager: JupyterFrontEndPlugin<Workspace.IManager> = {
-  id: 'jupyter-spaces:viewer-workspace-manager',
-  description: 'A viewer’s layout is not saved in the space.',
-  autoStart: true,
-  provides: IWorkspaceManager,
-  activate: (): Workspace.IManager =>
-    new ReadOnlyWorkspaceManager({
-      serverSettings: ServerConnection.makeSettings()
-    })
-};
+const workspaceManager = servicePlugin(
+  'jupyter-spaces:viewer-workspace-manager',
+  'A viewer’s layout is not saved in the space.',
+  IWorkspaceManager,
+  serverSettings => new ReadOnlyWorkspaceManager({ serverSettings })
+);
 
-const kernelManager: JupyterFrontEndPlugin<Kernel.IManager> = {
-  id: 'jupyter-spaces:viewer-kernel-manager',
-  description: 'No kernel connections for a viewer of a space.',
-  autoStart: true,
-  provides: IKernelManager,
-  activate: (): Kernel.IManager =>
-    new QuietKernelManager({
-      serverSettings: ServerConnection.makeSettings(),
-      standby: 'when-hidden'
-    })
-};
+const kernelManager = servicePlugin(
+  'jupyter-spaces:viewer-kernel-manager',
+  'No kernel connections for a viewer of a space.',
+  IKernelManager,
+  serverSettings =>
+    new QuietKernelManager({ serverSettings, standby: 'when-hidden' })
+);
 
-const sessionManager: JupyterFrontEndPlugin<Session.IManager> = {
-  id: 'jupyter-spaces:viewer-session-manager',
-  description: 'No sessions for a viewer of a space.',
-  autoStart: true,
-  provides: ISessionManager,
-  requires: [IKernelManager],
-  activate: (
-    _app: JupyterFrontEnd,
-    kernelManager: Kernel.IManager
-  ): Session.IManager =>
+const sessionManager = servicePlugin(
+  'jupyter-spaces:viewer-session-manager',
+  'No sessions for a viewer of a space.',
+  ISessionManager,
+  (serverSettings, kernelManager: Kernel.IManager) =>
     new QuietSessionManager({
-      serverSettings: ServerConnection.makeSettings(),
+      serverSettings,
       kernelManager,
       standby: 'when-hidden'
-    })
-};
+    }),
+  [IKernelManager]
+);
 
-const terminalManager: JupyterFrontEndPlugin<Terminal.IManager> = {
-  id: 'jupyter-spaces:viewer-terminal-manager',
-  description: 'No terminals for a viewer of a space.',
-  autoStart: true,
-  provides: ITerminalManager,
-  activate: (): Terminal.IManager =>
-    new QuietTerminalManager({
-      serverSettings: ServerConnection.makeSettings(),
-      standby: 'when-hidden'
-    })
-};
+const terminalManager = servicePlugin(
+  'jupyter-spaces:viewer-terminal-manager',
+  'No terminals for a viewer of a space.',
+  ITerminalManager,
+  serverSettings =>
+    new QuietTerminalManager({ serverSettings, standby: 'when-hidden' })
+);
 
 /** The service plugins of a viewer's JupyterLab in a space. */
 export const viewerServicePlugins: JupyterFrontEndPlugin<any>[] = [
