@@ -8,13 +8,21 @@ with the default role); ``secret-alice-zq`` is alice's private space.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+
 import httpx
 import pytest
 from conftest import Response
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
 
+from jupyter_spaces import apps
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
 from tests.domain.openapi_check import api_prefix, documented_operations, find_operation
+from tests.domainconfig import domain_server_config, lifecycle_running
 
 CALLERS = ("owner", "editor", "viewer", "other", "admin", "anonymous")
 SHARED = "team-proj"
@@ -199,3 +207,175 @@ async def test_listing_shows_exactly_what_each_caller_may_see(client, world):
             assert set(world.private.values()) <= names
         else:
             assert not names & set(world.hidden[caller])
+
+
+# ----------------------------------------------------------- app spaces (issue 14)
+# Running Code Editor and MLflow spaces under every role: through the proxy (HTTP and
+# websocket) into the gate and the app, and the API routes about them. Each app has a
+# shared space (eddie editor, vera viewer, otto and the admin with the default role)
+# and alice's private one, both running for real in the local launcher's sandbox.
+
+APP_CALLERS_SHARED = "shared"
+APP_CALLERS_PRIVATE = "private"
+NOT_OWNER_404 = expect(200, 404, 404, 404, 404)
+VIEWER_REFUSED = expect(200, 200, 403, 200, 200)
+WS_VIEWER_REFUSED = expect(101, 101, 403, 101, 101)
+
+# (id, kind, method, path, body, expected in the shared space, expected in the private
+# one). kind: "proxy" (the path is under the space's URL), "ws" (a websocket upgrade
+# there), "api" (a route of the REST API, {space} filled in), "stream" (an event stream).
+# {caller} in a path or body makes each caller's write its own.
+APP_ROUTES = [
+    ("describe", "api", "GET", "spaces/{space}", None, ALL_200, expect(200, 404, 404, 404, 200)),
+    ("events", "stream", "GET", "spaces/{space}/events", None, ALL_200, expect(200, 404, 404, 404, 200)),
+    ("presence", "api", "GET", "spaces/{space}/presence", None, ALL_200, PRIVATE_ONLY_OWNER),
+    ("members", "api", "GET", "spaces/{space}/members", None, ALL_200, PRIVATE_ONLY_OWNER),
+]
+APP_MATRIX = {
+    "code-editor": APP_ROUTES + [
+        ("workbench", "proxy", "GET", "?folder=/home/jovyan", None, VIEWER_REFUSED, NOT_OWNER_404),
+        ("redirect", "proxy", "GET", "", None, expect(302, 302, 403, 302, 302), NOT_OWNER_404 | {"owner": 302}),
+        ("healthz", "proxy", "GET", "healthz", None, VIEWER_REFUSED, NOT_OWNER_404),
+        ("static", "proxy", "HEAD", "manifest.json", None, VIEWER_REFUSED, NOT_OWNER_404),
+        # VS Code's remote connection: the editor, its terminals and extension host
+        ("connection", "ws", "GET", "?reconnectionToken={caller}&reconnection=false&skipWebSocketFrames=false",
+         None, WS_VIEWER_REFUSED, NOT_OWNER_404 | {"owner": 101}),
+    ],
+    "mlflow": APP_ROUTES + [
+        ("ui", "proxy", "GET", "", None, ALL_200, NOT_OWNER_404),
+        ("health", "proxy", "GET", "health", None, ALL_200, NOT_OWNER_404),
+        ("server-info", "proxy", "GET", "ajax-api/3.0/mlflow/server-info", None, ALL_200, NOT_OWNER_404),
+        ("get-experiment", "proxy", "GET", "api/2.0/mlflow/experiments/get?experiment_id=0", None,
+         ALL_200, NOT_OWNER_404),
+        # the UI's searches and its run page's GraphQL query only read: a viewer's pass
+        ("search", "proxy", "POST", "ajax-api/2.0/mlflow/experiments/search", {"max_results": 5},
+         ALL_200, NOT_OWNER_404),
+        ("search-runs", "proxy", "POST", "api/2.0/mlflow/runs/search", {"experiment_ids": ["0"]},
+         ALL_200, NOT_OWNER_404),
+        ("graphql", "proxy", "POST", "graphql",
+         {"query": "query q { mlflowSearchRuns(input: {experimentIds: [\"0\"]}) { runs { info { runId } } } }"},
+         ALL_200, NOT_OWNER_404),
+        ("create-experiment", "proxy", "POST", "api/2.0/mlflow/experiments/create", {"name": "exp-{caller}"},
+         VIEWER_REFUSED, NOT_OWNER_404),
+        ("create-run", "proxy", "POST", "ajax-api/2.0/mlflow/runs/create", {"experiment_id": "0"},
+         VIEWER_REFUSED, NOT_OWNER_404),
+        ("set-tag", "proxy", "POST", "ajax-api/2.0/mlflow/experiments/set-experiment-tag",
+         {"experiment_id": "0", "key": "k", "value": "{caller}"}, VIEWER_REFUSED, NOT_OWNER_404),
+        # an artifact whose path ends like a search: still a write
+        ("upload-artifact", "proxy", "PUT", "api/2.0/mlflow-artifacts/artifacts/0/{caller}/2.0/mlflow/runs/search",
+         "data", VIEWER_REFUSED, NOT_OWNER_404),
+        ("delete-tag", "proxy", "DELETE", "api/2.0/mlflow/registered-models/delete-tag", {"name": "m", "key": "k"},
+         expect(404, 404, 403, 404, 404), NOT_OWNER_404 | {"owner": 404}),
+    ],
+}
+#: what the gate says to a viewer it refuses (words of apps.py, relayed by the proxy)
+VIEWER_WORDS = {"code-editor": "no read-only mode", "mlflow": "read-only for viewers"}
+
+
+class TestAppSpaces:
+    @pytest.fixture
+    def jp_server_config(self, tmp_path, installed_python):
+        """Spaces that really run (the project installed in a venv), no idle stops."""
+        return domain_server_config(tmp_path / "domain", python=installed_python,
+                                    domain={"poll_interval": 0.5, "idle_check_interval": 3600})
+
+    @pytest.fixture
+    def lifecycle(self, domain, jp_asyncio_loop):
+        for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
+            yield domain.lifecycle
+
+    @pytest.mark.slow
+    @pytest.mark.timeout(600)
+    @pytest.mark.parametrize("app", list(APP_MATRIX))
+    async def test_app_space_under_every_role(self, app, client, service, world, lifecycle,
+                                              jp_http_port, jp_base_url):
+        if not apps.get(app).find_program():
+            pytest.skip(f"{app} is not installed (scripts/install-apps.sh)")
+        spaces = {"shared": f"team-{app}", "private": f"secret-{app}"}
+        for sharing, name in spaces.items():
+            service.create_space(SYSTEM, SpaceCreate(name=name, sharing=sharing, app_type=app, volume_gb=1),
+                                 owner="alice")
+        service.put_member(SYSTEM, spaces["shared"], "eddie", MemberPut(role="editor"))
+        service.put_member(SYSTEM, spaces["shared"], "vera", MemberPut(role="viewer"))
+        for name in spaces.values():
+            assert (await client.api("POST", f"spaces/{name}/start", who="owner")).status == 202
+        for name in spaces.values():
+            await _until_running(client, name)
+        for route_id, kind, method, path, body, shared, private in APP_MATRIX[app]:
+            for sharing, expected in (("shared", shared), ("private", private)):
+                for caller in CALLERS:
+                    who = None if caller == "anonymous" else caller
+                    call = _AppCall(client, jp_http_port, jp_base_url, kind, method, path, body, caller)
+                    r = await call.send(spaces[sharing], who)
+                    where = f"{app} {route_id} ({sharing}) {method} {path} as {caller}"
+                    assert r.status == expected[caller], f"{where}: {r.status} {r.text[:300]}"
+                    # nothing of another's private space; the one asked for is compared below
+                    hidden = world.hidden[caller] + (
+                        [spaces["private"]] if sharing == "shared" and caller not in ("owner", "admin") else [])
+                    assert_nothing_hidden(r, hidden, where)
+                    if r.status == 404 and sharing == "private" and caller != "owner":
+                        # a private space answers exactly as a space that does not exist
+                        missing = await call.send(f"nosuch-{app}", who)
+                        assert (missing.status, missing.text.replace(f"nosuch-{app}", "X")) == (
+                            404, r.text.replace(spaces[sharing], "X")), where
+                        assert _comparable(r.headers) == _comparable(missing.headers), where
+                    if r.status == 403 and caller == "viewer" and method != "HEAD":  # HEAD: no body
+                        assert VIEWER_WORDS[app] in r.text, f"{where}: {r.text}"
+                        if kind == "proxy":
+                            assert r.json()["reason"] == "viewer", where
+        # the gate tells who is in: whoever it let through lately, not a refused viewer
+        r = await client.api("GET", f"spaces/{spaces['shared']}/presence", who="owner")
+        let_in = {"alice", "eddie", "otto", "root"} | ({"vera"} if apps.get(app).viewers == "read-only" else set())
+        assert {p["user"]["name"] for p in r.json()["items"]} == let_in, r.text
+
+
+def _comparable(headers: dict) -> dict:
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in ("date", "etag", "content-length")}
+
+
+async def _until_running(client, name: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        space = (await client.api("GET", f"spaces/{name}", who="owner")).json()
+        if space["status"] in ("running", "failed"):
+            break
+        await asyncio.sleep(0.25)
+    assert space["status"] == "running", f"{name}: {space['status']} {space['failure_reason']}"
+
+
+class _AppCall:
+    """One row's request, made for a caller in a given space."""
+
+    def __init__(self, client, port, base_url, kind, method, path, body, caller):
+        self.client, self.port, self.base_url = client, port, base_url
+        self.kind, self.method = kind, method
+        self.path = path.replace("{caller}", caller)
+        if isinstance(body, dict):
+            body = json.loads(json.dumps(body).replace("{caller}", caller))
+        self.body = body
+
+    async def send(self, space: str, who: str | None) -> Response:
+        if self.kind == "api":
+            return await self.client.api(self.method, self.path.format(space=space), who=who)
+        if self.kind == "stream":
+            return await stream_start(self.port, self.base_url, self.path.format(space=space),
+                                      self.client.tokens.get(who))
+        path = f"spaces/{space}/{self.path}"
+        if self.kind == "ws":
+            return await _upgrade(self.port, self.base_url + path, self.client.tokens.get(who))
+        raw = self.body.encode() if isinstance(self.body, str) else None
+        headers = {"Content-Type": "application/json"} if isinstance(self.body, dict) else None
+        return await self.client.request(self.method, path, who=who, body=self.body if raw is None else None,
+                                         raw=raw, headers=headers)
+
+
+async def _upgrade(port: int, path: str, token: str | None) -> Response:
+    """A websocket upgrade through the proxy: 101 once both hops accepted it, else the refusal."""
+    headers = {"Authorization": f"token {token}"} if token else {}
+    try:
+        ws = await websocket_connect(HTTPRequest(f"ws://127.0.0.1:{port}{path}", headers=headers))
+    except HTTPClientError as e:
+        body = e.response.body if e.response is not None and e.response.body else b""
+        return Response(e.code, body, dict(e.response.headers.get_all()) if e.response is not None else {})
+    ws.close()
+    return Response(101, b"", {})

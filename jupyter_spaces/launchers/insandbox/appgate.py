@@ -10,8 +10,10 @@ would, and for every request
 - checks the domain's signature (``signing.Verifier``, the secret read from the
   inherited pipe ``--secret-fd``), as the space agent does: 403 otherwise;
 - answers the agent's routes itself: ``<base>api/spaces-agent/identity`` (the
-  launcher's readiness probe) and ``<base>api/status`` (the domain's idle check:
-  the app's heartbeat file, else the last request relayed);
+  launcher's readiness probe), ``<base>api/status`` (the domain's idle check:
+  the app's heartbeat file, else the last request relayed) and
+  ``<base>api/spaces-agent/presence`` (who is in: an open websocket, or a request
+  relayed in the last two minutes);
 - refuses a viewer what the app's viewer rule does not allow (403 with the reason);
 - relays the request to the app, the prefix stripped or kept as the app needs, one
   request per connection (``Connection: close``) so that each is checked; websocket
@@ -42,6 +44,9 @@ HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT = 30.0
 CHUNK = 64 * 1024
 STOP_GRACE = 10.0
+#: seconds after their last request that a user without an open websocket is still "in"
+#: (an HTTP app such as MLflow has no connection that says when they leave)
+PRESENCE_WINDOW = 120.0
 
 
 def _iso(t: float) -> str:
@@ -79,6 +84,26 @@ class Gate:
         self.started = time.time()
         self.last_request = self.started
         self.websockets = 0
+        self.present: dict[str, dict] = {}  # user name -> identity, since, last, websockets
+
+    def _seen(self, who: signing.Identity, websockets: int = 0) -> None:
+        now = time.time()
+        p = self.present.get(who.name)
+        if p is None or (not p["websockets"] and now - p["last"] > PRESENCE_WINDOW):
+            p = self.present[who.name] = {"since": now, "websockets": 0}
+        p.update(identity=who, last=now, websockets=p["websockets"] + websockets)
+
+    def presence(self) -> list[dict]:
+        """The agent's presence items: who is in, no documents (nothing is co-edited)."""
+        now = time.time()
+        for name in [n for n, p in self.present.items() if not p["websockets"] and now - p["last"] > PRESENCE_WINDOW]:
+            del self.present[name]
+        return [
+            {"username": w.name, "display_name": w.display_name, "initials": w.initials, "color": w.color,
+             "role": w.role, "documents": [], "since": p["since"]}
+            for p in sorted(self.present.values(), key=lambda p: p["identity"].name)
+            for w in (p["identity"],)
+        ]  # fmt: skip
 
     def last_activity(self) -> float:
         if self.app.heartbeat_file:
@@ -142,6 +167,9 @@ class Gate:
             writer.write(_json(200, "OK", {"started": _iso(self.started), "last_activity": _iso(self.last_activity()),
                                           "connections": 0, "websockets": self.websockets}))  # fmt: skip
             return
+        if method == "GET" and target == self.base + "api/spaces-agent/presence":
+            writer.write(_json(200, "OK", {"items": self.presence()}))
+            return
         path = self.app.app_path(target, self.base)
         if path is None:
             writer.write(
@@ -159,6 +187,7 @@ class Gate:
             return
         upgrade = any(k.lower() == "upgrade" for k, _ in headers)
         self.last_request = time.time()
+        self._seen(who, 1 if upgrade else 0)
         out = [f"{method} {path} HTTP/1.1"]
         for k, v in headers:
             low = k.lower()
@@ -181,6 +210,7 @@ class Gate:
         finally:
             if upgrade:
                 self.websockets -= 1
+                self._seen(who, -1)
             self.last_request = time.time()
             up_writer.close()
 
