@@ -71,6 +71,10 @@ from .identity import SpaceIdentityProvider
 _SPACE_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,62}$")
 
 
+#: the space's pages may be framed by the space's own pages only (jupyter_server's default)
+FRAME_POLICY = "frame-ancestors 'self'"
+
+
 class AgentConfigError(Exception):
     """The agent is not configured well enough to protect the server."""
 
@@ -172,6 +176,11 @@ class SpaceAgentApp(ExtensionApp):
         self.settings[revocation.SETTINGS_KEY] = self.notice_verifier
         shared_assets.install(self)
         labpage.install(self)
+        # No report-uri: the browser's reports are unsafe POSTs without an XSRF header, which
+        # the domain's proxy refuses (it could exempt them only by letting any page of the
+        # space post there). The policy itself, what a report would be about, stays.
+        headers = self.serverapp.web_app.settings.setdefault("headers", {})
+        headers.setdefault("Content-Security-Policy", FRAME_POLICY)
         self.log.info("jupyter-spaces agent: serving space %r to signed requests only", self.space_name)
 
     def initialize_handlers(self):
