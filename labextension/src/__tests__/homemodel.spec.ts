@@ -1,3 +1,8 @@
+/**
+ * @jest-environment ./jest-env-jsdom.js
+ *
+ * (a DOM: the create form shows the apps' icons, JupyterLab's LabIcon)
+ */
 import { SpacesClient } from '../api';
 import { HomeModel } from '../homemodel';
 import { createBody, defaultCreateValues, settingsBody } from '../spaceform';
