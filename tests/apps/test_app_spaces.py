@@ -5,6 +5,7 @@ started again with their files kept; the viewer and privacy rules of each app.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import time
@@ -16,6 +17,7 @@ from tornado.websocket import websocket_connect
 from jupyter_spaces import apps
 from jupyter_spaces.launchers import appspaces
 from tests.domain.conftest import client, domain, service, world  # noqa: F401 (fixtures)
+from tests.domain.kernels import run_code
 from tests.domainconfig import domain_server_config, lifecycle_running
 
 pytestmark = pytest.mark.slow
@@ -247,3 +249,67 @@ async def test_private_app_spaces_are_hidden_from_admins(client, world):
         assert r.status == 404, r.text
         r = await client.request("GET", f"spaces/{name}/", who="owner")
         assert r.status == 409, r.text  # the owner's is there, just not running
+
+
+# A notebook in a JupyterLab space logs to an MLflow space of the same domain the way a
+# user does it without the MLflow client (the demo images do not have it): MLflow's REST
+# API with the standard library, at the domain's address, with the user's API token.
+KERNEL_LOGS_A_RUN = r"""
+import json, urllib.request, urllib.error
+URL, TOKEN = {url!r}, {token!r}
+
+def mlflow(route, body, token=TOKEN, base=URL):
+    headers = {{"Content-Type": "application/json"}}
+    if token:
+        headers["Authorization"] = "token " + token
+    req = urllib.request.Request(base + "/api/2.0/mlflow/" + route, json.dumps(body).encode(), headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()[:300]
+
+refused = {{"no token": mlflow("experiments/create", {{"name": "nb"}}, token=None),
+            "the app's port, unsigned": mlflow("experiments/create", {{"name": "nb"}}, base={direct!r})}}
+status, exp = mlflow("experiments/create", {{"name": "from-a-notebook"}})
+assert status == 200, (status, exp)
+status, run = mlflow("runs/create", {{"experiment_id": exp["experiment_id"], "run_name": "nb-run",
+                                     "user_id": "eddie", "start_time": 1}})
+assert status == 200, (status, run)
+run_id = run["run"]["info"]["run_id"]
+for step, loss in enumerate((0.5, 0.25)):
+    assert mlflow("runs/log-metric", {{"run_id": run_id, "key": "loss", "value": loss, "timestamp": 2 + step,
+                                      "step": step}})[0] == 200
+assert mlflow("runs/update", {{"run_id": run_id, "status": "FINISHED", "end_time": 9}})[0] == 200
+print(json.dumps({{"run_id": run_id, "refused": {{k: v[0] for k, v in refused.items()}}}}))
+"""
+
+
+@needs_mlflow
+async def test_a_notebook_logs_a_run_to_an_mlflow_space(client, world, lifecycle, jp_http_port, jp_base_url):
+    await create(client, "tracking", "mlflow")
+    await create(client, "notebooks", "jupyterlab", sharing="private")
+    await asyncio.gather(start(client, "tracking"), start(client, "notebooks"))
+    # the kernel's sandbox shares the host's network: the domain's address is reachable,
+    # the MLflow space's own port is too, but answers nothing unsigned
+    port = lifecycle.launcher.records.read("tracking")["port"]
+    direct = f"http://127.0.0.1:{port}{jp_base_url}spaces/tracking"
+    code = KERNEL_LOGS_A_RUN.format(url=f"http://127.0.0.1:{jp_http_port}{jp_base_url}spaces/tracking",
+                                    token=client.tokens["owner"], direct=direct)
+    out = await run_code(client, jp_http_port, "notebooks", "owner", code)
+    assert out["error"] is None and out["stdout"], out
+    logged = json.loads(out["stdout"].strip().splitlines()[-1])
+    assert logged["refused"] == {"no token": 403, "the app's port, unsigned": 403}, logged
+    for restarted in (False, True):
+        if restarted:
+            await stop(client, "tracking")
+            await start(client, "tracking")
+        r = await client.request("GET", f"spaces/tracking/api/2.0/mlflow/runs/get?run_id={logged['run_id']}", who="viewer")
+        assert r.status == 200, r.text
+        run = r.json()["run"]
+        assert run["info"]["run_name"] == "nb-run" and run["info"]["status"] == "FINISHED", run
+        assert [m["value"] for m in run["data"]["metrics"]] == [0.25], run  # the latest value
+        r = await client.request(
+            "GET", f"spaces/tracking/ajax-api/2.0/mlflow/metrics/get-history?run_id={logged['run_id']}&metric_key=loss",
+            who="viewer")
+        assert [m["value"] for m in r.json()["metrics"]] == [0.5, 0.25], r.text
