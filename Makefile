@@ -43,6 +43,7 @@ test-ui:
 bench:
 	$(PYTHON) bench/bench_domain_list.py
 	$(PYTHON) bench/bench_start.py
+	$(PYTHON) bench/bench_app_start.py
 	$(PYTHON) bench/bench_slurm_start.py
 	$(PYTHON) bench/bench_proxy.py
 	$(PYTHON) bench/collab/bench_collab.py
