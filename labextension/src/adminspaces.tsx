@@ -10,6 +10,7 @@ import { resizeChanges, resizeLockedReason } from './adminmodel';
 import { HomeModel } from './homemodel';
 import { CancelSubmit, Field, FormError, Modal } from './modal';
 import {
+  AppName,
   IRowAction,
   ISpaceColumn,
   SpaceTable,
@@ -43,6 +44,14 @@ export function AllSpacesView(
     {
       header: trans.__('Sharing'),
       cell: space => <td>{sharingLabel(space.sharing, trans)}</td>
+    },
+    {
+      header: trans.__('App'),
+      cell: space => (
+        <td>
+          <AppName appType={space.app_type} appTypes={model.catalog.appTypes} />
+        </td>
+      )
     },
     {
       header: trans.__('Status'),

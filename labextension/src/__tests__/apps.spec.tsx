@@ -12,6 +12,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import { AllSpacesView } from '../admin';
 import { ISpace, SpacesClient } from '../api';
 import {
   appIcon,
@@ -231,6 +232,41 @@ describe('the home and the switcher with every app', () => {
     expect(theirs.querySelector('a')).toBeNull();
     expect(openButton(theirs).disabled).toBe(true);
     expect(openButton(theirs).title).toContain('no read-only mode');
+    model.dispose();
+  });
+
+  it('the admins’ list of all spaces shows each space’s app with its icon', async () => {
+    const model = new HomeModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      eventSourceFactory: () =>
+        ({
+          addEventListener: () => undefined,
+          close: () => undefined,
+          onerror: null
+        }) as any
+    });
+    await model.load();
+    act(() =>
+      root.render(
+        <AllSpacesView
+          model={model}
+          trans={trans}
+          run={async fn => {
+            await fn();
+          }}
+          onStop={() => undefined}
+          onDelete={() => undefined}
+          search={null}
+        />
+      )
+    );
+    const app = (name: string) =>
+      container.querySelector(`tr[data-space="${name}"] .jp-SpacesApp`)!;
+    expect(app('code').textContent).toBe('Code Editor');
+    expect(app('runs').textContent).toBe('MLflow');
+    expect(app('runs').querySelector('svg')?.getAttribute('data-icon')).toBe(
+      mlflowIcon.name
+    );
     model.dispose();
   });
 
