@@ -19,6 +19,8 @@ JupyterLab's state plugin makes every page wait 0.5–1 s for a save of the work
 it has just loaded, and its window resolver 0.2–0.5 s for other tabs to object to
 the workspace name (issue 17); where the page has this project's labextension, its
 own (labextension/src/statedb.ts, windowname.ts), which do not wait, take their place.
+There too, the labextension's avatars of the people present stand in for
+collaboration's user menu in the top bar (it showed the caller's initials a second time).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ DISABLED_EXTENSIONS = ("@jupyterlab/apputils-extension:announcements",)
 REPLACED_BY_LABEXTENSION = (
     "@jupyterlab/apputils-extension:state",  # labextension/src/statedb.ts
     "@jupyterlab/apputils-extension:resolver",  # labextension/src/windowname.ts
+    # collaboration's avatar of the current user in the top bar, beside the labextension's
+    # avatars of everyone present (labextension/src/avatars.tsx): one is enough (issue 16)
+    "@jupyter/collaboration-extension:user-menu-bar",
 )
 LABEXTENSION = "jupyter-spaces"
 

@@ -68,7 +68,12 @@ async def test_the_page_config_of_one_request_does_not_leak_into_the_next(fetch)
     assert not set(VIEWER_DISABLED_EXTENSIONS) & disabled(await page_config(fetch, "editor"))
 
 
-REPLACED = {"@jupyterlab/apputils-extension:state", "@jupyterlab/apputils-extension:resolver"}
+REPLACED = {
+    "@jupyterlab/apputils-extension:state",
+    "@jupyterlab/apputils-extension:resolver",
+    # the caller's initials a second time, beside the labextension's avatars (issue 16)
+    "@jupyter/collaboration-extension:user-menu-bar",
+}
 
 
 @pytest.mark.parametrize("role", ["owner", "editor", "viewer"])

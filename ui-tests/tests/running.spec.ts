@@ -280,6 +280,16 @@ test.describe('running spaces', () => {
         avatars.locator('.jp-SpacesAvatar', { hasText: 'BB' })
       ).toBeVisible();
     }
+    // each person's initials once in the top bar: ours carry presence, collaboration's
+    // user menu (which showed the caller a second time) is left out of spaces
+    for (const [page, me] of [
+      [pageA, 'AA'],
+      [pageB, 'BB']
+    ] as const) {
+      const top = page.locator('#jp-top-panel');
+      await expect(top.locator('#jp-UserMenu')).toHaveCount(0);
+      await expect(top.getByText(me, { exact: true })).toHaveCount(1);
+    }
 
     // saved: the notebook on disk has both edits
     await pageA.keyboard.press('Control+s');
