@@ -140,6 +140,17 @@ class DomainApp(DomainConfig, ExtensionApp):
         config["ContentsManager"] = {"preferred_dir": ""}
         return config
 
+    def _load_jupyter_server_extension(self, serverapp):
+        # jupyter_server logs an extension that fails to load and serves on without it; a
+        # domain server without its extension would refuse every request, so it exits.
+        try:
+            super()._load_jupyter_server_extension(serverapp)
+        except Exception:
+            if not self.is_domain:
+                raise
+            self.log.critical("jupyter_spaces: the domain could not start", exc_info=True)
+            raise SystemExit(1) from None
+
     def initialize_settings(self):
         if not self.is_domain:
             self.log.info(

@@ -63,3 +63,22 @@ def test_jupyter_spaces_starts_with_its_config_file(tmp_path, installed_python):
         log = proc.stderr.read()
         proc.stderr.close()
     assert "path mode" in log
+
+
+def test_a_domain_that_cannot_start_exits_and_says_why(tmp_path, installed_python):
+    """jupyter_server serves on when an extension fails to load; a domain without its
+    extension would refuse everything while looking up, so it exits with the reason."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "jupyter_spaces_config.py").write_text(
+        f"c.DomainApp.data_dir = {str(tmp_path / 'data')!r}\n"
+        "c.DomainApp.db_url = 'sqlite:////proc/no-such-dir/spaces.sqlite'\n"
+    )
+    env = {**installed_env(), "JUPYTER_CONFIG_DIR": str(config_dir), "JUPYTER_DATA_DIR": str(tmp_path / "jdata")}
+    proc = subprocess.run(
+        [installed_python, "-m", "jupyter_spaces.cli", "--port", "0", "--ip", "127.0.0.1", "--no-browser"],
+        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "the domain could not start" in proc.stderr
+    assert "unable to open database file" in proc.stderr
