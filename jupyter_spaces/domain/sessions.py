@@ -24,6 +24,23 @@ from .servicebase import (
 )
 
 
+def end_login_sessions(session: Session, which) -> int:
+    """End the live login sessions ``which`` selects, their space sessions and tickets; how many."""
+    now = utcnow()
+    ids = select(LoginSession.id).where(which, LoginSession.ended.is_(None))
+    ended_ids = session.scalars(ids).all()
+    if not ended_ids:
+        return 0
+    session.execute(update(LoginSession).where(LoginSession.id.in_(ended_ids)).values(ended=now))
+    session.execute(
+        update(SpaceSession)
+        .where(SpaceSession.session_id.in_(ended_ids), SpaceSession.ended.is_(None))
+        .values(ended=now)
+    )
+    session.execute(delete(SpaceTicket).where(SpaceTicket.session_id.in_(ended_ids)))
+    return len(ended_ids)
+
+
 class SessionsService(ServiceBase):
     # -- identity ----------------------------------------------------------------
 
@@ -205,38 +222,22 @@ class SessionsService(ServiceBase):
             if row is None:
                 return None
             login, user = row
-            self._end_sessions(session, LoginSession.id == login.id)
+            end_login_sessions(session, LoginSession.id == login.id)
             session.add(audit_event(caller_of(user), "user.logout", "user", user.name, "ok", {"client": login.client}))
             return user.id
 
     def end_user_sessions(self, user_id: int) -> int:
         """End every session (and so every space session) of user ``user_id``; returns how many."""
         with self.store.write() as session:
-            return self._end_sessions(session, LoginSession.user_id == user_id)
+            return end_login_sessions(session, LoginSession.user_id == user_id)
 
     def sign_out_everywhere(self, caller: Caller, name: str) -> int:
         """End all of ``name``'s sessions (self or admin; audited); returns the user's id."""
         with self._change(caller, "user.sign_out", "user", name) as (session, detail):
             self._self_or_admin(caller, name, "sign-ins")
             user = self._user(session, name)
-            detail["sessions"] = self._end_sessions(session, LoginSession.user_id == user.id)
+            detail["sessions"] = end_login_sessions(session, LoginSession.user_id == user.id)
             return user.id
-
-    @staticmethod
-    def _end_sessions(session: Session, which) -> int:
-        now = utcnow()
-        ids = select(LoginSession.id).where(which, LoginSession.ended.is_(None))
-        ended_ids = session.scalars(ids).all()
-        if not ended_ids:
-            return 0
-        session.execute(update(LoginSession).where(LoginSession.id.in_(ended_ids)).values(ended=now))
-        session.execute(
-            update(SpaceSession)
-            .where(SpaceSession.session_id.in_(ended_ids), SpaceSession.ended.is_(None))
-            .values(ended=now)
-        )
-        session.execute(delete(SpaceTicket).where(SpaceTicket.session_id.in_(ended_ids)))
-        return len(ended_ids)
 
     def create_space_ticket(self, session_id: int, user_id: int, space_name: str) -> str:
         """A one-time ticket (raw; valid 60 s) into space ``space_name`` for the browser of

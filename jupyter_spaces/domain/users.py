@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, NotFound
 from . import accounts, paging
-from .models import AuditEvent, Space, Token, User, utcnow
+from .models import AuditEvent, LoginSession, Space, Token, User, utcnow
 from .policy import Caller
 from .schemas import AuditQuery, Page, TokenCreate, UserCreate, UserUpdate
 from .servicebase import ServiceBase, audit_json, token_json, user_json
+from .sessions import end_login_sessions
 
 
 class UsersService(ServiceBase):
@@ -76,10 +77,13 @@ class UsersService(ServiceBase):
             result = user_json(user)
         return {**result, "token": token}
 
-    def update_user(self, caller: Caller, name: str, body: UserUpdate) -> dict:
+    def update_user(self, caller: Caller, name: str, body: UserUpdate, keep_session: str | None = None) -> dict:
+        """Change a user (self, or any as an admin). A new or removed password ends the
+        user's browser sessions, except ``keep_session`` (the caller's own, raw) when the
+        caller changes their own: whoever knew the old password is signed out."""
         fields = body.model_dump(exclude_unset=True)
         changed = sorted(k for k in fields if k != "password")
-        with self._change(caller, "user.update", "user", name, fields=changed) as (session, _):
+        with self._change(caller, "user.update", "user", name, fields=changed) as (session, detail):
             if not caller.admin and (caller.name != name or "admin" in fields):
                 raise Forbidden("Only administrators may change other users or admin rights.")
             user = self._user(session, name)
@@ -91,6 +95,10 @@ class UsersService(ServiceBase):
             if "password" in fields:
                 pw = fields["password"]
                 user.password_hash = accounts.hash_password(pw) if pw else None
+                which = LoginSession.user_id == user.id
+                if keep_session and caller.name == name:
+                    which = and_(which, LoginSession.digest != accounts.token_digest(keep_session))
+                detail["sessions_ended"] = end_login_sessions(session, which)
             if fields.get("admin") is not None:
                 user.admin = fields["admin"]
                 session.flush()

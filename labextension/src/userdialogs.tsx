@@ -283,13 +283,18 @@ export function PasswordDialog(props: {
             ? trans.__(
                 'You have no password now: you sign in with login links from an administrator.'
               )
-            : trans.__('Your password was set.')
+            : trans.__(
+                'Your password was set. Other browsers signed in as you were signed out.'
+              )
           : value === null
             ? trans.__(
-                '%1 has no password now: they sign in with login links.',
+                '%1 has no password now and was signed out everywhere: they sign in with login links.',
                 user.display_name
               )
-            : trans.__('The password of %1 was set.', user.display_name)
+            : trans.__(
+                'The password of %1 was set, and they were signed out everywhere.',
+                user.display_name
+              )
       );
     } catch (e) {
       setError(fieldErrors(e, ['password']));

@@ -170,6 +170,30 @@ async def test_sign_out_everywhere(domain, service):
     assert ("otto", "user.sign_out", "vera", "forbidden") in events
 
 
+async def test_a_new_password_signs_out_whoever_knew_the_old_one(domain, service):
+    domain.add_user("root", admin=True)
+    domain.add_user("vera")
+    here, elsewhere = await signed_in(domain, "vera"), await signed_in(domain, "vera")
+    # Vera changes her own password in one browser: that one stays signed in, the other not.
+    r = await domain.api("PATCH", "users/vera", cookies=here, body={"password": "a-new-secret-1"})
+    assert r.code == 200, r.body
+    assert await domain.me(here) == "vera"
+    assert await domain.me(elsewhere) is False
+    assert (await domain.login("vera"))[0].code != 302  # the old password is gone
+    # An admin resets it (an account taken over): every browser of hers is signed out.
+    again = (await domain.login("vera", "a-new-secret-1"))[1]
+    assert await domain.me(again) == "vera"
+    assert (await domain.api("PATCH", "users/vera", who="root", body={"password": "from-the-admin-2"})).code == 200
+    assert await domain.me(here) is False and await domain.me(again) is False
+    assert (await domain.api("GET", "me", who="vera")).code == 200  # API tokens stay
+    # A change of name only ends nothing.
+    fresh = (await domain.login("vera", "from-the-admin-2"))[1]
+    assert (await domain.api("PATCH", "users/vera", cookies=fresh, body={"display_name": "Vera V"})).code == 200
+    assert await domain.me(fresh) == "vera"
+    updates = [e["detail"] for e in await domain.audit("root") if e["action"] == "user.update"]
+    assert sorted(str(d.get("sessions_ended")) for d in updates) == ["1", "2", "None"], updates
+
+
 async def test_password_guessing_is_rate_limited_and_audited(domain, service):
     domain.add_user("root", admin=True)
     domain.add_user("vera")

@@ -44,10 +44,14 @@ class UserHandler(DomainHandler):
     @authorized
     async def patch(self, name):
         body = self.body(UserUpdate)
-        user = await self.call(self.domain.service.update_user, self.caller, name, body)
+        session = self.identity_provider.session_of(self)
+        user = await self.call(self.domain.service.update_user, self.caller, name, body, session)
         self.identity_provider.cache.clear()  # admin rights and names apply at once
         if body.admin is not None:
             await self.domain.revocations.admin_changed(name)
+        if "password" in body.model_fields_set:  # its other sessions ended: so do their connections
+            changed = await self.call(self.domain.service.user_by_name, name)
+            self.domain.revocations.sessions_ended(changed.id)
         self.reply(user)
 
     @web.authenticated
