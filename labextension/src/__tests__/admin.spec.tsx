@@ -4,12 +4,12 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { SpacesClient } from '../api';
 import { AllSpacesView, UsersView } from '../admin';
 import { HomeModel } from '../homemodel';
 import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+import { mountEachTest, silentFeed } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -91,31 +91,20 @@ function domain(server: FakeServer, spaces: unknown[]) {
   };
 }
 
-let container: HTMLDivElement;
-let root: Root;
+const dom = mountEachTest();
 let server: FakeServer;
 let model: HomeModel;
 
 beforeEach(() => {
-  container = document.createElement('div');
-  document.body.appendChild(container);
-  root = createRoot(container);
   server = new FakeServer();
   model = new HomeModel({
     client: new SpacesClient({ serverSettings: server.settings() }),
     // the live feed stays silent: the list is what GET spaces says
-    eventSourceFactory: () =>
-      ({
-        addEventListener: () => undefined,
-        close: () => undefined,
-        onerror: null
-      }) as any
+    eventSourceFactory: silentFeed
   });
 });
 
 afterEach(() => {
-  act(() => root.unmount());
-  container.remove();
   model.dispose();
 });
 
@@ -165,7 +154,7 @@ describe('AllSpacesView', () => {
     ]);
     await model.load();
     act(() =>
-      root.render(
+      dom.root.render(
         <AllSpacesView
           model={model}
           trans={trans}
@@ -176,16 +165,16 @@ describe('AllSpacesView', () => {
         />
       )
     );
-    const busy = container.querySelector('tr[data-space="busy"]')!;
+    const busy = dom.container.querySelector('tr[data-space="busy"]')!;
     const locked = button(busy, 'Resize');
     expect(locked.disabled).toBe(true);
     expect(locked.title).toMatch(/^Stop the space to resize it/);
     expect(button(busy, 'Delete').disabled).toBe(true);
 
-    const idle = container.querySelector('tr[data-space="idle"]')!;
+    const idle = dom.container.querySelector('tr[data-space="idle"]')!;
     expect(idle.textContent).toContain('of 5 GiB');
     act(() => button(idle, 'Resize').click());
-    const dialog = container.querySelector('.jp-SpacesResizeDialog')!;
+    const dialog = dom.container.querySelector('.jp-SpacesResizeDialog')!;
     const select = dialog.querySelector('select')!;
     act(() => {
       select.value = 'large';
@@ -199,7 +188,7 @@ describe('AllSpacesView', () => {
     const patch = server.requests.find(r => r.method === 'PATCH')!;
     expect(patch.path).toBe('/base/spaces/api/spaces/idle');
     expect(patch.body).toEqual({ instance_type: 'large', volume_gb: 8 });
-    expect(container.querySelector('.jp-SpacesResizeDialog')).toBeNull();
+    expect(dom.container.querySelector('.jp-SpacesResizeDialog')).toBeNull();
   });
 });
 
@@ -207,9 +196,11 @@ describe('UsersView', () => {
   it('adds a user and shows the login link beside the API token', async () => {
     domain(server, []);
     await model.load();
-    act(() => root.render(<UsersView model={model} trans={trans} run={run} />));
-    act(() => button(container, 'Add user').click());
-    const dialog = container.querySelector('.jp-SpacesAddUserDialog')!;
+    act(() =>
+      dom.root.render(<UsersView model={model} trans={trans} run={run} />)
+    );
+    act(() => button(dom.container, 'Add user').click());
+    const dialog = dom.container.querySelector('.jp-SpacesAddUserDialog')!;
     act(() => type(dialog.querySelector('input[name=name]')!, 'newbie'));
     await act(async () => {
       (dialog as HTMLFormElement).requestSubmit();
@@ -222,7 +213,7 @@ describe('UsersView', () => {
     ).toEqual(
       expect.arrayContaining(['POST users', 'POST users/newbie/login-link'])
     );
-    const shown = container.querySelector('.jp-SpacesAddUserDialog')!;
+    const shown = dom.container.querySelector('.jp-SpacesAddUserDialog')!;
     expect(shown.querySelector('[data-login-link]')?.textContent).toBe(
       'http://localhost:8888/login?token=link-secret'
     );

@@ -10,7 +10,6 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { jupyterIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { AllSpacesView } from '../admin';
 import { ISpace, SpacesClient } from '../api';
@@ -30,6 +29,7 @@ import { Fetcher, runningInSpace, stopMessage } from '../stopinfo';
 import { Switcher } from '../switcher';
 import { APP_TYPES } from './apptypes';
 import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+import { mountEachTest, silentFeed } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -133,8 +133,7 @@ const ME = {
 };
 
 describe('the home and the switcher with every app', () => {
-  let container: HTMLDivElement;
-  let root: Root;
+  const dom = mountEachTest();
   let server: FakeServer;
 
   const spaces = [
@@ -145,9 +144,6 @@ describe('the home and the switcher with every app', () => {
   ];
 
   beforeEach(() => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
     server = new FakeServer((req: IRecordedRequest) => {
       const route = req.path.replace('/base/spaces/api/', '');
       switch (route) {
@@ -165,13 +161,8 @@ describe('the home and the switcher with every app', () => {
     });
   });
 
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-  });
-
   const row = (name: string) =>
-    [...container.querySelectorAll('tbody tr')].find(tr =>
+    [...dom.container.querySelectorAll('tbody tr')].find(tr =>
       tr.textContent?.includes(name)
     ) as HTMLElement;
   const openButton = (scope: HTMLElement) =>
@@ -182,17 +173,12 @@ describe('the home and the switcher with every app', () => {
   it('shows each row with its app icon and opens each app where it belongs', async () => {
     const model = new HomeModel({
       client: new SpacesClient({ serverSettings: server.settings() }),
-      eventSourceFactory: () =>
-        ({
-          addEventListener: () => undefined,
-          close: () => undefined,
-          onerror: null
-        }) as any
+      eventSourceFactory: silentFeed
     });
     await model.load();
     const opened: Array<[string, boolean]> = [];
     act(() =>
-      root.render(
+      dom.root.render(
         <Home
           model={model}
           trans={trans}
@@ -238,16 +224,11 @@ describe('the home and the switcher with every app', () => {
   it('the admins’ list of all spaces shows each space’s app with its icon', async () => {
     const model = new HomeModel({
       client: new SpacesClient({ serverSettings: server.settings() }),
-      eventSourceFactory: () =>
-        ({
-          addEventListener: () => undefined,
-          close: () => undefined,
-          onerror: null
-        }) as any
+      eventSourceFactory: silentFeed
     });
     await model.load();
     act(() =>
-      root.render(
+      dom.root.render(
         <AllSpacesView
           model={model}
           trans={trans}
@@ -261,7 +242,7 @@ describe('the home and the switcher with every app', () => {
       )
     );
     const app = (name: string) =>
-      container.querySelector(`tr[data-space="${name}"] .jp-SpacesApp`)!;
+      dom.container.querySelector(`tr[data-space="${name}"] .jp-SpacesApp`)!;
     expect(app('code').textContent).toBe('Code Editor');
     expect(app('runs').textContent).toBe('MLflow');
     expect(app('runs').querySelector('svg')?.getAttribute('data-icon')).toBe(
@@ -277,7 +258,7 @@ describe('the home and the switcher with every app', () => {
     await model.refresh();
     const opened: Array<[string, boolean]> = [];
     act(() =>
-      root.render(
+      dom.root.render(
         <Switcher
           current="lab"
           model={model}
@@ -288,12 +269,12 @@ describe('the home and the switcher with every app', () => {
         />
       )
     );
-    const button = container.querySelector(
+    const button = dom.container.querySelector(
       '.jp-SpacesSwitcher-button'
     ) as HTMLButtonElement;
     await act(async () => button.click());
     const item = (name: string) =>
-      container.querySelector(`[data-space="${name}"]`) as HTMLElement;
+      dom.container.querySelector(`[data-space="${name}"]`) as HTMLElement;
     expect(
       item('code')
         .querySelector('[data-app="code-editor"] svg')
@@ -315,24 +296,12 @@ describe('the home and the switcher with every app', () => {
 });
 
 describe('the create dialog', () => {
-  let container: HTMLDivElement;
-  let root: Root;
-
-  beforeEach(() => {
-    container = document.createElement('div');
-    document.body.appendChild(container);
-    root = createRoot(container);
-  });
-
-  afterEach(() => {
-    act(() => root.unmount());
-    container.remove();
-  });
+  const dom = mountEachTest();
 
   it('offers Code Editor and MLflow, the chosen app’s icon beside it, and sends it', async () => {
     const sent: Array<Record<string, unknown>> = [];
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={{ instanceTypes: [], images: [], appTypes: APP_TYPES }}
           trans={trans}
@@ -343,7 +312,7 @@ describe('the create dialog', () => {
         />
       )
     );
-    const select = container.querySelector(
+    const select = dom.container.querySelector(
       'select[name="app_type"]'
     ) as HTMLSelectElement;
     expect([...select.options].map(o => [o.value, o.disabled])).toEqual([
@@ -353,7 +322,7 @@ describe('the create dialog', () => {
       ['rstudio', true]
     ]);
     const shown = () =>
-      container
+      dom.container
         .querySelector('.jp-SpacesField-line [data-app] svg')
         ?.getAttribute('data-icon');
     const choose = (value: string) => {
@@ -370,7 +339,7 @@ describe('the create dialog', () => {
     expect(shown()).toBe(codeEditorIcon.name);
     choose('mlflow');
     expect(shown()).toBe(mlflowIcon.name);
-    const name = container.querySelector(
+    const name = dom.container.querySelector(
       'input[name="name"]'
     ) as HTMLInputElement;
     act(() => {
@@ -381,7 +350,7 @@ describe('the create dialog', () => {
       name.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await act(async () => {
-      container
+      dom.container
         .querySelector('form')!
         .dispatchEvent(
           new Event('submit', { bubbles: true, cancelable: true })

@@ -4,7 +4,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { ISpace, SpacesClient } from '../api';
 import { Avatars, MAX_AVATARS } from '../avatars';
@@ -12,23 +11,12 @@ import { StatusCell } from '../spacetable';
 import { SpacesModel } from '../model';
 import { otherSpaces, Switcher } from '../switcher';
 import { FakeServer, makeSpace } from './fakeserver';
+import { mountEachTest, silentFeed } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
 
-let container: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  container = document.createElement('div');
-  document.body.appendChild(container);
-  root = createRoot(container);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  container.remove();
-});
+const dom = mountEachTest();
 
 /** An entry of `GET spaces/{name}/presence` (`Presence` in openapi.yaml). */
 const person = (name: string, ...documents: string[]) => ({
@@ -46,14 +34,14 @@ const person = (name: string, ...documents: string[]) => ({
 describe('Avatars', () => {
   it('shows a coloured circle with initials and a tooltip per person', () => {
     act(() =>
-      root.render(
+      dom.root.render(
         <Avatars
           people={[person('ada', 'analysis.ipynb'), person('bob')]}
           trans={trans}
         />
       )
     );
-    const circles = container.querySelectorAll('.jp-SpacesAvatar');
+    const circles = dom.container.querySelectorAll('.jp-SpacesAvatar');
     expect([...circles].map(c => c.textContent)).toEqual(['AD', 'BO']);
     expect(circles[0].getAttribute('title')).toBe(
       'ada Person — analysis.ipynb'
@@ -67,11 +55,11 @@ describe('Avatars', () => {
   });
 
   it('shows nobody as nothing, and many as +N', () => {
-    act(() => root.render(<Avatars people={[]} trans={trans} />));
-    expect(container.innerHTML).toBe('');
+    act(() => dom.root.render(<Avatars people={[]} trans={trans} />));
+    expect(dom.container.innerHTML).toBe('');
     const many = 'abcdefgh'.split('').map(c => person(c + c));
-    act(() => root.render(<Avatars people={many} trans={trans} />));
-    const circles = container.querySelectorAll('.jp-SpacesAvatar');
+    act(() => dom.root.render(<Avatars people={many} trans={trans} />));
+    const circles = dom.container.querySelectorAll('.jp-SpacesAvatar');
     expect(circles).toHaveLength(MAX_AVATARS + 1);
     expect(circles[MAX_AVATARS].textContent).toBe(
       `+${many.length - MAX_AVATARS}`
@@ -83,7 +71,7 @@ describe('StatusCell', () => {
   it('shows a progress bar while a start is followed', () => {
     const space = makeSpace('s', { status: 'starting' }) as unknown as ISpace;
     act(() =>
-      root.render(
+      dom.root.render(
         <StatusCell
           space={space}
           progress={{ percent: 40, message: 'Mounting the volume' }}
@@ -91,13 +79,13 @@ describe('StatusCell', () => {
         />
       )
     );
-    const bar = container.querySelector('[role="progressbar"]')!;
+    const bar = dom.container.querySelector('[role="progressbar"]')!;
     expect(bar.getAttribute('aria-valuenow')).toBe('40');
     expect(
       (bar.querySelector('.jp-SpacesProgress-bar') as HTMLElement).style.width
     ).toBe('40%');
-    expect(container.textContent).toContain('Starting');
-    expect(container.textContent).toContain('Mounting the volume');
+    expect(dom.container.textContent).toContain('Starting');
+    expect(dom.container.textContent).toContain('Mounting the volume');
   });
 });
 
@@ -125,16 +113,12 @@ describe('Switcher', () => {
     }));
     const model = new SpacesModel({
       client: new SpacesClient({ serverSettings: server.settings() }),
-      eventSourceFactory: () => ({
-        addEventListener: () => undefined,
-        onerror: null,
-        close: () => undefined
-      })
+      eventSourceFactory: silentFeed
     });
     await model.refresh();
     const opened: Array<[string, boolean]> = [];
     const render = () =>
-      root.render(
+      dom.root.render(
         <Switcher
           current="here"
           model={model}
@@ -145,7 +129,7 @@ describe('Switcher', () => {
         />
       );
     act(render);
-    const button = container.querySelector(
+    const button = dom.container.querySelector(
       '.jp-SpacesSwitcher-button'
     ) as HTMLButtonElement;
     expect(button.textContent).toContain('here');
@@ -155,7 +139,7 @@ describe('Switcher', () => {
     await act(async () => button.click());
     expect(button.getAttribute('aria-expanded')).toBe('true');
     const item = (name: string) =>
-      container.querySelector(`[data-space="${name}"]`) as HTMLElement;
+      dom.container.querySelector(`[data-space="${name}"]`) as HTMLElement;
     expect(item('here')).toBeNull();
     const openRun = [...item('run').querySelectorAll('button')].find(
       b => b.textContent === 'Open'
@@ -167,7 +151,7 @@ describe('Switcher', () => {
     expect(startRo.textContent).toBe('Start');
     expect(startRo.disabled).toBe(true);
     const home = [
-      ...container.querySelectorAll('.jp-SpacesSwitcher-link')
+      ...dom.container.querySelectorAll('.jp-SpacesSwitcher-link')
     ] as HTMLButtonElement[];
     act(() => home[0].click());
     act(() => home[1].click());
@@ -192,7 +176,7 @@ describe('Switcher', () => {
       [false, 'None']
     ] as const) {
       const render = () =>
-        root.render(
+        dom.root.render(
           <Switcher
             key={String(ownOrigin)}
             current="here"
@@ -205,7 +189,7 @@ describe('Switcher', () => {
           />
         );
       act(render);
-      const button = container.querySelector(
+      const button = dom.container.querySelector(
         '.jp-SpacesSwitcher-button'
       ) as HTMLButtonElement;
       await act(async () => button.click());
@@ -215,7 +199,7 @@ describe('Switcher', () => {
         render();
       });
       expect(
-        container.querySelector('.jp-SpacesSwitcher-empty')?.textContent
+        dom.container.querySelector('.jp-SpacesSwitcher-empty')?.textContent
       ).toBe(text);
     }
     model.dispose();

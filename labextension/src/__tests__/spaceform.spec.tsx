@@ -4,7 +4,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { ICatalog } from '../homemodel';
 import { rolesText } from '../members';
@@ -15,6 +14,7 @@ import {
 } from '../spaceform';
 import { makeSpace } from './fakeserver';
 import { APP_TYPES } from './apptypes';
+import { mountEachTest } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -68,22 +68,12 @@ const CATALOG: ICatalog = {
   appTypes: APP_TYPES.slice(0, 1)
 };
 
-let container: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  container = document.createElement('div');
-  document.body.appendChild(container);
-  root = createRoot(container);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  container.remove();
-});
+const dom = mountEachTest();
 
 function imageSelect(): HTMLSelectElement {
-  return container.querySelector('select[name="image"]') as HTMLSelectElement;
+  return dom.container.querySelector(
+    'select[name="image"]'
+  ) as HTMLSelectElement;
 }
 
 /** The help text the image field shows (its aria-describedby target). */
@@ -109,7 +99,7 @@ function choose(select: HTMLSelectElement, value: string): void {
 describe('the create dialog’s images', () => {
   it('lists every image with its description, an unavailable one disabled with why', () => {
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={CATALOG}
           trans={trans}
@@ -145,7 +135,7 @@ describe('the create dialog’s images', () => {
   it('sends the image chosen', async () => {
     const sent: unknown[] = [];
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={CATALOG}
           trans={trans}
@@ -154,7 +144,7 @@ describe('the create dialog’s images', () => {
         />
       )
     );
-    const name = container.querySelector(
+    const name = dom.container.querySelector(
       'input[name="name"]'
     ) as HTMLInputElement;
     const setter = Object.getOwnPropertyDescriptor(
@@ -166,7 +156,7 @@ describe('the create dialog’s images', () => {
       name.dispatchEvent(new Event('input', { bubbles: true }));
     });
     choose(imageSelect(), 'data-science');
-    const form = container.querySelector('form') as HTMLFormElement;
+    const form = dom.container.querySelector('form') as HTMLFormElement;
     await act(async () => {
       form.dispatchEvent(
         new Event('submit', { bubbles: true, cancelable: true })
@@ -181,7 +171,7 @@ describe('the create dialog’s images', () => {
     const catalog = { ...CATALOG, images: [CATALOG.images[0]] };
     expect(defaultCreateValues(catalog).image).toBe('old');
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={catalog}
           trans={trans}
@@ -198,7 +188,7 @@ describe('the settings dialog’s images', () => {
   it('shows why the space’s own image cannot run any more', () => {
     const space = { ...makeSpace('s'), status: 'stopped', image: 'old' } as any;
     act(() =>
-      root.render(
+      dom.root.render(
         <SettingsDialog
           space={space}
           catalog={CATALOG}
@@ -218,7 +208,7 @@ describe('the settings dialog’s images', () => {
 
 /** Type `value` into the input named `name` as a user would. */
 function type(name: string, value: string): void {
-  const input = container.querySelector(
+  const input = dom.container.querySelector(
     `input[name="${name}"]`
   ) as HTMLInputElement;
   const setter = Object.getOwnPropertyDescriptor(
@@ -232,7 +222,7 @@ function type(name: string, value: string): void {
 }
 
 async function submit(): Promise<void> {
-  const form = container.querySelector('form') as HTMLFormElement;
+  const form = dom.container.querySelector('form') as HTMLFormElement;
   await act(async () => {
     form.dispatchEvent(
       new Event('submit', { bubbles: true, cancelable: true })
@@ -242,14 +232,14 @@ async function submit(): Promise<void> {
 
 /** The label, help and error text of the field holding `name`. */
 function fieldText(name: string): string {
-  const input = container.querySelector(`[name="${name}"]`) as HTMLElement;
+  const input = dom.container.querySelector(`[name="${name}"]`) as HTMLElement;
   return input.closest('.jp-SpacesField')?.textContent ?? '';
 }
 
 describe('the create dialog’s words', () => {
   it('explains the name rule in words and speaks GiB', () => {
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={CATALOG}
           trans={trans}
@@ -264,14 +254,14 @@ describe('the create dialog’s words', () => {
     );
     expect(name).not.toMatch(/[\^$\\[\]{}]/);
     expect(fieldText('volume_gb')).toContain('Volume size (GiB)');
-    expect(container.textContent).not.toMatch(/\bGB\b/);
+    expect(dom.container.textContent).not.toMatch(/\bGB\b/);
   });
 
   it('sends an idle timeout when one is typed, and shows the server’s sentence next to it', async () => {
     const sent: any[] = [];
     const { SpacesApiError } = await import('../api');
     act(() =>
-      root.render(
+      dom.root.render(
         <CreateSpaceDialog
           catalog={CATALOG}
           trans={trans}
@@ -313,7 +303,7 @@ describe('the settings dialog’s idle timeout', () => {
       idle_timeout_minutes: 60
     } as any;
     act(() =>
-      root.render(
+      dom.root.render(
         <SettingsDialog
           space={space}
           catalog={CATALOG}
@@ -323,7 +313,7 @@ describe('the settings dialog’s idle timeout', () => {
         />
       )
     );
-    const idle = container.querySelector(
+    const idle = dom.container.querySelector(
       'input[name="idle_timeout_minutes"]'
     ) as HTMLInputElement;
     expect(idle.value).toBe('60');
@@ -336,7 +326,7 @@ describe('the settings dialog’s idle timeout', () => {
   it('is read-only for an editor', () => {
     const space = { ...makeSpace('s'), role: 'editor' } as any;
     act(() =>
-      root.render(
+      dom.root.render(
         <SettingsDialog
           space={space}
           catalog={CATALOG}
@@ -346,7 +336,7 @@ describe('the settings dialog’s idle timeout', () => {
         />
       )
     );
-    const idle = container.querySelector(
+    const idle = dom.container.querySelector(
       'input[name="idle_timeout_minutes"]'
     ) as HTMLInputElement;
     expect(idle.disabled).toBe(true);
