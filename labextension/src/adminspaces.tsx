@@ -14,7 +14,7 @@ import {
   IRowAction,
   ISpaceColumn,
   SpaceTable,
-  StatusCell,
+  statusColumn,
   TimeCell
 } from './spacetable';
 import { fieldErrors, formatBytes, sharingLabel } from './util';
@@ -53,18 +53,7 @@ export function AllSpacesView(
         </td>
       )
     },
-    {
-      header: trans.__('Status'),
-      cell: space => (
-        <td>
-          <StatusCell
-            space={space}
-            progress={model.spaces.progress(space.name)}
-            trans={trans}
-          />
-        </td>
-      )
-    },
+    statusColumn(name => model.spaces.progress(name), trans),
     {
       header: trans.__('Instance'),
       cell: space => <td>{space.instance_type}</td>

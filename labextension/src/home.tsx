@@ -22,7 +22,7 @@ import {
   IRowAction,
   ISpaceColumn,
   SpaceTable,
-  StatusCell,
+  statusColumn,
   TimeCell
 } from './spacetable';
 import { makeFetcher, runningInSpace, stopMessage } from './stopinfo';
@@ -356,25 +356,6 @@ function AddButton(props: { label: string; onClick: () => void }): JSX.Element {
   );
 }
 
-/** The status column of both spaces tables (with the start/stop progress). */
-function statusColumn(
-  model: HomeModel,
-  trans: TranslationBundle
-): ISpaceColumn {
-  return {
-    header: trans.__('Status'),
-    cell: space => (
-      <td>
-        <StatusCell
-          space={space}
-          progress={model.spaces.progress(space.name)}
-          trans={trans}
-        />
-      </td>
-    )
-  };
-}
-
 function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
   const { model, trans } = props;
   const f = model.filters;
@@ -435,7 +416,7 @@ function SpacesList(props: IHomeProps & ISpaceActions): JSX.Element {
         </td>
       )
     },
-    statusColumn(model, trans),
+    statusColumn(name => model.spaces.progress(name), trans),
     { header: trans.__('Owner'), cell: space => <td>{space.owner}</td> },
     {
       header: trans.__('Last activity'),

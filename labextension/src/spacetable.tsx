@@ -139,6 +139,25 @@ export interface ISpaceColumn {
   cell: (space: ISpace) => JSX.Element;
 }
 
+/** The status column of the spaces tables, with a space's start or stop progress. */
+export function statusColumn(
+  progress: (name: string) => { percent: number; message: string } | null,
+  trans: TranslationBundle
+): ISpaceColumn {
+  return {
+    header: trans.__('Status'),
+    cell: space => (
+      <td>
+        <StatusCell
+          space={space}
+          progress={progress(space.name)}
+          trans={trans}
+        />
+      </td>
+    )
+  };
+}
+
 export interface ISpaceTableProps {
   spaces: ReadonlyArray<ISpace>;
   columns: ISpaceColumn[];
