@@ -284,6 +284,11 @@ h1{{font-size:1.3rem;margin:0 0 1rem}} label{{display:block;margin:.8rem 0 .2rem
 input[type=text],input[type=password]{{width:100%;padding:.5rem;box-sizing:border-box}}
 button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#1976d2;color:#fff;border:0;
 border-radius:4px;font-size:1rem}} .error{{color:#b00020;margin:.5rem 0}}
+@media (prefers-color-scheme: dark){{
+body{{background:#111;color:#ddd}} form{{background:#222;box-shadow:0 1px 4px #0008}}
+input[type=text],input[type=password]{{background:#111;color:#ddd;border:1px solid #555}}
+.error{{color:#ff8a80}}
+}}
 </style></head><body>
 <form method="post" action="{action}">
 <h1>Jupyter Spaces</h1>
@@ -306,6 +311,11 @@ body{{font-family:system-ui,sans-serif;background:#f5f5f5;color:#222;display:fle
 justify-content:center;padding-top:12vh;margin:0}}
 main{{background:#fff;padding:2rem 2.5rem;border-radius:8px;box-shadow:0 1px 4px #0002;max-width:28rem}}
 h1{{font-size:1.3rem;margin:0 0 1rem}} p{{line-height:1.45}} .alt{{color:#555;font-size:.9rem}}
+code{{background:#eee;padding:0 .2rem}} a{{color:#1976d2}}
+@media (prefers-color-scheme: dark){{
+body{{background:#111;color:#ddd}} main{{background:#222;box-shadow:0 1px 4px #0008}}
+.alt{{color:#aaa}} code{{background:#333}} a{{color:#64b5f6}}
+}}
 </style></head><body>
 <main role="main">
 <h1>{title}</h1>
