@@ -15,7 +15,9 @@ visible (the spaces home: until its list is shown), median of ``--runs``:
   as the home opens it: a one-time ticket, then the space's own origin);
 - **first space warm**: that space again at its own address, same context;
 - **second space**: then the other running space, same context;
-- **switch**: then back and forth between the two (both already visited).
+- **switch**: then back and forth between the two (both already visited), as the
+  switcher does it: the tab goes to the other space's address on the domain, a full
+  page load of its JupyterLab (no tab is kept warm).
 
 Each on two domains (real servers: ``python -m jupyter_spaces.cli``, two running
 spaces each, started through the REST API by the ``LocalLauncher``):
@@ -240,7 +242,7 @@ ROWS = [
     ("first space cold", "first_cold", "bare_cold"),
     ("first space warm (same space again)", "first_warm", "bare_warm"),
     ("second space (after the first)", "second", "bare_warm"),
-    ("switch between two running spaces", "switch", "bare_warm"),
+    ("switch between two running spaces (full page load)", "switch", "bare_warm"),
 ]
 
 
@@ -252,7 +254,7 @@ def report(results: dict, tags: list[str], runs: int) -> None:
     )
     print("ratio: to the bare lab's cold (for cold rows) or warm figure; targets (issue 17): first space "
           "cold ≤ bare cold, second space ≤ bare warm, switch ≤ 1.5 s\n")
-    head = f"{'':<38}" + "".join(f"{t:>22}" for t in tags)
+    head = f"{'':<52}" + "".join(f"{t:>22}" for t in tags)
     print(head)
     for label, key, anchor in ROWS:
         cells = []
@@ -260,7 +262,7 @@ def report(results: dict, tags: list[str], runs: int) -> None:
             v = med[f"{t}:{key}"]
             ratio = f"({v / med[f'{t}:{anchor}']:>4.2f}×)" if anchor else ""
             cells.append(f"{v:>10.2f} {ratio:<8}   ")
-        print(f"{label:<38}" + "".join(f"{c:>22}" for c in cells))
+        print(f"{label:<52}" + "".join(f"{c:>22}" for c in cells))
     print("\nall samples (ms):", json.dumps(results))
 
 
