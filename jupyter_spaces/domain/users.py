@@ -39,7 +39,12 @@ class UsersService(ServiceBase):
 
     def me(self, caller: Caller) -> dict:
         with self.store.read() as session:
-            return user_json(self._user(session, caller.name))
+            user = session.scalar(select(User).where(User.name == caller.name))
+            if user is None:
+                # Removed while the identity cache still knew them (cache_seconds): the answer
+                # of credentials that match nobody, as the API documents, not a 404 about a user.
+                raise Forbidden("Log in first: this user no longer exists.")
+            return user_json(user)
 
     def list_users(self, caller: Caller, page: Page) -> dict:
         query = select(User).order_by(User.name).limit(page.limit + 1)

@@ -152,3 +152,15 @@ async def test_an_admin_resizes_a_private_space_only_while_stopped(client, servi
         s.scalar(select(Space).where(Space.name == "secret-otto-zq")).status = "running"
     r = await client.api("PATCH", "spaces/secret-otto-zq", who="admin", body={"instance_type": "small"})
     assert r.status == 409 and "Stop space" in r.json()["message"]
+
+
+async def test_me_of_a_user_removed_while_the_identity_cache_knows_them_is_the_documented_403(client, service, world):
+    created = service.create_user(SYSTEM, UserCreate(name="leaver", display_name="Lea Ver"))
+    client.tokens["leaver"] = created["token"]
+    me = await client.api("GET", "me", who="leaver")
+    assert me.status == 200, me.text  # the identity provider now remembers them (cache_seconds)
+    service.delete_user(SYSTEM, "leaver")
+    gone = await client.api("GET", "me", who="leaver")
+    # not an undocumented 404 about a user: what the API documents for a caller it does not know
+    assert gone.status == 403, gone.text
+    assert gone.json()["reason"] == "forbidden"
