@@ -3,8 +3,10 @@
  *
  * Read when the model starts, then every `interval` ms while the page is
  * visible (presence has no events stream; 15 s is slow enough not to load the
- * domain and quick enough for faces to appear). A private space has no
- * presence: the model stays empty and stops asking after a 404 or 409.
+ * domain and quick enough for faces to appear). A 409 means the space's
+ * server did not answer this time: asked again after 1 s, 2 s, 4 s ... (up to
+ * `interval`), the last list kept. A 404 or 403 (gone, or no longer the
+ * caller's to see) empties the model and stops it for good.
  */
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -38,7 +40,7 @@ export class PresenceModel implements IDisposable {
     return this._people;
   }
 
-  /** Whether the server refused presence for good (private space, gone). */
+  /** Whether the server refused presence for good (gone, or no longer visible). */
   get stopped(): boolean {
     return this._stopped;
   }
@@ -65,18 +67,34 @@ export class PresenceModel implements IDisposable {
     }
     try {
       const answer = await this.client.presence(this.space);
+      this._failures = 0;
       this._set(dedupe(answer.items));
     } catch (error) {
       if (
         error instanceof SpacesApiError &&
-        (error.status === 404 || error.status === 409 || error.status === 403)
+        (error.status === 404 || error.status === 403)
       ) {
         this._stopped = true;
         this._clearTimer();
         this._set([]);
+      } else if (error instanceof SpacesApiError && error.status === 409) {
+        this._retrySoon();
       }
       // Other errors (network, 5xx): keep the last list, try again later.
     }
+  }
+
+  /** The next read after a 409, sooner than the interval, each wait twice the last. */
+  private _retrySoon(): void {
+    if (this._retry !== null || this._isDisposed) {
+      return;
+    }
+    const delay = Math.min(this.interval, 1000 * 2 ** this._failures);
+    this._failures++;
+    this._retry = setTimeout(() => {
+      this._retry = null;
+      void this.refresh();
+    }, delay);
   }
 
   get isDisposed(): boolean {
@@ -110,11 +128,17 @@ export class PresenceModel implements IDisposable {
       clearInterval(this._timer);
       this._timer = null;
     }
+    if (this._retry !== null) {
+      clearTimeout(this._retry);
+      this._retry = null;
+    }
   }
 
   private _changed = new Signal<this, void>(this);
   private _people: IPresence[] = [];
   private _timer: ReturnType<typeof setInterval> | null = null;
+  private _retry: ReturnType<typeof setTimeout> | null = null;
+  private _failures = 0;
   private _stopped = false;
   private _isDisposed = false;
 }

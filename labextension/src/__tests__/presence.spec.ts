@@ -57,7 +57,7 @@ describe('PresenceModel', () => {
     expect(changes).toBe(1);
   });
 
-  it('polls at its interval and stops for a private space (409/404)', async () => {
+  it('polls at its interval and stops for good on a 404', async () => {
     server.handler = () => ({ body: { items: [] } });
     const refresh = jest.spyOn(model, 'refresh');
     model.start();
@@ -66,17 +66,58 @@ describe('PresenceModel', () => {
     expect(refresh).toHaveBeenCalledTimes(4);
 
     server.handler = () => ({
-      status: 409,
-      body: {
-        message: "Space 'team' is not answering; try again in a moment.",
-        reason: 'conflict'
-      }
+      status: 404,
+      body: { message: "No space named 'team'.", reason: 'not_found' }
     });
     await model.refresh();
     expect(model.stopped).toBe(true);
     const after = refresh.mock.calls.length;
     jest.advanceTimersByTime(5000);
     expect(refresh.mock.calls.length).toBe(after);
+  });
+
+  it('asks again after a 409 (try again), each wait twice the last, keeping the list', async () => {
+    // one with a long interval: the retries, not the polls, are what is counted
+    model.dispose();
+    model = new PresenceModel({
+      client: new SpacesClient({ serverSettings: server.settings() }),
+      space: 'team',
+      interval: 60_000
+    });
+    server.handler = () => ({ body: { items: [present('ada')] } });
+    await model.refresh();
+    const conflict = () => ({
+      status: 409,
+      body: {
+        message: "Space 'team' is not answering; try again in a moment.",
+        reason: 'conflict'
+      }
+    });
+    server.handler = conflict;
+    const refresh = jest.spyOn(model, 'refresh');
+    await model.refresh();
+    expect(model.stopped).toBe(false);
+    expect(model.people).toHaveLength(1);
+    // the retries: after 1 s, then 2 s more, then 4 s more
+    for (const wait of [1000, 2000, 4000]) {
+      const before = refresh.mock.calls.length;
+      await jest.advanceTimersByTimeAsync(wait - 1);
+      expect(refresh.mock.calls.length).toBe(before);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(refresh.mock.calls.length).toBe(before + 1);
+    }
+    // the space answers again: the people are read, the waits start over
+    server.handler = () => ({
+      body: { items: [present('ada'), present('bob')] }
+    });
+    await jest.advanceTimersByTimeAsync(8000);
+    expect(model.people.map(p => p.user.name)).toEqual(['ada', 'bob']);
+    expect(model.stopped).toBe(false);
+    server.handler = conflict;
+    const before = refresh.mock.calls.length;
+    await model.refresh();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(refresh.mock.calls.length).toBe(before + 2);
   });
 
   it('keeps the last list on a passing failure', async () => {
