@@ -12,7 +12,8 @@ Sizes are in GB meaning GiB (2**30 bytes).
     save error. Growing: ``truncate`` + ``resize2fs``; shrinking: ``e2fsck -f``,
     ``resize2fs`` to the new size if the data fits, else :class:`VolumeTooSmall`
     and nothing changes. Used bytes come from ``statvfs`` when mounted and from
-    the superblock (``dumpe2fs -h``) when not — both exclude filesystem overhead.
+    the superblock (``dumpe2fs -h``, its metadata counted from its geometry) when not —
+    both exclude filesystem overhead.
 
 ``directory`` mode (no root, or ``LocalLauncher.volume_mode = "directory"``) — a soft quota
     ``<volumes_dir>/<space>/`` is a plain directory; the size is recorded in
@@ -257,7 +258,9 @@ class Volumes:
         bs = int(info["Block size"])
         count = int(info["Block count"])
         free = int(info["Free blocks"])
-        overhead = int(info.get("Overhead clusters", info.get("Overhead blocks", "0")) or 0)
+        overhead = _ext4_overhead_blocks(info)
+        if overhead is None:
+            overhead = int(info.get("Overhead clusters", info.get("Overhead blocks", "0")) or 0)
         return max(0, (count - free - overhead) * bs)
 
     async def resize(self, space: str, size_gb: int) -> None:
@@ -312,6 +315,44 @@ class Volumes:
     def attached(self) -> list[str]:
         """Spaces whose volume is currently mounted (image mode)."""
         return [os.path.basename(mp) for mp in mounts_under(self.mounts_dir)]
+
+
+def _has_super_backup(group: int) -> bool:
+    """sparse_super: groups 0, 1 and powers of 3, 5 and 7 hold a superblock copy."""
+    if group <= 1:
+        return True
+    for base in (3, 5, 7):
+        n = base
+        while n < group:
+            n *= base
+        if n == group:
+            return True
+    return False
+
+
+def _ext4_overhead_blocks(info: dict) -> int | None:
+    """The ext4 metadata blocks (superblocks, group descriptors, bitmaps, inode tables,
+    journal), as the kernel counts them for ``statvfs``; from ``dumpe2fs -h``'s fields.
+    The superblock's own "Overhead clusters" is written by the kernel at a mount and is
+    zero after mkfs or stale after a resize2fs, which counted metadata as the user's data.
+    None for layouts this does not model (then the superblock's figure is used)."""
+    features = set(info.get("Filesystem features", "").split())
+    if "sparse_super" not in features or features & {"meta_bg", "sparse_super2", "bigalloc"}:
+        return None
+    try:
+        bs = int(info["Block size"])
+        first = int(info["First block"])
+        per_group = int(info["Blocks per group"])
+        groups = -(-(int(info["Block count"]) - first) // per_group)
+        desc_size = int(info.get("Group descriptor size", "32"))
+        gdt = -(-groups // (bs // desc_size))
+        reserved_gdt = int(info.get("Reserved GDT blocks", "0"))
+        inode_blocks = int(info["Inode blocks per group"])
+        journal = int(info.get("Total journal blocks", "0")) if "has_journal" in features else 0
+    except (KeyError, ValueError, ZeroDivisionError):
+        return None
+    supers = sum(1 for g in range(groups) if _has_super_backup(g))
+    return first + supers * (1 + gdt + reserved_gdt) + groups * (2 + inode_blocks) + journal
 
 
 def _truncate(f, size: int) -> None:
