@@ -80,6 +80,9 @@ class App:
     )
     command: Callable[[AppContext], list[str]] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: files the gate writes on the volume (relative to $HOME) before the app starts,
+    #: only where none is: the app's defaults, which its user may then change
+    seed_files: dict[str, str] = field(default_factory=dict)
     #: POST routes that only read, relative to the space's URL (no query): a viewer may
     #: send exactly these (tests/apps/test_mlflow_routes.py checks them against the app's table)
     viewer_read_posts: tuple[str, ...] = ()
@@ -210,6 +213,12 @@ CODE_EDITOR = App(
     program="code-server",
     install_hint="install it with scripts/install-apps.sh (code-server from npm)",
     command=_code_server,
+    # --disable-telemetry does not reach extensions: the built-in git and GitHub ones
+    # post to Microsoft's telemetry endpoint unless the user setting is off
+    # (coder/code-server#5306); a space's user data starts with it off.
+    seed_files={
+        ".local/share/code-server/User/settings.json": '{\n  "telemetry.telemetryLevel": "off"\n}\n',
+    },
 )
 
 MLFLOW = App(

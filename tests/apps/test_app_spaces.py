@@ -126,9 +126,14 @@ async def test_code_editor_space_through_the_proxy(
     # a viewer is refused, and told why
     r = await client.request("GET", "spaces/editor/?folder=/home/jovyan", who="viewer")
     assert r.status == 403 and "no read-only mode" in r.text
+    # the user data starts with extensions' telemetry off (--disable-telemetry does not
+    # reach them); a user's own settings are theirs: a restart keeps them as written
+    settings = "$HOME/.local/share/code-server/User/settings.json"
+    out = await lifecycle.launcher.run_in_sandbox("editor", ["sh", "-c", f"cat {settings}"])
+    assert json.loads(out.stdout) == {"telemetry.telemetryLevel": "off"}, out
     # a file on the volume survives stop and start; the app's data lives on the volume
     out = await lifecycle.launcher.run_in_sandbox(
-        "editor", ["sh", "-c", "echo kept > $HOME/notes.txt"]
+        "editor", ["sh", "-c", f"echo kept > $HOME/notes.txt; echo '{{}}' > {settings}"]
     )
     assert out.returncode == 0, out
     await stop(client, "editor")
@@ -141,10 +146,10 @@ async def test_code_editor_space_through_the_proxy(
         [
             "sh",
             "-c",
-            "cat $HOME/notes.txt; test -d $HOME/.local/share/code-server/User && echo userdata",
+            f"cat $HOME/notes.txt {settings}; test -d $HOME/.local/share/code-server/User && echo userdata",
         ],
     )
-    assert out.stdout.split() == ["kept", "userdata"], out
+    assert out.stdout.split() == ["kept", "{}", "userdata"], out
     # idle shutdown reads code-server's own signal, its heartbeat file, through the gate
     later = time.time() + 31 * 60
     out = await lifecycle.launcher.run_in_sandbox(

@@ -281,6 +281,11 @@ async def run(args: argparse.Namespace) -> int:
         # the folders the app writes into: it does not make all of them itself
         folder = os.path.join(home, rel if rel.endswith("/") else os.path.dirname(rel))
         os.makedirs(folder, exist_ok=True)
+    for rel, text in app.seed_files.items():
+        path = os.path.join(home, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with contextlib.suppress(FileExistsError), open(path, "x") as f:
+            f.write(text)  # a default: the user's own file stays as it is
     rundir = tempfile.mkdtemp(
         prefix="jupyter-spaces-app-"
     )  # 0700: only the space's uid
