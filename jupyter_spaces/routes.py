@@ -41,12 +41,18 @@ NOTHING: frozenset[str] = frozenset()
 NOT_SERVED = "This route is not served here."
 NOT_ALLOWED = "This method is not allowed on this route."
 NOT_FOR_ROLE = "Your role may not use this method on this route."
+# A viewer of a space meets refusals in JupyterLab's own dialogs (a new notebook, a
+# rename): said in their terms, not the table's.
+NOT_FOR_VIEWER = (
+    "You are a viewer of this space: you can read its files and notebooks, but not change "
+    "them, run code or open terminals. Its owner can make you an editor."
+)
 LOG_IN = "Log in first."
 BAD_TOKEN = (
     "The API token is not valid: it is unknown, expired or revoked. "
     "Ask for a new one (an administrator makes it with `jupyter spaces user token NAME`)."
 )
-REFUSALS = frozenset({NOT_SERVED, NOT_ALLOWED, NOT_FOR_ROLE, LOG_IN, BAD_TOKEN})
+REFUSALS = frozenset({NOT_SERVED, NOT_ALLOWED, NOT_FOR_ROLE, NOT_FOR_VIEWER, LOG_IN, BAD_TOKEN})
 
 
 @dataclass(frozen=True)
@@ -167,13 +173,14 @@ class Enforcement:
             error = SpacesError(e.log_message % e.args if e.args else (e.log_message or LOG_IN), reason="forbidden")
             error.status = e.status_code
             return _refuse(handler, error)
-        if route.allows(self.role_of(user), verb):
+        role = self.role_of(user)
+        if route.allows(role, verb):
             if self.admitted is not None:
                 self.admitted(handler, user)
             return True
         if user is None:
             return _to_login(handler)
-        return _refuse(handler, Forbidden(NOT_FOR_ROLE))
+        return _refuse(handler, Forbidden(NOT_FOR_VIEWER if role == "viewer" else NOT_FOR_ROLE))
 
 
 def guard(app, base_url: str, enforcement: Enforcement) -> None:

@@ -8,6 +8,7 @@ import tornado.httpclient
 import tornado.websocket
 from jupyter_server.utils import url_path_join
 
+from jupyter_spaces import routes
 from jupyter_spaces.signing import generate_secret, sign_request
 from jupyter_spaces.space.authorizer import SpaceAuthorizer
 from jupyter_spaces.space.identity import SpaceIdentityProvider
@@ -203,8 +204,12 @@ async def test_viewer_cannot_change_anything(fetch, files):
         kwargs = {"body": body} if body is not None else {}
         r = await fetch(*parts, role="viewer", method=method, allow_nonstandard_methods=True, **kwargs)
         assert r.code == 403, (method, parts, r.code)
-        # The space's route table refuses first (space/routes.py); the authorizer is the second line.
+        # The space's route table refuses first (space/routes.py); the authorizer is the second
+        # line. JupyterLab shows the message in its error dialog: it says what a viewer is.
         assert json.loads(r.body)["reason"] == "forbidden", r.body
+        # (a shutdown is nobody's)
+        said = routes.NOT_ALLOWED if parts == ("api", "shutdown") else routes.NOT_FOR_VIEWER
+        assert json.loads(r.body)["message"] == said, (method, parts, r.body)
     assert (files / "data.txt").read_text() == "numbers\n1\n2\n"
     assert not (files / "new.txt").exists()
 
