@@ -45,6 +45,7 @@ VIEWER_DISABLED_EXTENSIONS = (
     "@jupyterlab/services-extension:session-manager",
     "@jupyterlab/services-extension:terminal-manager",
     "@jupyterlab/services-extension:workspace-manager",
+    "@jupyterlab/terminal-extension",  # all its plugins; its launcher card said "Not implemented"
 )
 
 

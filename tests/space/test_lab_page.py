@@ -49,6 +49,9 @@ async def test_a_viewers_page_goes_without_kernels_sessions_and_terminals(fetch)
     assert set(VIEWER_DISABLED_EXTENSIONS) <= disabled(config)
     assert "@jupyterlab/services-extension:kernel-manager" in disabled(config)
     assert "@jupyterlab/services-extension:terminal-manager" in disabled(config)
+    # no Terminal in the launcher or menus ("Launcher Error: Not implemented in no-op
+    # Terminal Manager" when a viewer clicked it)
+    assert "@jupyterlab/terminal-extension" in disabled(config)
 
 
 @pytest.mark.parametrize("role", ["owner", "editor"])
