@@ -10,8 +10,9 @@ DEMO_IMAGE = .demo/data-science
 demo: install apps $(DEMO_IMAGE)/installed
 	jupyter spaces --demo --ip 127.0.0.1 --port $(PORT) --config scripts/demo_config.py
 
-# the demo's second image: a venv with jupyter-spaces and a data-science set
-$(DEMO_IMAGE)/installed:
+# the demo's second image: a venv with jupyter-spaces and a data-science set, installed
+# anew when the project changed (a space cannot run on an image with an older agent)
+$(DEMO_IMAGE)/installed: pyproject.toml $(shell find jupyter_spaces -name '*.py' 2>/dev/null)
 	$(PYTHON) -m venv $(DEMO_IMAGE)
 	$(DEMO_IMAGE)/bin/pip install . pandas matplotlib
 	touch $@

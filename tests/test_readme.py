@@ -53,3 +53,28 @@ def test_the_second_installs_test_dependencies_and_runs_every_suite_and_ci_runs_
     assert any(s.startswith("cd labextension && jlpm test") for s in steps)
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert ci.index("make test") < ci.index("make bench")
+
+
+def test_the_demos_second_image_is_installed_anew_when_the_project_changed(tmp_path):
+    """A stamp older than the project's sources makes `make demo` install it again (an
+    image with an older jupyter-spaces was listed unavailable: its agent lacked a module)."""
+    (tmp_path / "jupyter_spaces").mkdir()
+    source = tmp_path / "jupyter_spaces" / "agent.py"
+    for path in (tmp_path / "pyproject.toml", source):
+        path.write_text("")
+    stamp = tmp_path / ".demo" / "data-science" / "installed"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("")
+    os.utime(tmp_path / "pyproject.toml", (1_000_000, 1_000_000))
+    os.utime(source, (1_000_000, 1_000_000))
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
+    def steps():
+        out = subprocess.run(["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"),
+                              ".demo/data-science/installed", "PYTHON=python3"], cwd=tmp_path,
+                             capture_output=True, text=True, check=True, timeout=30, env=env)
+        return out.stdout.splitlines()
+
+    assert ".demo/data-science/bin/pip install . pandas matplotlib" not in steps()
+    os.utime(source, None)  # changed after the image was installed
+    assert ".demo/data-science/bin/pip install . pandas matplotlib" in steps()
