@@ -1,6 +1,6 @@
 import { APIRequestContext, Browser, Page } from '@playwright/test';
 
-import { createSpace, expect, test, uniqueName } from './fixtures';
+import { createSpace, expect, test, Theme, uniqueName } from './fixtures';
 
 test('admins manage users: add shows the one-time token, remove asks first', async ({
   home,

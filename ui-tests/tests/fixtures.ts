@@ -135,14 +135,24 @@ export const START_TIMEOUT = 90_000;
 /** Roles of a shared space's members. */
 export type Role = 'editor' | 'viewer';
 
-/** Options of the {@link test} fixture `sharedNotebook`. */
-export interface ISharedNotebookOptions {
+/** Options of the {@link test} fixture `sharedSpace`. */
+export interface ISharedSpaceOptions {
   /** The start of the space's unique name. */
   prefix: string;
   displayName?: string;
   /** The member besides the owner, alice, and their role. */
   member: UserName;
   role: Role;
+}
+
+/** What the fixture `sharedSpace` made: the space, and its owner's API. */
+export interface ISharedSpace {
+  space: any;
+  alice: APIRequestContext;
+}
+
+/** Options of the {@link test} fixture `sharedNotebook`. */
+export interface ISharedNotebookOptions extends ISharedSpaceOptions {
   /** The notebook's path in the space. */
   path: string;
   memberTheme?: Theme;
@@ -166,6 +176,8 @@ type Fixtures = {
   deleteAfter: (name: string) => void;
   /** Start a space through the API and wait until it runs (deleted after the test). */
   startSpace: (api: APIRequestContext, name: string) => Promise<void>;
+  /** A running shared space of alice's with one member (deleted after the test). */
+  sharedSpace: (options: ISharedSpaceOptions) => Promise<ISharedSpace>;
   /**
    * A running shared space of alice's with one member, and a one-cell
    * notebook open in the JupyterLab of each of them (toasts hidden).
@@ -218,7 +230,7 @@ export const test = base.extend<Fixtures>({
       await waitStatus(api, name, 'running');
     });
   },
-  sharedNotebook: async ({ api, home, server, startSpace }, use) => {
+  sharedSpace: async ({ api, startSpace }, use) => {
     await use(async options => {
       const alice = await api('alice');
       const space = await createSpace(alice, {
@@ -228,7 +240,12 @@ export const test = base.extend<Fixtures>({
       });
       await addMember(alice, space.name, options.member, options.role);
       await startSpace(alice, space.name);
-
+      return { space, alice };
+    });
+  },
+  sharedNotebook: async ({ home, server, sharedSpace }, use) => {
+    await use(async options => {
+      const { space, alice } = await sharedSpace(options);
       await putNotebook(alice, server, space.name, options.path);
       const owner = await home('alice');
       await hideToasts(owner);
@@ -487,7 +504,6 @@ export async function putNotebook(
   expect(r.status(), await r.text()).toBeLessThan(300);
 }
 
-/** Create a space through the API (as `user`), returning its JSON. */
 /** Make `user` a member of shared space `name` with `role` (through `api`, its owner's). */
 export async function addMember(
   api: APIRequestContext,
@@ -499,6 +515,7 @@ export async function addMember(
   expect(r.status(), await r.text()).toBe(200);
 }
 
+/** Create a space through the API (as `user`), returning its JSON. */
 export async function createSpace(
   api: APIRequestContext,
   body: Record<string, unknown>

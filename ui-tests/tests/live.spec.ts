@@ -9,7 +9,6 @@
 import { APIRequestContext, Page } from '@playwright/test';
 
 import {
-  addMember,
   createSpace,
   expect,
   hideToasts,
@@ -47,17 +46,15 @@ test('a space stopped by an administrator turns Stopped on another user’s home
   api,
   home,
   server,
-  startSpace
+  sharedSpace
 }, testInfo) => {
-  const alice = await api('alice');
   const root = await api('root');
-  const space = await createSpace(alice, {
-    name: uniqueName('live-stop'),
-    display_name: 'Live stop',
-    sharing: 'shared'
+  const { space, alice } = await sharedSpace({
+    prefix: 'live-stop',
+    displayName: 'Live stop',
+    member: 'bob',
+    role: 'editor'
   });
-  await addMember(alice, space.name, 'bob', 'editor');
-  await startSpace(alice, space.name);
   await putNotebook(alice, server, space.name, 'work.ipynb');
 
   // bob: the home in one window, the notebook in the space in another
@@ -124,18 +121,15 @@ test('a space stopped by an administrator turns Stopped on another user’s home
 });
 
 test('a space stopped by its owner: the member’s page says so and goes back to the spaces', async ({
-  api,
   home,
   server,
-  startSpace
+  sharedSpace
 }) => {
-  const alice = await api('alice');
-  const space = await createSpace(alice, {
-    name: uniqueName('live-owner'),
-    sharing: 'shared'
+  const { space, alice } = await sharedSpace({
+    prefix: 'live-owner',
+    member: 'bob',
+    role: 'viewer'
   });
-  await addMember(alice, space.name, 'bob', 'viewer');
-  await startSpace(alice, space.name);
   const page = await home('bob');
   await hideToasts(page);
   await openLab(page, server, space.name);

@@ -5,7 +5,6 @@
  * 800×600. Fixed names and display names; times are masked.
  */
 import {
-  addMember,
   createSpace,
   expect,
   hideToasts,
@@ -13,7 +12,6 @@ import {
   openLab,
   test,
   Theme,
-  uniqueName
 } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
@@ -25,16 +23,14 @@ for (const theme of THEMES) {
     api,
     home,
     server,
-    startSpace
+    sharedSpace
   }) => {
-    const alice = await api('alice');
-    const space = await createSpace(alice, {
-      name: uniqueName('notice'),
-      display_name: 'Team notes',
-      sharing: 'shared'
+    const { space } = await sharedSpace({
+      prefix: 'notice',
+      displayName: 'Team notes',
+      member: 'bob',
+      role: 'editor'
     });
-    await addMember(alice, space.name, 'bob', 'editor');
-    await startSpace(alice, space.name);
     const page = await home('bob', { theme });
     await hideToasts(page);
     await openLab(page, server, space.name);

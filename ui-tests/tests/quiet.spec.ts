@@ -7,7 +7,6 @@
 import { ConsoleMessage, Page, WebSocket } from '@playwright/test';
 
 import {
-  addMember,
   createSpace,
   expect,
   openLab,
@@ -48,18 +47,15 @@ function listen(page: Page) {
 }
 
 test('a viewer session makes no kernel connection and logs no error', async ({
-  api,
   home,
   server,
-  startSpace
+  sharedSpace
 }) => {
-  const alice = await api('alice');
-  const space = await createSpace(alice, {
-    name: uniqueName('quiet'),
-    sharing: 'shared'
+  const { space, alice } = await sharedSpace({
+    prefix: 'quiet',
+    member: 'bob',
+    role: 'viewer'
   });
-  await addMember(alice, space.name, 'bob', 'viewer');
-  await startSpace(alice, space.name);
   await putNotebook(alice, server, space.name, 'quiet.ipynb');
   // an editor's kernel runs for the notebook: the viewer must not attach to it
   const s = await spaceApiWithToken(alice, server, space.name, 'POST', 'sessions', {

@@ -8,13 +8,10 @@
 import { Page } from '@playwright/test';
 
 import {
-  addMember,
-  createSpace,
   expect,
   hideToasts,
   openLab,
   test,
-  uniqueName
 } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
@@ -37,18 +34,15 @@ async function chooseTheme(page: Page, theme: string): Promise<void> {
 }
 
 test('Dark chosen on the home is the theme of the space opened next, and stays the user’s own', async ({
-  api,
   home,
   server,
-  startSpace
+  sharedSpace
 }) => {
-  const alice = await api('alice');
-  const space = await createSpace(alice, {
-    name: uniqueName('follow'),
-    sharing: 'shared'
+  const { space } = await sharedSpace({
+    prefix: 'follow',
+    member: 'bob',
+    role: 'editor'
   });
-  await addMember(alice, space.name, 'bob', 'editor');
-  await startSpace(alice, space.name);
 
   const bobHome = await home('bob');
   await chooseTheme(bobHome, 'JupyterLab Dark');
