@@ -105,6 +105,7 @@ ROUTES = [
     # On a space's own host (see space_host): entering with a ticket, redirects, and
     # what the space's labextension reads about this space.
     Route("/spaces/_enter", _HOST + "EnterHandler", everyone(READ)),
+    Route(f"/spaces/{_SPACE}/logout", _HOST + "SpaceLogoutHandler", everyone(READ)),
     Route("/(.*)", _HOST + "SpaceHostPagesHandler", everyone(READ)),
     Route("/spaces/api/me", _HOST + "SpaceMeHandler", users(READ)),
     Route("/spaces/api/spaces", _HOST + "ThisSpaceListHandler", users(READ)),

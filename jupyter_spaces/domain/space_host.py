@@ -16,6 +16,9 @@ Only this, in this order; nothing of the domain's own pages or API otherwise:
   anyway (no other space, not even a name), and change nothing.
 - ``<base>lab`` (the labextension's way home) and ``/``: redirects to the
   domain's home and to this space's JupyterLab.
+- ``<base>spaces/<this space>/logout`` (JupyterLab's File > Log Out in the space):
+  a redirect to the domain's logout, which ends the login session and its space
+  sessions (the space's own server has no logout: it answered 404).
 """
 
 from __future__ import annotations
@@ -168,6 +171,23 @@ class SpaceHostPagesHandler(JupyterHandler):
         raise web.HTTPError(404)
 
 
+class SpaceLogoutHandler(JupyterHandler):
+    """JupyterLab's Log Out in a space: the domain's logout, on the domain's host."""
+
+    auth_resource = "spaces"
+
+    def check_host(self) -> bool:
+        return host_space(self) is not None
+
+    @allow_unauthenticated
+    def get(self, name: str):
+        if name != host_space(self):
+            raise web.HTTPError(404)
+        origins = self.settings[SETTINGS_KEY].origins
+        domain = origins.domain_origin(self.request.protocol, self.request.host)
+        self.redirect(domain + url_path_join(self.base_url, "logout"))
+
+
 def space_host_handlers(base_url: str) -> list:
     """The rules of every space host (base_url applied), the catch-all last."""
     api = url_path_join(base_url, "spaces/api")
@@ -183,6 +203,7 @@ def space_host_handlers(base_url: str) -> list:
         (f"{api}/images", SpaceImagesHandler),
         (f"{api}/app-types", SpaceAppTypesHandler),
         (f"{api}/.*", SpaceApiNotFoundHandler),
+        (url_path_join(base_url, r"spaces/(?P<name>[^/]+)/logout"), SpaceLogoutHandler),
         (url_path_join(base_url, r"spaces/(?P<name>[^/]+)/(?P<path>.*)"), SpaceProxyHandler),
         (r"/(.*)", SpaceHostPagesHandler),
     ]

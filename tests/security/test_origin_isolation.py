@@ -204,3 +204,26 @@ async def test_a_browser_at_127_0_0_1_is_sent_to_localhost(client, proxied, serv
     # API clients are served where they are
     r = await raw(port, "GET", "spaces/api/me", host=at_ip, headers={"Authorization": f"token {client.tokens['owner']}"})
     assert r.code == 200 and json.loads(r.body)["name"] == "alice"
+
+
+async def test_log_out_in_a_space_is_the_domains_logout(client, proxied, service, port):
+    """JupyterLab's File > Log Out in a space goes to the space's base_url + logout: it
+    answered 404 and logged nobody out. It is the domain's logout now, which ends the
+    space session too."""
+    cookies, location = await ticket_redirect(client, service, port, "alice", "echo")
+    url = urlsplit(location)
+    r = await raw(port, "GET", f"{url.path}?{url.query}", host=url.netloc)
+    (line,) = set_cookie_lines(r, SPACE_COOKIE)
+    jar = SimpleCookie()
+    jar.load(line)
+    space = cookie_header({SPACE_COOKIE: jar[SPACE_COOKIE].value})
+    r = await raw(port, "GET", space_path("echo", "logout"), host=url.netloc, headers={**space, **HTML})
+    assert r.code == 302 and r.headers["Location"] == f"http://localhost:{port}{BASE}logout"
+    # another space's on this host: nothing
+    r = await raw(port, "GET", space_path(SPACE, "logout"), host=url.netloc, headers={**space, **HTML})
+    assert r.code == 404
+    # the browser follows with its login cookie: signed out, of the space as well
+    r = await raw(port, "GET", "logout", headers={**cookie_header(cookies), **HTML})
+    assert r.code == 200, r.code
+    r = await raw(port, "GET", space_path("echo", "echo/in"), host=url.netloc, headers=space)
+    assert r.code == 403, r.code
