@@ -105,12 +105,7 @@ def server_config(spec: LaunchSpec, home: str, kernels: dict) -> dict:
             "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
             # No JupyterLab build in a space (the image is read-only): no build prompt, and
             # no build check at every page load (about a second of the server's CPU).
-            "ServerApp": {
-                "tornado_settings": {"page_config_data": {"buildAvailable": False, "buildCheck": False}},
-                # File > Shut Down asked to confirm, then did nothing (api/shutdown is refused
-                # to every role: a space stops from the domain): JupyterLab hides it without this.
-                "quit_button": False,
-            },
+            "ServerApp": {"tornado_settings": {"page_config_data": {"buildAvailable": False, "buildCheck": False}}},
             # Notebook trust lives on the volume: the Jupyter data dir is read-only.
             "NotebookNotary": {"data_dir": os.path.join(home, ".local", "share", "jupyter")},
             **kernels,
