@@ -72,7 +72,7 @@ _SAFE = frozenset({"GET", "HEAD"})
 # Request headers that send a request to the handler: a body, an upgrade, 100-continue.
 _NOT_FAST = ("Content-Length", "Transfer-Encoding", "Upgrade", "Expect")
 # Paths in a space the handler may answer itself (a user's own settings: personal_settings).
-_DOMAIN_ANSWERS = ("lab/api/settings",)
+_DOMAIN_ANSWERS = ("lab/api/settings", "logout")  # the domain's own handlers (space_host)
 
 
 def _has_token_param(query: str) -> bool:
