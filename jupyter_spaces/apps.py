@@ -256,7 +256,7 @@ MLFLOW = App(
         "3.0/mlflow/issues/search",
         "3.0/mlflow/prompt-optimization/jobs/search",
     )
-    + ("graphql",),
+    + ("ajax-api/2.0/mlflow/experiments/search-datasets", "graphql"),  # the UI's only
 )
 
 RSTUDIO = App(

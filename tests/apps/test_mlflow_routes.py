@@ -22,10 +22,11 @@ pytestmark = pytest.mark.skipif(
 ROUTES = r"""
 import importlib, json, warnings
 warnings.simplefilter("ignore")
-from mlflow.server import handlers
+from mlflow.server import app
 from mlflow.server.graphql.graphql_schema_extensions import schema
-routes = [(m, rule, getattr(fn, "__name__", str(fn)))
-          for rule, fn, methods in handlers.get_endpoints() for m in methods]
+# every Flask route: the REST handlers and the UI's own (serve_*)
+routes = [(m, r.rule, app.view_functions[r.endpoint].__name__)
+          for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}]
 for mod, name in [("otel_api", "otel_router"), ("job_api", "job_api_router"),
                   ("gateway_api", "gateway_router"), ("assistant.api", "assistant_router"),
                   ("artifact_router", "artifact_router"), ("mcp_server_api", "mcp_server_router"),
@@ -39,7 +40,7 @@ print(json.dumps({"routes": routes, "mutations": mutations}))
 #: handlers of MLflow's that answer a POST without writing: searches, a batch get, a
 #: query of metrics, and GraphQL (whose mutations are checked below)
 READ_POST_HANDLERS = re.compile(
-    r"^_(search_\w+|get_latest_versions|batch_get_trace_infos|query_trace_metrics|graphql)$"
+    r"^(_|serve_)(search_\w+|get_latest_versions|batch_get_trace_infos|query_trace_metrics|graphql)$"
 )
 #: GraphQL "mutations" of the pinned MLflow, all reads despite the name
 READ_MUTATIONS = {"mlflowSearchDatasets", "mlflowSearchRuns", "testMutation"}

@@ -120,6 +120,13 @@ class SpaceProxyHandler(PersonalSettings, WebSocketSplicing, JupyterHandler):
         # tornado calls this before prepare, too early: prepare checks once the user is known.
         return None
 
+    def _from_own_pages(self) -> bool:
+        """A browser's write sent by a page of this very origin (the space's own host):
+        as safe as the XSRF token, which those pages can read anyway, and what apps that
+        send no token (MLflow's UI) are let in by; another site cannot set ``Origin``."""
+        origin = self.request.headers.get("Origin")
+        return origin is not None and origin == f"{self.request.protocol}://{self.request.host}"
+
     def _wants_html(self) -> bool:
         return self.request.method in ("GET", "HEAD") and "text/html" in self.request.headers.get("Accept", "")
 
@@ -205,7 +212,7 @@ class SpaceProxyHandler(PersonalSettings, WebSocketSplicing, JupyterHandler):
                     reason="space_origin",
                 ))
         if not token_auth:
-            if self.request.method in _UNSAFE:
+            if self.request.method in _UNSAFE and not (facts.space is not None and self._from_own_pages()):
                 try:
                     JupyterHandler.check_xsrf_cookie(self)
                 except web.HTTPError as e:

@@ -191,12 +191,12 @@ class Gate:
         out = [f"{method} {path} HTTP/1.1"]
         for k, v in headers:
             low = k.lower()
-            # the domain checked the caller and, for websockets, the Origin; the app's own
-            # origin check would compare it with the upstream Host and refuse
+            # the domain checked the caller and the Origin (websockets, and a browser's
+            # writes); the app's own check would not know the space's origin and refuse
+            # (MLflow: every write from a page not on localhost, code-server: websockets)
             if (
                 low.startswith(signing.HEADER_PREFIX.lower())
-                or low in ("connection", "keep-alive")
-                or (upgrade and low == "origin")
+                or low in ("connection", "keep-alive", "origin")
             ):
                 continue
             out.append(f"{k}: {v}")
