@@ -22,7 +22,7 @@ from jupyter_spaces import apps
 from jupyter_spaces.domain.schemas import MemberPut, SpaceCreate, TokenCreate, UserCreate
 from jupyter_spaces.domain.service import SYSTEM
 from tests.domain.openapi_check import api_prefix, documented_operations, find_operation
-from tests.domainconfig import domain_server_config, lifecycle_running
+from tests.domainconfig import domain_server_config
 
 CALLERS = ("owner", "editor", "viewer", "other", "admin", "anonymous")
 SHARED = "team-proj"
@@ -278,11 +278,6 @@ class TestAppSpaces:
         """Spaces that really run (the project installed in a venv), no idle stops."""
         return domain_server_config(tmp_path / "domain", python=installed_python,
                                     domain={"poll_interval": 0.5, "idle_check_interval": 3600})
-
-    @pytest.fixture
-    def lifecycle(self, domain, jp_asyncio_loop):
-        for _ in lifecycle_running(domain.lifecycle, jp_asyncio_loop):
-            yield domain.lifecycle
 
     @pytest.mark.slow
     @pytest.mark.timeout(600)
