@@ -16,6 +16,7 @@
  * there (`space/labpage.py`); `plugins()` adds this one only then.
  */
 import {
+  ILabShell,
   IRouter,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -79,6 +80,40 @@ export async function tabTitle(
   }`;
 }
 
+/**
+ * A page opened on a file's address (`/lab/tree/<file>`) shows that file, as in
+ * JupyterLab, not a Launcher beside it. JupyterLab's launcher opens at any
+ * layout change that finds the main area empty once the layout and the file
+ * browser are restored; its state plugin, waiting for a save, routed late
+ * enough that none came while the file was still opening. Without that wait
+ * one does: a launcher made before the file opened is closed once it has.
+ */
+export function keepTreeFileAlone(
+  shell: ILabShell,
+  treePath: string,
+  giveUpAfterMs = 30_000
+): void {
+  const early = new Set<Widget>();
+  const check = () => {
+    const main = Array.from(shell.widgets('main'));
+    const opened = main.some(
+      w => w instanceof DocumentWidget && w.context.path === treePath
+    );
+    if (!opened) {
+      main.filter(w => w.id.startsWith('launcher')).forEach(w => early.add(w));
+      return;
+    }
+    early.forEach(w => w.close());
+    stop();
+  };
+  const stop = () => {
+    shell.layoutModified.disconnect(check);
+    clearTimeout(timer);
+  };
+  const timer = setTimeout(stop, giveUpAfterMs); // a folder, or a file that did not open
+  shell.layoutModified.connect(check);
+}
+
 export const statePlugin: JupyterFrontEndPlugin<IStateDB> = {
   id: 'jupyter-spaces:state',
   description:
@@ -98,6 +133,10 @@ export const statePlugin: JupyterFrontEndPlugin<IStateDB> = {
       return new StateDB();
     }
     const trans = (translator ?? nullTranslator).load('jupyterlab');
+    const treePath = PageConfig.getOption('treePath');
+    if (treePath && 'layoutModified' in app.shell) {
+      keepTreeFileAlone(app.shell as ILabShell, treePath);
+    }
     const { commands, serviceManager } = app;
     const workspaces = serviceManager.workspaces;
     const workspace = resolver.name;

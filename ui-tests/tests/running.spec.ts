@@ -255,6 +255,12 @@ test.describe('running spaces', () => {
     // both see the notebook's content through the shared document
     await expect(cellA).toContainText('start = 0');
     await expect(cellB).toContainText('start = 0');
+    // a notebook's address opens that notebook alone, no Launcher beside it
+    for (const page of [pageA, pageB]) {
+      await expect(
+        page.locator('#jp-main-dock-panel .lm-TabBar-tab')
+      ).toHaveText(['co.ipynb']);
+    }
 
     await cellA.click();
     await pageA.keyboard.press('Control+End');
