@@ -69,7 +69,7 @@ export interface ILoginLink {
 
 /** An API token's metadata; `token` is present only right after creation. */
 export interface IToken {
-  id: string;
+  id: number;
   note: string | null;
   created: string;
   expires: string | null;
@@ -515,7 +515,7 @@ export class SpacesClient {
     return this.request('POST', ['users', user, 'tokens'], { body });
   }
 
-  deleteToken(user: string, id: string): Promise<void> {
+  deleteToken(user: string, id: number): Promise<void> {
     return this.request('DELETE', ['users', user, 'tokens', String(id)]);
   }
 

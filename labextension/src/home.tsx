@@ -4,6 +4,7 @@
  * members, delete; and for admins an all-spaces metadata view and users.
  */
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { URLExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -15,6 +16,7 @@ import { appUrl, openTarget, viewerRefusal } from './apps';
 import { spacesIcon } from './icons';
 import { HomeModel } from './homemodel';
 import { MembersDialog } from './members';
+import { TokensDialog } from './tokens';
 import { PasswordDialog } from './userdialogs';
 import { CreateSpaceDialog, SettingsDialog } from './spaceform';
 import {
@@ -40,6 +42,7 @@ type ModalState =
   | { kind: 'settings'; space: string }
   | { kind: 'members'; space: string }
   | { kind: 'password' }
+  | { kind: 'tokens' }
   | null;
 
 export interface IHomeProps {
@@ -186,6 +189,19 @@ export function Home(
             {me.admin && (
               <span className="jp-SpacesBadge">{trans.__('admin')}</span>
             )}
+            <button
+              className="jp-SpacesHome-meButton"
+              title={trans.__('API tokens for scripts, the R addin, notebooks')}
+              onClick={() => setModal({ kind: 'tokens' })}
+            >
+              {trans.__('Tokens')}
+            </button>
+            <a
+              className="jp-SpacesHome-meButton"
+              href={URLExt.join(model.client.serverSettings.baseUrl, 'logout')}
+            >
+              {trans.__('Log out')}
+            </a>
           </span>
         )}
       </header>
@@ -280,6 +296,14 @@ export function Home(
             Notification.success(message, { autoClose: 5000 });
             setModal(null);
           }}
+          onClose={() => setModal(null)}
+        />
+      )}
+      {modal?.kind === 'tokens' && me && (
+        <TokensDialog
+          user={me}
+          model={model}
+          trans={trans}
           onClose={() => setModal(null)}
         />
       )}

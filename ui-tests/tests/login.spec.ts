@@ -47,6 +47,21 @@ test('a user who came in by a login link sets a password and signs in with it', 
   await expect(login.locator('.jp-SpacesHome-me')).toContainText('Pat Word', {
     timeout: 60_000
   });
+  // a token of their own, shown once, for scripts and notebooks
+  await login.getByRole('button', { name: 'Tokens' }).click();
+  const tokens = login.getByRole('dialog', { name: 'Your API tokens' });
+  await tokens.getByLabel('Note (what it is for)').fill('notebook');
+  await tokens.getByRole('button', { name: 'New token' }).click();
+  const secret = (await tokens.locator('[data-new-token]').textContent())!;
+  const me = await login.request.get(new URL('spaces/api/me', link.url).href, {
+    headers: { Authorization: `token ${secret}`, Cookie: '' }
+  });
+  expect((await me.json()).name).toBe(name);
+  await tokens.getByRole('button', { name: 'Close' }).click();
+  // and the home's Log out ends the session
+  await login.getByRole('link', { name: 'Log out' }).click();
+  await login.goto(new URL('spaces/home', link.url).href);
+  await expect(login.getByLabel('User name')).toBeVisible({ timeout: 30_000 });
 
   // the link was used: opening it again says so, and how to get another
   const third = await browser.newContext();

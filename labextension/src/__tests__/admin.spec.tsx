@@ -9,7 +9,7 @@ import { SpacesClient } from '../api';
 import { AllSpacesView, UsersView } from '../admin';
 import { HomeModel } from '../homemodel';
 import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
-import { mountEachTest, silentFeed } from './dom';
+import { button, mountEachTest, settle, silentFeed, type } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -111,34 +111,6 @@ afterEach(() => {
 const run = async (fn: () => Promise<unknown>) => {
   await fn();
 };
-
-/** Set an input's value the way React notices. */
-function type(input: HTMLInputElement, value: string) {
-  const setter = Object.getOwnPropertyDescriptor(
-    HTMLInputElement.prototype,
-    'value'
-  )!.set!;
-  setter.call(input, value);
-  input.dispatchEvent(new Event('input', { bubbles: true }));
-}
-
-function button(scope: ParentNode, label: string): HTMLButtonElement {
-  const found = [...scope.querySelectorAll('button')].find(
-    b => b.textContent?.trim() === label
-  );
-  if (!found) {
-    throw new Error(`no button ${label}`);
-  }
-  return found;
-}
-
-async function settle() {
-  for (let i = 0; i < 5; i++) {
-    await act(async () => {
-      await new Promise(r => setTimeout(r, 0));
-    });
-  }
-}
 
 describe('AllSpacesView', () => {
   it('resizes a stopped space and says why a running one cannot be', async () => {

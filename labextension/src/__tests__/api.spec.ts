@@ -226,7 +226,7 @@ describe('SpacesClient request building', () => {
         'users/bob/tokens',
         { note: 'ci', expires_in_days: 7 }
       ],
-      [() => client.deleteToken('bob', '42'), 'DELETE', 'users/bob/tokens/42'],
+      [() => client.deleteToken('bob', 42), 'DELETE', 'users/bob/tokens/42'],
       [() => client.listAudit({ limit: 3 }), 'GET', 'audit']
     ];
     for (const [call, method, path, body] of calls) {

@@ -36,3 +36,33 @@ export const silentFeed = (): EventSource =>
     close: () => undefined,
     onerror: null
   }) as any;
+
+/** Set an input's value the way React notices. */
+export function type(input: HTMLInputElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(
+    HTMLInputElement.prototype,
+    'value'
+  )!.set!;
+  setter.call(input, value);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+/** The button in `scope` whose text is `label`. */
+export function button(scope: ParentNode, label: string): HTMLButtonElement {
+  const found = [...scope.querySelectorAll('button')].find(
+    b => b.textContent?.trim() === label
+  );
+  if (!found) {
+    throw new Error(`no button ${label}`);
+  }
+  return found;
+}
+
+/** Let pending requests and the React updates they cause finish. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await act(async () => {
+      await new Promise(r => setTimeout(r, 0));
+    });
+  }
+}
