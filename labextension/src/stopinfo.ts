@@ -136,10 +136,7 @@ export function stopMessage(
     );
   } else if (info.kernels === null || info.terminals === null) {
     parts.push(
-      trans.__(
-        'Running kernels and terminals in “%1” end (they could not be counted).',
-        name
-      )
+      trans.__('Any kernels and terminals running in “%1” end.', name)
     );
   } else {
     parts.push(

@@ -191,7 +191,7 @@ test.describe('running spaces', () => {
     // its own to offer yet
     const confirmStop = page.locator('.jp-Dialog');
     await expect(confirmStop).toContainText(
-      `Running kernels and terminals in “${space.name}” end`
+      `Any kernels and terminals running in “${space.name}” end`
     );
     await expect(confirmStop).toContainText('keep running');
     await confirmStop.getByRole('button', { name: 'Stop' }).click();
