@@ -263,12 +263,27 @@ async function deleteSpaces(
   root: APIRequestContext,
   names: string[]
 ): Promise<void> {
+  const status = async (name: string): Promise<string> => {
+    const r = await root.get(`spaces/${name}`).catch(() => null);
+    return !r ? 'unknown' : r.status() === 404 ? 'gone' : (await r.json()).status;
+  };
   for (const name of names) {
     await root.post(`spaces/${name}/stop`).catch(() => undefined);
+  }
+  // a space is deleted once stopped (a delete while it stops is refused, and an
+  // app's server can take a while to stop): else it outlived its test
+  let deadline = Date.now() + 60_000;
+  for (const name of names) {
+    while (
+      Date.now() < deadline &&
+      !['stopped', 'failed', 'gone'].includes(await status(name))
+    ) {
+      await new Promise(res => setTimeout(res, 500));
+    }
     await root.delete(`spaces/${name}`).catch(() => undefined);
   }
-  // deletion stops the sandbox and unmounts: it takes a while
-  const deadline = Date.now() + 60_000;
+  // deletion removes the volume: it takes a while
+  deadline = Date.now() + 60_000;
   for (const name of names) {
     while (Date.now() < deadline) {
       const r = await root.get(`spaces/${name}`).catch(() => null);
