@@ -28,7 +28,7 @@ import { SpacesModel } from '../model';
 import { Fetcher, runningInSpace, stopMessage } from '../stopinfo';
 import { Switcher } from '../switcher';
 import { APP_TYPES } from './apptypes';
-import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+import { ALICE, FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
 import { mountEachTest, silentFeed } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -122,16 +122,6 @@ describe('the stop dialog per app', () => {
   });
 });
 
-const ME = {
-  name: 'alice',
-  display_name: 'Alice',
-  initials: 'AL',
-  color: '#123456',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
-
 describe('the home and the switcher with every app', () => {
   const dom = mountEachTest();
   let server: FakeServer;
@@ -148,7 +138,7 @@ describe('the home and the switcher with every app', () => {
       const route = req.path.replace('/base/spaces/api/', '');
       switch (route) {
         case 'me':
-          return { body: ME };
+          return { body: ALICE };
         case 'instance-types':
         case 'images':
           return { body: { items: [] } };

@@ -217,6 +217,17 @@ export class FakeServer {
   private readonly violations: string[] = [];
 }
 
+/** The caller of most specs, as `GET me` sends them. */
+export const ALICE = {
+  name: 'alice',
+  display_name: 'Alice',
+  initials: 'AL',
+  color: '#123456',
+  admin: false,
+  created: '2024-01-01T00:00:00Z',
+  last_activity: null
+};
+
 /** A space as the server would send it. */
 export function makeSpace(name: string, extra: Record<string, unknown> = {}) {
   return {

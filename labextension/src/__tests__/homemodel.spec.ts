@@ -6,17 +6,7 @@
 import { SpacesClient } from '../api';
 import { HomeModel } from '../homemodel';
 import { createBody, defaultCreateValues, settingsBody } from '../spaceform';
-import { FakeServer, makeSpace } from './fakeserver';
-
-const ME = {
-  name: 'alice',
-  display_name: 'Alice',
-  initials: 'AL',
-  color: '#123456',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
+import { ALICE, FakeServer, makeSpace } from './fakeserver';
 
 const CATALOG = {
   'instance-types': [
@@ -76,7 +66,7 @@ const CATALOG = {
   ]
 };
 
-function domain(server: FakeServer, me = ME, spaces = [] as unknown[]) {
+function domain(server: FakeServer, me = ALICE, spaces = [] as unknown[]) {
   server.handler = req => {
     const route = req.path.replace('/base/spaces/api/', '');
     if (route === 'me') {
@@ -95,7 +85,7 @@ function domain(server: FakeServer, me = ME, spaces = [] as unknown[]) {
       return {
         status: 201,
         headers: { Location: '/base/spaces/api/users/new' },
-        body: { ...ME, ...(req.body as object), token: 'secret-token' }
+        body: { ...ALICE, ...(req.body as object), token: 'secret-token' }
       };
     }
     return { status: 404, body: { message: 'No such thing.', reason: 'x' } };
@@ -116,7 +106,10 @@ describe('HomeModel', () => {
   afterEach(() => model.dispose());
 
   it('loads the caller, the catalogues and the spaces', async () => {
-    domain(server, ME, [makeSpace('a'), makeSpace('b', { sharing: 'shared' })]);
+    domain(server, ALICE, [
+      makeSpace('a'),
+      makeSpace('b', { sharing: 'shared' })
+    ]);
     await model.load();
     expect(model.loaded).toBe(true);
     expect(model.me?.name).toBe('alice');
@@ -131,7 +124,7 @@ describe('HomeModel', () => {
   });
 
   it('keeps others’ private spaces (role null) out of the home list', async () => {
-    domain(server, { ...ME, admin: true }, [
+    domain(server, { ...ALICE, admin: true }, [
       makeSpace('mine'),
       makeSpace('theirs', { owner: 'bob', role: null, url: null })
     ]);
@@ -142,7 +135,7 @@ describe('HomeModel', () => {
   });
 
   it('filters by sharing, status, app, owner and search', async () => {
-    domain(server, ME, [
+    domain(server, ALICE, [
       makeSpace('a', { sharing: 'shared', owner: 'bob' }),
       makeSpace('b', { status: 'running' }),
       makeSpace('c', { display_name: 'Thesis' })
@@ -183,7 +176,7 @@ describe('HomeModel', () => {
   });
 
   it('adds a user, returning the one-time token but not keeping it', async () => {
-    domain(server, { ...ME, admin: true });
+    domain(server, { ...ALICE, admin: true });
     await model.load();
     const created = await model.addUser({ name: 'zoe', display_name: 'Zoe' });
     expect(created.token).toBe('secret-token');

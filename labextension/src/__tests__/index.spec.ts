@@ -5,17 +5,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { nullTranslator } from '@jupyterlab/translation';
 
 import { activateSpaces, CommandIDs, homeUrl, plugin, plugins } from '../index';
-import { FakeServer, makeSpace } from './fakeserver';
-
-const ME = {
-  name: 'alice',
-  display_name: 'Alice',
-  initials: 'AL',
-  color: '#123456',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
+import { ALICE, FakeServer, makeSpace } from './fakeserver';
 
 describe('jupyter-spaces:plugin', () => {
   let server: FakeServer;
@@ -136,7 +126,7 @@ describe('jupyter-spaces:plugin', () => {
   it('in the domain opens the spaces home in the main area', async () => {
     server.handler = req => {
       if (req.path.endsWith('/me')) {
-        return { body: ME };
+        return { body: ALICE };
       }
       if (req.path.endsWith('/spaces')) {
         return { body: { items: [], next_cursor: null } };
@@ -162,7 +152,7 @@ describe('jupyter-spaces:plugin', () => {
     // (the command palette closes when a routed command runs under it)
     server.handler = req =>
       req.path.endsWith('/me')
-        ? { body: ME }
+        ? { body: ALICE }
         : req.path.endsWith('/spaces')
           ? { body: { items: [], next_cursor: null } }
           : { body: { items: [] } };
