@@ -226,24 +226,27 @@ async def test_editor_and_owner_change_files(fetch, files, role):
     assert not (files / "renamed.txt").exists()
 
 
-async def test_terminals(fetch, jp_http_port, jp_base_url, space_secret):
-    created = await fetch("api", "terminals", role="editor", method="POST")
-    assert created.code == 200
-    name = json.loads(created.body)["name"]
-    parts = ("terminals", "websocket", name)
+async def only_editors_connect(port: int, path: str, secret: str) -> None:
+    """The websocket at ``path`` refuses a signed viewer and an unsigned caller with 403,
+    and opens for a signed editor."""
 
     async def connect(role):
-        path = url_path_join(jp_base_url, *parts)
-        headers = sign_request(space_secret, SPACE, "GET", path, IDENTITIES[role]) if role else {}
-        req = tornado.httpclient.HTTPRequest(f"ws://localhost:{jp_http_port}{path}", headers=headers)
+        headers = sign_request(secret, SPACE, "GET", path, IDENTITIES[role]) if role else {}
+        req = tornado.httpclient.HTTPRequest(f"ws://localhost:{port}{path}", headers=headers)
         return await tornado.websocket.websocket_connect(req)
 
     for role in ("viewer", None):
         with pytest.raises(tornado.httpclient.HTTPClientError) as e:
             await connect(role)
         assert e.value.code == 403
-    ws = await connect("editor")
-    ws.close()
+    (await connect("editor")).close()
+
+
+async def test_terminals(fetch, jp_http_port, jp_base_url, space_secret):
+    created = await fetch("api", "terminals", role="editor", method="POST")
+    assert created.code == 200
+    name = json.loads(created.body)["name"]
+    await only_editors_connect(jp_http_port, url_path_join(jp_base_url, "terminals", "websocket", name), space_secret)
     assert (await fetch("api", "terminals", name, role="viewer", method="DELETE")).code == 403
     assert (await fetch("api", "terminals", name, role="editor", method="DELETE")).code == 204
 
@@ -255,20 +258,8 @@ async def test_kernels_and_sessions(fetch, files, jp_http_port, jp_base_url, spa
     assert r.code == 201
     session = json.loads(r.body)
     kernel_id = session["kernel"]["id"]
-    parts = ("api", "kernels", kernel_id, "channels")
-
-    async def connect(role):
-        path = url_path_join(jp_base_url, *parts) + "?session_id=test"
-        headers = sign_request(space_secret, SPACE, "GET", path, IDENTITIES[role]) if role else {}
-        req = tornado.httpclient.HTTPRequest(f"ws://localhost:{jp_http_port}{path}", headers=headers)
-        return await tornado.websocket.websocket_connect(req)
-
-    for role in ("viewer", None):
-        with pytest.raises(tornado.httpclient.HTTPClientError) as e:
-            await connect(role)
-        assert e.value.code == 403
-    ws = await connect("editor")
-    ws.close()
+    channels = url_path_join(jp_base_url, "api", "kernels", kernel_id, "channels") + "?session_id=test"
+    await only_editors_connect(jp_http_port, channels, space_secret)
     # Viewers see that a kernel exists but cannot touch it.
     assert (await fetch("api", "kernels", kernel_id, role="viewer")).code == 200
     for parts, method in [
