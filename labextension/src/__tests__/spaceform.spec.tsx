@@ -10,11 +10,13 @@ import { rolesText } from '../members';
 import {
   CreateSpaceDialog,
   defaultCreateValues,
+  ICreateSpaceDialogProps,
+  ISettingsDialogProps,
   SettingsDialog
 } from '../spaceform';
 import { makeSpace } from './fakeserver';
 import { APP_TYPES } from './apptypes';
-import { mountEachTest } from './dom';
+import { mountEachTest, type } from './dom';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 const trans = nullTranslator.load('jupyter_spaces');
@@ -84,6 +86,62 @@ function imageHelp(): string {
     .join('');
 }
 
+/** Render the create dialog; what it sends goes to `onCreate`. */
+function renderCreate(
+  onCreate: ICreateSpaceDialogProps['onCreate'] = async () => undefined,
+  catalog: ICatalog = CATALOG
+): void {
+  act(() =>
+    dom.root.render(
+      <CreateSpaceDialog
+        catalog={catalog}
+        trans={trans}
+        onCreate={onCreate}
+        onClose={() => undefined}
+      />
+    )
+  );
+}
+
+/** Render the settings dialog of `space`; what it sends goes to `onSave`. */
+function renderSettings(
+  space: ISettingsDialogProps['space'],
+  onSave: ISettingsDialogProps['onSave'] = async () => undefined
+): void {
+  act(() =>
+    dom.root.render(
+      <SettingsDialog
+        space={space}
+        catalog={CATALOG}
+        trans={trans}
+        onSave={onSave}
+        onClose={() => undefined}
+      />
+    )
+  );
+}
+
+/** The input named `name`. */
+function input(name: string): HTMLInputElement {
+  return dom.container.querySelector(
+    `input[name="${name}"]`
+  ) as HTMLInputElement;
+}
+
+/** Type `value` into the input named `name` as a user would. */
+function typeInto(name: string, value: string): void {
+  act(() => type(input(name), value));
+}
+
+async function submit(): Promise<void> {
+  const form = dom.container.querySelector('form') as HTMLFormElement;
+  await act(async () => {
+    form.dispatchEvent(
+      new Event('submit', { bubbles: true, cancelable: true })
+    );
+  });
+}
+
 /** Choose `value` in `select` as a user would. */
 function choose(select: HTMLSelectElement, value: string): void {
   const setter = Object.getOwnPropertyDescriptor(
@@ -98,16 +156,7 @@ function choose(select: HTMLSelectElement, value: string): void {
 
 describe('the create dialog’s images', () => {
   it('lists every image with its description, an unavailable one disabled with why', () => {
-    act(() =>
-      dom.root.render(
-        <CreateSpaceDialog
-          catalog={CATALOG}
-          trans={trans}
-          onCreate={async () => undefined}
-          onClose={() => undefined}
-        />
-      )
-    );
+    renderCreate();
     const options = [...imageSelect().options];
     expect(options.map(o => o.value)).toEqual([
       'old',
@@ -134,34 +183,10 @@ describe('the create dialog’s images', () => {
 
   it('sends the image chosen', async () => {
     const sent: unknown[] = [];
-    act(() =>
-      dom.root.render(
-        <CreateSpaceDialog
-          catalog={CATALOG}
-          trans={trans}
-          onCreate={async body => sent.push(body)}
-          onClose={() => undefined}
-        />
-      )
-    );
-    const name = dom.container.querySelector(
-      'input[name="name"]'
-    ) as HTMLInputElement;
-    const setter = Object.getOwnPropertyDescriptor(
-      HTMLInputElement.prototype,
-      'value'
-    )!.set!;
-    act(() => {
-      setter.call(name, 'pandas-work');
-      name.dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    renderCreate(async body => sent.push(body));
+    typeInto('name', 'pandas-work');
     choose(imageSelect(), 'data-science');
-    const form = dom.container.querySelector('form') as HTMLFormElement;
-    await act(async () => {
-      form.dispatchEvent(
-        new Event('submit', { bubbles: true, cancelable: true })
-      );
-    });
+    await submit();
     expect(sent).toEqual([
       expect.objectContaining({ name: 'pandas-work', image: 'data-science' })
     ]);
@@ -170,16 +195,7 @@ describe('the create dialog’s images', () => {
   it('defaults to the first image when none can run, and says why', () => {
     const catalog = { ...CATALOG, images: [CATALOG.images[0]] };
     expect(defaultCreateValues(catalog).image).toBe('old');
-    act(() =>
-      dom.root.render(
-        <CreateSpaceDialog
-          catalog={catalog}
-          trans={trans}
-          onCreate={async () => undefined}
-          onClose={() => undefined}
-        />
-      )
-    );
+    renderCreate(undefined, catalog);
     expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
   });
 });
@@ -187,17 +203,7 @@ describe('the create dialog’s images', () => {
 describe('the settings dialog’s images', () => {
   it('shows why the space’s own image cannot run any more', () => {
     const space = { ...makeSpace('s'), status: 'stopped', image: 'old' } as any;
-    act(() =>
-      dom.root.render(
-        <SettingsDialog
-          space={space}
-          catalog={CATALOG}
-          trans={trans}
-          onSave={async () => undefined}
-          onClose={() => undefined}
-        />
-      )
-    );
+    renderSettings(space);
     expect(imageSelect().value).toBe('old');
     expect(imageSelect().disabled).toBe(false);
     expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
@@ -205,30 +211,6 @@ describe('the settings dialog’s images', () => {
     expect(imageHelp()).toBe('pandas, matplotlib');
   });
 });
-
-/** Type `value` into the input named `name` as a user would. */
-function type(name: string, value: string): void {
-  const input = dom.container.querySelector(
-    `input[name="${name}"]`
-  ) as HTMLInputElement;
-  const setter = Object.getOwnPropertyDescriptor(
-    HTMLInputElement.prototype,
-    'value'
-  )!.set!;
-  act(() => {
-    setter.call(input, value);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  });
-}
-
-async function submit(): Promise<void> {
-  const form = dom.container.querySelector('form') as HTMLFormElement;
-  await act(async () => {
-    form.dispatchEvent(
-      new Event('submit', { bubbles: true, cancelable: true })
-    );
-  });
-}
 
 /** The label, help and error text of the field holding `name`. */
 function fieldText(name: string): string {
@@ -238,16 +220,7 @@ function fieldText(name: string): string {
 
 describe('the create dialog’s words', () => {
   it('explains the name rule in words and speaks GiB', () => {
-    act(() =>
-      dom.root.render(
-        <CreateSpaceDialog
-          catalog={CATALOG}
-          trans={trans}
-          onCreate={async () => undefined}
-          onClose={() => undefined}
-        />
-      )
-    );
+    renderCreate();
     const name = fieldText('name');
     expect(name).toContain(
       'lowercase letters (a–z), digits and single hyphens'
@@ -260,30 +233,21 @@ describe('the create dialog’s words', () => {
   it('sends an idle timeout when one is typed, and shows the server’s sentence next to it', async () => {
     const sent: any[] = [];
     const { SpacesApiError } = await import('../api');
-    act(() =>
-      dom.root.render(
-        <CreateSpaceDialog
-          catalog={CATALOG}
-          trans={trans}
-          onCreate={async body => {
-            sent.push(body);
-            throw new SpacesApiError(
-              'The idle timeout must be at most 10080 minutes.',
-              422,
-              'invalid',
-              null,
-              'idle_timeout_minutes'
-            );
-          }}
-          onClose={() => undefined}
-        />
-      )
-    );
-    type('name', 'idle-one');
+    renderCreate(async body => {
+      sent.push(body);
+      throw new SpacesApiError(
+        'The idle timeout must be at most 10080 minutes.',
+        422,
+        'invalid',
+        null,
+        'idle_timeout_minutes'
+      );
+    });
+    typeInto('name', 'idle-one');
     await submit();
     // left empty: the domain's default applies
     expect(sent[0]).not.toHaveProperty('idle_timeout_minutes');
-    type('idle_timeout_minutes', '20000');
+    typeInto('idle_timeout_minutes', '20000');
     await submit();
     expect(sent[1]).toEqual(
       expect.objectContaining({ name: 'idle-one', idle_timeout_minutes: 20000 })
@@ -302,43 +266,19 @@ describe('the settings dialog’s idle timeout', () => {
       status: 'running',
       idle_timeout_minutes: 60
     } as any;
-    act(() =>
-      dom.root.render(
-        <SettingsDialog
-          space={space}
-          catalog={CATALOG}
-          trans={trans}
-          onSave={async body => sent.push(body)}
-          onClose={() => undefined}
-        />
-      )
-    );
-    const idle = dom.container.querySelector(
-      'input[name="idle_timeout_minutes"]'
-    ) as HTMLInputElement;
+    renderSettings(space, async body => sent.push(body));
+    const idle = input('idle_timeout_minutes');
     expect(idle.value).toBe('60');
     expect(idle.disabled).toBe(false);
-    type('idle_timeout_minutes', '0');
+    typeInto('idle_timeout_minutes', '0');
     await submit();
     expect(sent).toEqual([{ idle_timeout_minutes: 0 }]);
   });
 
   it('is read-only for an editor', () => {
     const space = { ...makeSpace('s'), role: 'editor' } as any;
-    act(() =>
-      dom.root.render(
-        <SettingsDialog
-          space={space}
-          catalog={CATALOG}
-          trans={trans}
-          onSave={async () => undefined}
-          onClose={() => undefined}
-        />
-      )
-    );
-    const idle = dom.container.querySelector(
-      'input[name="idle_timeout_minutes"]'
-    ) as HTMLInputElement;
+    renderSettings(space);
+    const idle = input('idle_timeout_minutes');
     expect(idle.disabled).toBe(true);
   });
 });
