@@ -106,8 +106,10 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
   const [values, setValues] = React.useState(() =>
     defaultCreateValues(catalog)
   );
-  const [errors, setErrors] = React.useState<FieldErrors>({});
-  const [busy, setBusy] = React.useState(false);
+  const { errors, setErrors, busy, send } = useSend(
+    CREATE_FIELDS,
+    props.onClose
+  );
   const set =
     (key: keyof ICreateFormValues) =>
     (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
@@ -117,19 +119,7 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         setErrors(rest);
       }
     };
-  const submit = async () => {
-    if (busy) {
-      return;
-    }
-    setBusy(true);
-    try {
-      await props.onCreate(createBody(values));
-      props.onClose();
-    } catch (error) {
-      setErrors(fieldErrors(error, CREATE_FIELDS));
-      setBusy(false);
-    }
-  };
+  const submit = () => send(() => props.onCreate(createBody(values)));
   const app = catalog.appTypes.find(a => a.name === values.app_type);
   return (
     <Modal
@@ -206,43 +196,63 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
           </div>
         )}
       </fieldset>
-      <Field
+      <CatalogSelect
         label={trans.__('Application')}
+        name="app_type"
+        entries={catalog.appTypes}
+        value={values.app_type}
+        onChange={set('app_type')}
         error={errors.app_type}
         help={app && !app.available ? (app.reason ?? '') : undefined}
         before={
           <AppIcon appType={values.app_type} appTypes={catalog.appTypes} />
         }
-      >
-        <select
-          className="jp-mod-styled"
-          name="app_type"
-          value={values.app_type}
-          onChange={set('app_type')}
-        >
-          {catalog.appTypes.map(a => (
-            <CatalogOption key={a.name} entry={a} trans={trans} />
-          ))}
-        </select>
-      </Field>
-      <InstanceImageVolume
+        trans={trans}
+      />
+      <ComputeFields
         catalog={catalog}
         trans={trans}
         errors={errors}
         values={values}
         set={set}
         locked={null}
-      />
-      <IdleTimeoutField
-        trans={trans}
-        error={errors.idle_timeout_minutes}
-        value={values.idle_timeout_minutes}
-        onChange={set('idle_timeout_minutes')}
-        optional
+        idleOptional
       />
       <FormError error={errors['']} />
     </Modal>
   );
+}
+
+/**
+ * A dialog's sending: `send(request)` closes the dialog once `request`
+ * succeeds, else shows the server's errors next to `fields` and lets the user
+ * try again; while one is awaited, another `send` does nothing.
+ */
+function useSend(
+  fields: string[],
+  onClose: () => void
+): {
+  errors: FieldErrors;
+  setErrors: (errors: FieldErrors) => void;
+  busy: boolean;
+  send: (request: () => Promise<unknown>) => Promise<void>;
+} {
+  const [errors, setErrors] = React.useState<FieldErrors>({});
+  const [busy, setBusy] = React.useState(false);
+  const send = async (request: () => Promise<unknown>) => {
+    if (busy) {
+      return;
+    }
+    setBusy(true);
+    try {
+      await request();
+      onClose();
+    } catch (error) {
+      setErrors(fieldErrors(error, fields));
+      setBusy(false);
+    }
+  };
+  return { errors, setErrors, busy, send };
 }
 
 /** A change handler of the form's field `key`. */
@@ -250,18 +260,56 @@ type FieldSetter<K extends string> = (
   key: K
 ) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => void;
 
+/** An entry of a catalogue (app types, instance types, images). */
+interface ICatalogEntry {
+  name: string;
+  display_name: string;
+  description?: string;
+  available: boolean;
+  reason?: string | null;
+}
+
+/** A field choosing one entry of a catalogue, named `name` in the form. */
+function CatalogSelect(props: {
+  label: string;
+  name: string;
+  entries: ICatalogEntry[];
+  value: string;
+  onChange: (event: React.ChangeEvent<HTMLSelectElement>) => void;
+  error?: string;
+  help?: string;
+  before?: React.ReactNode;
+  disabled?: boolean;
+  trans: TranslationBundle;
+}): JSX.Element {
+  return (
+    <Field
+      label={props.label}
+      error={props.error}
+      help={props.help}
+      before={props.before}
+    >
+      <select
+        className="jp-mod-styled"
+        name={props.name}
+        value={props.value}
+        onChange={props.onChange}
+        disabled={props.disabled}
+      >
+        {props.entries.map(entry => (
+          <CatalogOption key={entry.name} entry={entry} trans={props.trans} />
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /**
  * A catalogue entry as a choice, with its description if it has one; one
  * unavailable is disabled, with why.
  */
 function CatalogOption(props: {
-  entry: {
-    name: string;
-    display_name: string;
-    description?: string;
-    available: boolean;
-    reason?: string | null;
-  };
+  entry: ICatalogEntry;
   trans: TranslationBundle;
 }): JSX.Element {
   const { entry, trans } = props;
@@ -359,14 +407,23 @@ function IdleTimeoutField(props: {
   );
 }
 
-/** The compute fields shared by both dialogs. */
-function InstanceImageVolume(props: {
+type ComputeKey =
+  'instance_type' | 'image' | 'volume_gb' | 'idle_timeout_minutes';
+
+/**
+ * The compute fields shared by both dialogs: instance type, image and volume
+ * (disabled while `locked` says why), and the idle timeout (`idleOptional`:
+ * empty means the domain's default; `idleDisabled`: not the caller's to change).
+ */
+function ComputeFields(props: {
   catalog: ICatalog;
   trans: TranslationBundle;
   errors: FieldErrors;
-  values: { instance_type: string; image: string; volume_gb: string };
-  set: FieldSetter<'instance_type' | 'image' | 'volume_gb'>;
+  values: Record<ComputeKey, string>;
+  set: FieldSetter<ComputeKey>;
   locked: string | null;
+  idleOptional?: boolean;
+  idleDisabled?: boolean;
 }): JSX.Element {
   const { catalog, trans, errors, values, set, locked } = props;
   const instance = catalog.instanceTypes.find(
@@ -375,40 +432,28 @@ function InstanceImageVolume(props: {
   const image = catalog.images.find(i => i.name === values.image);
   return (
     <>
-      <Field
+      <CatalogSelect
         label={trans.__('Instance type')}
+        name="instance_type"
+        entries={catalog.instanceTypes}
+        value={values.instance_type}
+        onChange={set('instance_type')}
         error={errors.instance_type}
         help={instance && !instance.available ? (instance.reason ?? '') : ''}
-      >
-        <select
-          className="jp-mod-styled"
-          name="instance_type"
-          value={values.instance_type}
-          onChange={set('instance_type')}
-          disabled={!!locked}
-        >
-          {catalog.instanceTypes.map(i => (
-            <CatalogOption key={i.name} entry={i} trans={trans} />
-          ))}
-        </select>
-      </Field>
-      <Field
+        disabled={!!locked}
+        trans={trans}
+      />
+      <CatalogSelect
         label={trans.__('Image')}
+        name="image"
+        entries={catalog.images}
+        value={values.image}
+        onChange={set('image')}
         error={errors.image}
         help={imageHelp(image, trans)}
-      >
-        <select
-          className="jp-mod-styled"
-          name="image"
-          value={values.image}
-          onChange={set('image')}
-          disabled={!!locked}
-        >
-          {catalog.images.map(i => (
-            <CatalogOption key={i.name} entry={i} trans={trans} />
-          ))}
-        </select>
-      </Field>
+        disabled={!!locked}
+        trans={trans}
+      />
       <Field label={trans.__('Volume size (GiB)')} error={errors.volume_gb}>
         <input
           className="jp-mod-styled"
@@ -421,6 +466,14 @@ function InstanceImageVolume(props: {
           disabled={!!locked}
         />
       </Field>
+      <IdleTimeoutField
+        trans={trans}
+        error={errors.idle_timeout_minutes}
+        value={values.idle_timeout_minutes}
+        onChange={set('idle_timeout_minutes')}
+        optional={props.idleOptional}
+        disabled={props.idleDisabled}
+      />
     </>
   );
 }
@@ -490,8 +543,10 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
         ? ''
         : String(space.idle_timeout_minutes)
   });
-  const [errors, setErrors] = React.useState<FieldErrors>({});
-  const [busy, setBusy] = React.useState(false);
+  const { errors, setErrors, busy, send } = useSend(
+    SETTINGS_FIELDS,
+    props.onClose
+  );
   const locked = settingsLockedReason(space, trans);
   const set =
     (key: keyof typeof values) =>
@@ -508,14 +563,7 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
       props.onClose();
       return;
     }
-    setBusy(true);
-    try {
-      await props.onSave(body);
-      props.onClose();
-    } catch (error) {
-      setErrors(fieldErrors(error, SETTINGS_FIELDS));
-      setBusy(false);
-    }
+    await send(() => props.onSave(body));
   };
   return (
     <Modal
@@ -543,20 +591,14 @@ export function SettingsDialog(props: ISettingsDialogProps): JSX.Element {
           {locked}
         </div>
       )}
-      <InstanceImageVolume
+      <ComputeFields
         catalog={catalog}
         trans={trans}
         errors={errors}
         values={values}
         set={set}
         locked={locked}
-      />
-      <IdleTimeoutField
-        trans={trans}
-        error={errors.idle_timeout_minutes}
-        value={values.idle_timeout_minutes}
-        onChange={set('idle_timeout_minutes')}
-        disabled={space.role !== 'owner' && space.role !== null}
+        idleDisabled={space.role !== 'owner' && space.role !== null}
       />
       <FormError error={errors['']} />
     </Modal>
