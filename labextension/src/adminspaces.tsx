@@ -8,7 +8,7 @@ import type { IAdminProps } from './admin';
 import { ISpace } from './api';
 import { resizeChanges, resizeLockedReason } from './adminmodel';
 import { HomeModel } from './homemodel';
-import { CancelSubmit, Field, FormError, Modal } from './modal';
+import { CancelSubmit, Field, FormError, InputField, Modal } from './modal';
 import {
   AppName,
   IRowAction,
@@ -215,24 +215,20 @@ function ResizeDialog(props: {
           ))}
         </select>
       </Field>
-      <Field
+      <InputField
         label={trans.__('Volume size (GiB)')}
         error={errors.volume_gb}
         help={trans.__(
           'Now %1 used. A smaller size works only if the files fit.',
           formatBytes(space.volume_used_bytes)
         )}
-      >
-        <input
-          className="jp-mod-styled"
-          type="number"
-          min={1}
-          step={1}
-          value={volumeGb}
-          disabled={locked !== null}
-          onChange={e => setVolumeGb(e.target.value)}
-        />
-      </Field>
+        type="number"
+        min={1}
+        step={1}
+        value={volumeGb}
+        disabled={locked !== null}
+        onChange={e => setVolumeGb(e.target.value)}
+      />
       <FormError error={errors['']} />
     </Modal>
   );

@@ -108,6 +108,24 @@ export function Field(props: {
   );
 }
 
+/**
+ * A {@link Field} holding one styled input: `label`, `error` and `help` go to
+ * the field, every other prop to the input.
+ */
+export function InputField(
+  props: { label: string; error?: string; help?: string } & Omit<
+    React.InputHTMLAttributes<HTMLInputElement>,
+    'className'
+  >
+): JSX.Element {
+  const { label, error, help, ...input } = props;
+  return (
+    <Field label={label} error={error} help={help}>
+      <input className="jp-mod-styled" {...input} />
+    </Field>
+  );
+}
+
 /** A footer button in JupyterLab's dialog style. */
 export function DialogButton(props: {
   label: string;

@@ -15,7 +15,7 @@ import {
   Sharing
 } from './api';
 import { ICatalog } from './homemodel';
-import { CancelSubmit, Field, FormError, Modal } from './modal';
+import { CancelSubmit, Field, FormError, InputField, Modal } from './modal';
 import { AppIcon } from './spacetable';
 import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
 
@@ -136,23 +136,19 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
         />
       }
     >
-      <Field
+      <InputField
         label={trans.__('Name')}
         error={errors.name}
         help={trans.__(
           'Up to 63 lowercase letters (a–z), digits and single hyphens, starting and ending with a letter or digit, such as “sales-model-2”. It is part of the space’s address and cannot change.'
         )}
-      >
-        <input
-          className="jp-mod-styled"
-          name="name"
-          value={values.name}
-          onChange={set('name')}
-          autoComplete="off"
-          spellCheck={false}
-          required
-        />
-      </Field>
+        name="name"
+        value={values.name}
+        onChange={set('name')}
+        autoComplete="off"
+        spellCheck={false}
+        required
+      />
       <DisplayNameField
         trans={trans}
         error={errors.display_name}
@@ -352,15 +348,14 @@ function DisplayNameField(props: {
   placeholder?: string;
 }): JSX.Element {
   return (
-    <Field label={props.trans.__('Display name')} error={props.error}>
-      <input
-        className="jp-mod-styled"
-        name="display_name"
-        value={props.value}
-        onChange={props.onChange}
-        placeholder={props.placeholder}
-      />
-    </Field>
+    <InputField
+      label={props.trans.__('Display name')}
+      error={props.error}
+      name="display_name"
+      value={props.value}
+      onChange={props.onChange}
+      placeholder={props.placeholder}
+    />
   );
 }
 
@@ -378,7 +373,7 @@ function IdleTimeoutField(props: {
 }): JSX.Element {
   const { trans } = props;
   return (
-    <Field
+    <InputField
       label={trans.__('Idle timeout (minutes)')}
       error={props.error}
       help={
@@ -390,20 +385,16 @@ function IdleTimeoutField(props: {
               'Stop the space after this many minutes without activity; 0 never stops it.'
             )
       }
-    >
-      <input
-        className="jp-mod-styled"
-        name="idle_timeout_minutes"
-        type="number"
-        min={0}
-        max={10080}
-        step={1}
-        value={props.value}
-        onChange={props.onChange}
-        placeholder={props.optional ? trans.__('default') : undefined}
-        disabled={props.disabled}
-      />
-    </Field>
+      name="idle_timeout_minutes"
+      type="number"
+      min={0}
+      max={10080}
+      step={1}
+      value={props.value}
+      onChange={props.onChange}
+      placeholder={props.optional ? trans.__('default') : undefined}
+      disabled={props.disabled}
+    />
   );
 }
 
@@ -454,18 +445,17 @@ function ComputeFields(props: {
         disabled={!!locked}
         trans={trans}
       />
-      <Field label={trans.__('Volume size (GiB)')} error={errors.volume_gb}>
-        <input
-          className="jp-mod-styled"
-          name="volume_gb"
-          type="number"
-          min={1}
-          step={1}
-          value={values.volume_gb}
-          onChange={set('volume_gb')}
-          disabled={!!locked}
-        />
-      </Field>
+      <InputField
+        label={trans.__('Volume size (GiB)')}
+        error={errors.volume_gb}
+        name="volume_gb"
+        type="number"
+        min={1}
+        step={1}
+        value={values.volume_gb}
+        onChange={set('volume_gb')}
+        disabled={!!locked}
+      />
       <IdleTimeoutField
         trans={trans}
         error={errors.idle_timeout_minutes}

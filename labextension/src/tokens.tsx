@@ -10,8 +10,8 @@ import * as React from 'react';
 
 import { IToken, IUser } from './api';
 import { HomeModel } from './homemodel';
-import { DialogButton, Field, FormError, Modal } from './modal';
-import { CopyField } from './userdialogs';
+import { DialogButton, FormError, InputField, Modal } from './modal';
+import { HandOver } from './userdialogs';
 import { fieldErrors, relativeTime } from './util';
 
 export function TokensDialog(props: {
@@ -108,40 +108,32 @@ export function TokensDialog(props: {
         )}
       </p>
       {made?.token && (
-        <div className="jp-SpacesToken">
-          <p>
-            {trans.__('Your new token. Copy it now: it is not shown again.')}
-          </p>
-          <CopyField
-            value={made.token}
-            label={trans.__('Copy token')}
-            trans={trans}
-            data="new-token"
-          />
-        </div>
+        <HandOver
+          value={made.token}
+          label={trans.__('Copy token')}
+          trans={trans}
+          data="new-token"
+        >
+          {trans.__('Your new token. Copy it now: it is not shown again.')}
+        </HandOver>
       )}
-      <Field label={trans.__('Note (what it is for)')} error={error.note}>
-        <input
-          className="jp-mod-styled"
-          name="note"
-          value={note}
-          maxLength={200}
-          onChange={e => setNote(e.target.value)}
-        />
-      </Field>
-      <Field
+      <InputField
+        label={trans.__('Note (what it is for)')}
+        error={error.note}
+        name="note"
+        value={note}
+        maxLength={200}
+        onChange={e => setNote(e.target.value)}
+      />
+      <InputField
         label={trans.__('Expires after (days)')}
         help={trans.__('Leave empty for a token that does not expire.')}
         error={error.expires_in_days}
-      >
-        <input
-          className="jp-mod-styled"
-          name="expires_in_days"
-          inputMode="numeric"
-          value={days}
-          onChange={e => setDays(e.target.value)}
-        />
-      </Field>
+        name="expires_in_days"
+        inputMode="numeric"
+        value={days}
+        onChange={e => setDays(e.target.value)}
+      />
       <FormError error={error[''] ?? ''} />
       {tokens === null ? (
         <p className="jp-SpacesMuted">{trans.__('Loading…')}</p>

@@ -8,7 +8,13 @@ import * as React from 'react';
 import { ICreatedUser, ILoginLink, IUser } from './api';
 import { linkLifetime } from './adminmodel';
 import { HomeModel } from './homemodel';
-import { CancelSubmit, DialogButton, Field, FormError, Modal } from './modal';
+import {
+  CancelSubmit,
+  DialogButton,
+  FormError,
+  InputField,
+  Modal
+} from './modal';
 import { fieldErrors } from './util';
 
 /** Copy to the clipboard (the async API, else JupyterLab's copy command). */
@@ -21,7 +27,7 @@ async function copyText(text: string): Promise<void> {
 }
 
 /** A secret or link to hand over: the value and a Copy button. */
-export function CopyField(props: {
+function CopyField(props: {
   value: string;
   /** The button's accessible name ("Copy login link"). */
   label: string;
@@ -53,6 +59,30 @@ export function CopyField(props: {
   );
 }
 
+/** A secret or link handed over once: what it is, then the value to copy. */
+export function HandOver(props: {
+  /** What it is and what to do with it. */
+  children: React.ReactNode;
+  value: string;
+  /** The Copy button's accessible name. */
+  label: string;
+  trans: TranslationBundle;
+  /** `data-*` attribute of the value (what tests find it by). */
+  data: string;
+}): JSX.Element {
+  return (
+    <div className="jp-SpacesToken">
+      <p>{props.children}</p>
+      <CopyField
+        value={props.value}
+        label={props.label}
+        trans={props.trans}
+        data={props.data}
+      />
+    </div>
+  );
+}
+
 function LinkBlock(props: {
   link: ILoginLink;
   user: IUser;
@@ -60,23 +90,20 @@ function LinkBlock(props: {
 }): JSX.Element {
   const { link, user, trans } = props;
   return (
-    <div className="jp-SpacesToken">
-      <p>
-        {trans.__(
-          'Hand this login link to %1: it signs them in to the spaces home in a browser.',
-          user.display_name
-        )}{' '}
-        <span className="jp-SpacesLinkExpiry">
-          {linkLifetime(link.expires, trans)}
-        </span>
-      </p>
-      <CopyField
-        value={link.url}
-        label={trans.__('Copy login link')}
-        trans={trans}
-        data="login-link"
-      />
-    </div>
+    <HandOver
+      value={link.url}
+      label={trans.__('Copy login link')}
+      trans={trans}
+      data="login-link"
+    >
+      {trans.__(
+        'Hand this login link to %1: it signs them in to the spaces home in a browser.',
+        user.display_name
+      )}{' '}
+      <span className="jp-SpacesLinkExpiry">
+        {linkLifetime(link.expires, trans)}
+      </span>
+    </HandOver>
   );
 }
 
@@ -155,55 +182,46 @@ export function AddUserDialog(props: {
           {link && <LinkBlock link={link} user={created} trans={trans} />}
           <FormError error={linkError} />
           <h3 className="jp-SpacesModal-heading">{trans.__('API token')}</h3>
-          <div className="jp-SpacesToken">
-            <p>
-              {trans.__(
-                'For scripts and the R addin. Shown this once; copy it now:'
-              )}
-            </p>
-            <CopyField
-              value={created.token}
-              label={trans.__('Copy API token')}
-              trans={trans}
-              data="token"
-            />
-          </div>
+          <HandOver
+            value={created.token}
+            label={trans.__('Copy API token')}
+            trans={trans}
+            data="token"
+          >
+            {trans.__(
+              'For scripts and the R addin. Shown this once; copy it now:'
+            )}
+          </HandOver>
         </>
       ) : (
         <>
-          <Field label={trans.__('User name')} error={error.name}>
-            <input
-              className="jp-mod-styled"
-              name="name"
-              value={name}
-              onChange={e => setName(e.target.value)}
-              autoComplete="off"
-            />
-          </Field>
-          <Field label={trans.__('Display name')} error={error.display_name}>
-            <input
-              className="jp-mod-styled"
-              name="display_name"
-              value={displayName}
-              onChange={e => setDisplayName(e.target.value)}
-            />
-          </Field>
-          <Field
+          <InputField
+            label={trans.__('User name')}
+            error={error.name}
+            name="name"
+            value={name}
+            onChange={e => setName(e.target.value)}
+            autoComplete="off"
+          />
+          <InputField
+            label={trans.__('Display name')}
+            error={error.display_name}
+            name="display_name"
+            value={displayName}
+            onChange={e => setDisplayName(e.target.value)}
+          />
+          <InputField
             label={trans.__('Initial password (optional)')}
             error={error.password}
             help={trans.__(
               'At least 8 characters. Either way you get a one-time login link to hand over.'
             )}
-          >
-            <input
-              className="jp-mod-styled"
-              name="password"
-              type="password"
-              value={password}
-              autoComplete="new-password"
-              onChange={e => setPassword(e.target.value)}
-            />
-          </Field>
+            name="password"
+            type="password"
+            value={password}
+            autoComplete="new-password"
+            onChange={e => setPassword(e.target.value)}
+          />
           <label className="jp-SpacesCheck">
             <input
               type="checkbox"
@@ -339,16 +357,15 @@ export function PasswordDialog(props: {
               user.name
             )}
       </p>
-      <Field label={trans.__('New password')} error={error.password}>
-        <input
-          className="jp-mod-styled"
-          type="password"
-          name="new-password"
-          autoComplete="new-password"
-          value={password}
-          onChange={e => setPassword(e.target.value)}
-        />
-      </Field>
+      <InputField
+        label={trans.__('New password')}
+        error={error.password}
+        type="password"
+        name="new-password"
+        autoComplete="new-password"
+        value={password}
+        onChange={e => setPassword(e.target.value)}
+      />
       <FormError error={error['']} />
     </Modal>
   );
