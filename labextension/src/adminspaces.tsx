@@ -8,7 +8,14 @@ import type { IAdminProps } from './admin';
 import { ISpace } from './api';
 import { resizeChanges, resizeLockedReason } from './adminmodel';
 import { HomeModel } from './homemodel';
-import { CancelSubmit, Field, FormError, InputField, Modal } from './modal';
+import {
+  CancelSubmit,
+  Field,
+  FormError,
+  InputField,
+  Modal,
+  useSend
+} from './modal';
 import {
   AppName,
   IRowAction,
@@ -17,7 +24,7 @@ import {
   statusColumn,
   TimeCell
 } from './spacetable';
-import { fieldErrors, formatBytes, sharingLabel } from './util';
+import { formatBytes, sharingLabel } from './util';
 
 /** Every space of the domain: owner, status, size and activity; stop, resize, delete. */
 export function AllSpacesView(
@@ -145,8 +152,10 @@ function ResizeDialog(props: {
   const types = model.catalog.instanceTypes;
   const [instanceType, setInstanceType] = React.useState(space.instance_type);
   const [volumeGb, setVolumeGb] = React.useState(String(space.volume_gb));
-  const [errors, setErrors] = React.useState<Record<string, string>>({});
-  const [busy, setBusy] = React.useState(false);
+  const { errors, setErrors, busy, send } = useSend(
+    ['instance_type', 'volume_gb'],
+    props.onClose
+  );
   const locked = resizeLockedReason(space, trans);
   const submit = async () => {
     const { body, errors } = resizeChanges(
@@ -163,15 +172,7 @@ function ResizeDialog(props: {
       props.onClose();
       return;
     }
-    setBusy(true);
-    try {
-      await model.spaces.update(space.name, body);
-      props.onClose();
-    } catch (error) {
-      setErrors(fieldErrors(error, ['instance_type', 'volume_gb']));
-    } finally {
-      setBusy(false);
-    }
+    await send(() => model.spaces.update(space.name, body));
   };
   return (
     <Modal

@@ -5,6 +5,8 @@
  */
 import * as React from 'react';
 
+import { fieldErrors, FieldErrors } from './util';
+
 export interface IModalProps {
   title: string;
   onClose: () => void;
@@ -60,6 +62,38 @@ export function Modal(props: IModalProps): JSX.Element {
       </form>
     </div>
   );
+}
+
+/**
+ * A dialog's sending: `send(request)` closes the dialog once `request`
+ * succeeds, else shows the server's errors next to `fields` and lets the user
+ * try again; while one is awaited, another `send` does nothing.
+ */
+export function useSend(
+  fields: string[],
+  onClose: () => void
+): {
+  errors: FieldErrors;
+  setErrors: (errors: FieldErrors) => void;
+  busy: boolean;
+  send: (request: () => Promise<unknown>) => Promise<void>;
+} {
+  const [errors, setErrors] = React.useState<FieldErrors>({});
+  const [busy, setBusy] = React.useState(false);
+  const send = async (request: () => Promise<unknown>) => {
+    if (busy) {
+      return;
+    }
+    setBusy(true);
+    try {
+      await request();
+      onClose();
+    } catch (error) {
+      setErrors(fieldErrors(error, fields));
+      setBusy(false);
+    }
+  };
+  return { errors, setErrors, busy, send };
 }
 
 /** A labelled form field with its help text and inline error. */

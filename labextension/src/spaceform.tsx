@@ -15,9 +15,16 @@ import {
   Sharing
 } from './api';
 import { ICatalog } from './homemodel';
-import { CancelSubmit, Field, FormError, InputField, Modal } from './modal';
+import {
+  CancelSubmit,
+  Field,
+  FormError,
+  InputField,
+  Modal,
+  useSend
+} from './modal';
 import { AppIcon } from './spacetable';
-import { fieldErrors, FieldErrors, settingsLockedReason } from './util';
+import { FieldErrors, settingsLockedReason } from './util';
 
 const CREATE_FIELDS = [
   'name',
@@ -217,38 +224,6 @@ export function CreateSpaceDialog(props: ICreateSpaceDialogProps): JSX.Element {
       <FormError error={errors['']} />
     </Modal>
   );
-}
-
-/**
- * A dialog's sending: `send(request)` closes the dialog once `request`
- * succeeds, else shows the server's errors next to `fields` and lets the user
- * try again; while one is awaited, another `send` does nothing.
- */
-function useSend(
-  fields: string[],
-  onClose: () => void
-): {
-  errors: FieldErrors;
-  setErrors: (errors: FieldErrors) => void;
-  busy: boolean;
-  send: (request: () => Promise<unknown>) => Promise<void>;
-} {
-  const [errors, setErrors] = React.useState<FieldErrors>({});
-  const [busy, setBusy] = React.useState(false);
-  const send = async (request: () => Promise<unknown>) => {
-    if (busy) {
-      return;
-    }
-    setBusy(true);
-    try {
-      await request();
-      onClose();
-    } catch (error) {
-      setErrors(fieldErrors(error, fields));
-      setBusy(false);
-    }
-  };
-  return { errors, setErrors, busy, send };
 }
 
 /** A change handler of the form's field `key`. */
