@@ -1,7 +1,6 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
 
@@ -10,9 +9,7 @@ import { AllSpacesView, UsersView } from '../admin';
 import { HomeModel } from '../homemodel';
 import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
 import { button, mountEachTest, settle, silentFeed, type } from './dom';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 const ROOT = {
   name: 'root',

@@ -1,5 +1,3 @@
-import { nullTranslator } from '@jupyterlab/translation';
-
 import { IUser, SpacesClient } from '../api';
 import {
   auditFilterError,
@@ -14,8 +12,7 @@ import {
   resizeLockedReason
 } from '../adminmodel';
 import { FakeServer, makeSpace } from './fakeserver';
-
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 function user(name: string, admin: boolean): IUser {
   return {

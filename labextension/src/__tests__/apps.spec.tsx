@@ -6,7 +6,6 @@
  * MLflow in a tab of their own at the space's URL), a viewer kept out of an
  * app with no read-only mode, and what the stop dialog says per app.
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import { jupyterIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { act } from 'react';
@@ -30,9 +29,7 @@ import { Switcher } from '../switcher';
 import { APP_TYPES } from './apptypes';
 import { ALICE, FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
 import { mountEachTest, silentFeed } from './dom';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 const space = (name: string, app_type: string, extra = {}) =>
   makeSpace(name, { app_type, status: 'running', ...extra }) as ISpace;

@@ -1,7 +1,6 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
 
@@ -12,9 +11,7 @@ import { SpacesModel } from '../model';
 import { otherSpaces, Switcher } from '../switcher';
 import { FakeServer, makeSpace } from './fakeserver';
 import { mountEachTest, silentFeed } from './dom';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 const dom = mountEachTest();
 

@@ -5,6 +5,10 @@
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+// Tells React that updates are wrapped in act(), as they are in the specs that
+// render, which all import this module.
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
 /** A container in the document and a React root on it. */
 export interface IMount {
   container: HTMLDivElement;

@@ -1,7 +1,6 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
@@ -12,8 +11,7 @@ import {
   lockAllDocuments,
   lockDocument
 } from '../readonly';
-
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 function key(k: string, mods: Partial<KeyboardEvent> = {}) {
   return {

@@ -1,14 +1,12 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { loadPreferences } from '../index';
 import { RTC_BADGE_CLASS, watchLaunchers } from '../rtcbadge';
-
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 describe('watchLaunchers', () => {
   it('badges every launcher once, also those opened later', () => {

@@ -1,7 +1,6 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
 
@@ -17,9 +16,7 @@ import {
 import { makeSpace } from './fakeserver';
 import { APP_TYPES } from './apptypes';
 import { mountEachTest, type } from './dom';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 const BROKEN =
   "The image's Python /opt/old/bin/python cannot import jupyter_spaces.space: " +

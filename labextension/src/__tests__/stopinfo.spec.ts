@@ -1,8 +1,6 @@
 /**
  * @jest-environment ./jest-env-jsdom.js
  */
-import { nullTranslator } from '@jupyterlab/translation';
-
 import { unsavedDocuments } from '../index';
 import {
   countOf,
@@ -12,8 +10,7 @@ import {
   stopMessage
 } from '../stopinfo';
 import { FakeServer, makeSpace } from './fakeserver';
-
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 describe('countOf', () => {
   it('counts lists, treats a missing terminals service as none', () => {

@@ -1,11 +1,9 @@
-import { nullTranslator } from '@jupyterlab/translation';
-
 import { ISpace, SpacesClient } from '../api';
 import { IEventSourceLike, SpacesModel } from '../model';
 import { startAndOpen, stopNotice, stoppedUnderYou } from '../stopnotice';
 import { FakeServer, makeSpace } from './fakeserver';
+import { trans } from './trans';
 
-const trans = nullTranslator.load('jupyter_spaces');
 const space = (extra: Record<string, unknown> = {}) =>
   makeSpace('lab', { display_name: 'Lab', ...extra }) as unknown as ISpace;
 

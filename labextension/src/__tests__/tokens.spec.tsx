@@ -4,7 +4,6 @@
  * A user's own API tokens from the home: made with a note and a lifetime,
  * shown once, listed without the secret, revoked.
  */
-import { nullTranslator } from '@jupyterlab/translation';
 import * as React from 'react';
 import { act } from 'react';
 
@@ -13,9 +12,7 @@ import { HomeModel } from '../homemodel';
 import { TokensDialog } from '../tokens';
 import { button, mountEachTest, settle, silentFeed, type } from './dom';
 import { FakeServer, IRecordedRequest } from './fakeserver';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-const trans = nullTranslator.load('jupyter_spaces');
+import { trans } from './trans';
 
 const ME = {
   name: 'ada',

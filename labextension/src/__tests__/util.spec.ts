@@ -1,5 +1,3 @@
-import { nullTranslator } from '@jupyterlab/translation';
-
 import { ISpace, SpacesApiError } from '../api';
 import {
   canOpen,
@@ -12,8 +10,8 @@ import {
   settingsLockedReason
 } from '../util';
 import { makeSpace } from './fakeserver';
+import { trans } from './trans';
 
-const trans = nullTranslator.load('jupyter_spaces');
 const space = (extra: Record<string, unknown> = {}) =>
   makeSpace('s', extra) as unknown as ISpace;
 
