@@ -89,6 +89,13 @@ class App:
     #: where the frontend opens it: "jupyterlab" (the space's JupyterLab replaces the
     #: page, with the switcher) or "tab" (an app of its own, in a new browser tab)
     opens_in: str = "tab"
+    #: POST routes (relative to the space's URL, no query) whose JSON body names who did
+    #: it, and ``stamp_caller(route, body, user)``, which returns the body with the
+    #: caller the domain signed in that place: the gate applies it, so no member of a
+    #: shared space acts in another's name. It raises ``PermissionError`` to refuse, and
+    #: ``ValueError`` for a body it cannot read.
+    caller_routes: tuple[str, ...] = ()
+    stamp_caller: Callable[[str, dict, str], dict] | None = None
 
     @property
     def gated(self) -> bool:
@@ -175,6 +182,25 @@ def _mlflow(c: AppContext) -> list[str]:
     ]  # fmt: skip
 
 
+#: MLflow's tag for a run's author: its client sets it, with ``user_id``, from the OS user
+MLFLOW_USER_TAG = "mlflow.user"
+
+
+def _mlflow_stamp_caller(route: str, body: dict, user: str) -> dict:
+    """A run's author is its caller. MLflow takes it from its client (``user_id``, and
+    the ``mlflow.user`` tag its UI shows), so the gate writes the signed caller there when
+    a run is created, and refuses any later change of the tag."""
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        raise ValueError("tags must be a list of objects with a key and a value.")
+    if route.endswith("/runs/create"):
+        tags = [t for t in tags if t.get("key") != MLFLOW_USER_TAG]
+        return {**body, "user_id": user, "tags": [*tags, {"key": MLFLOW_USER_TAG, "value": user}]}
+    if MLFLOW_USER_TAG in {body.get("key")} | {t.get("key") for t in tags}:
+        raise PermissionError("A run's author (the mlflow.user tag) is set by the domain when the run is created.")
+    return body
+
+
 JUPYTERLAB = App(
     name="jupyterlab",
     display_name="JupyterLab",
@@ -257,6 +283,13 @@ MLFLOW = App(
         "3.0/mlflow/prompt-optimization/jobs/search",
     )
     + ("ajax-api/2.0/mlflow/experiments/search-datasets", "graphql"),  # the UI's only
+    caller_routes=_api_routes(
+        "2.0/mlflow/runs/create",
+        "2.0/mlflow/runs/set-tag",
+        "2.0/mlflow/runs/log-batch",
+        "2.0/mlflow/runs/delete-tag",
+    ),
+    stamp_caller=_mlflow_stamp_caller,
 )
 
 RSTUDIO = App(

@@ -224,6 +224,19 @@ async def test_mlflow_space_through_the_proxy(client, world, lifecycle, jp_http_
     run_id = done.stdout.split()[-1]
     refused = await log_run(url, client.tokens["viewer"])
     assert refused.returncode != 0 and "read-only for viewers" in refused.stderr, refused.stderr[-2000:]
+    # the run is the token's user's, whatever the client said (it says the OS user), and stays so
+    r = await client.request("GET", f"spaces/tracking/api/2.0/mlflow/runs/get?run_id={run_id}", who="owner")
+    info, tags = r.json()["run"]["info"], {t["key"]: t["value"] for t in r.json()["run"]["data"]["tags"]}
+    assert (info["user_id"], tags["mlflow.user"]) == ("eddie", "eddie"), r.text
+    r = await client.request("POST", "spaces/tracking/api/2.0/mlflow/runs/set-tag", who="owner", headers=JSON,
+                             body={"run_id": run_id, "key": "mlflow.user", "value": "alice"})  # fmt: skip
+    assert r.status == 403 and "set by the domain" in r.json()["message"], r.text
+    r = await client.request("POST", "spaces/tracking/api/2.0/mlflow/runs/set-tag", who="owner", headers=JSON,
+                             body={"run_id": run_id, "key": "reviewed", "value": "yes"})  # fmt: skip
+    assert r.status == 200, r.text
+    r = await client.request("POST", "spaces/tracking/api/2.0/mlflow/runs/create", who="owner", headers=JSON,
+                             raw=b"not json")  # fmt: skip
+    assert r.status == 400 and r.json()["message"] == "The body is not a JSON object.", r.text
     await stop(client, "tracking")
     await start(client, "tracking")
     r = await client.request("GET", f"spaces/tracking/api/2.0/mlflow/runs/get?run_id={run_id}", who="viewer")
@@ -314,6 +327,7 @@ async def test_a_notebook_logs_a_run_to_an_mlflow_space(client, world, lifecycle
         run = r.json()["run"]
         assert run["info"]["run_name"] == "nb-run" and run["info"]["status"] == "FINISHED", run
         assert [m["value"] for m in run["data"]["metrics"]] == [0.25], run  # the latest value
+        assert run["info"]["user_id"] == "alice", run  # the token's user, not the "eddie" it claimed
         r = await client.request(
             "GET", f"spaces/tracking/ajax-api/2.0/mlflow/metrics/get-history?run_id={logged['run_id']}&metric_key=loss",
             who="viewer")

@@ -34,7 +34,13 @@ for mod, name in [("otel_api", "otel_router"), ("job_api", "job_api_router"),
     for r in getattr(importlib.import_module("mlflow.server." + mod), name).routes:
         routes += [(m, r.path, r.endpoint.__name__) for m in r.methods or ()]
 mutations = list(schema.graphql_schema.mutation_type.fields)
-print(json.dumps({"routes": routes, "mutations": mutations}))
+# the requests that can say who did a run: a user_id, run tags, or one tag of a run
+from mlflow.protos import service_pb2
+authors = [name for name, d in service_pb2.DESCRIPTOR.message_types_by_name.items()
+           if "Response" in d.nested_types_by_name
+           and ("user_id" in d.fields_by_name or ("run_id" in d.fields_by_name and "Tag" in name)
+                or any(f.message_type and f.message_type.name == "RunTag" for f in d.fields))]
+print(json.dumps({"routes": routes, "mutations": mutations, "authors": authors}))
 """
 
 #: handlers of MLflow's that answer a POST without writing: searches, a batch get, a
@@ -59,6 +65,11 @@ def mlflow_tables() -> dict:
 
 def _relative(rule: str) -> str:
     return rule.lstrip("/")
+
+
+def _handler(message: str) -> str:
+    """MLflow's handler of a request message: CreateRun -> _create_run."""
+    return "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", message).lower()
 
 
 def test_every_post_a_viewer_may_send_is_an_mlflow_route_that_only_reads(mlflow_tables):
@@ -98,3 +109,47 @@ def test_every_write_route_of_mlflow_is_refused_to_viewers(mlflow_tables):
         # a path parameter filled in the way an attacker would: ending like a read
         path = re.sub(r"<[^>]+>|\{[^}]+\}", "x/2.0/mlflow/runs/search", _relative(rule))
         assert not apps.MLFLOW.viewer_may(method, path), f"{method} {rule} ({name})"
+
+
+def test_every_request_that_names_a_runs_author_goes_through_the_caller_stamp(mlflow_tables):
+    """A member of a shared MLflow space logs runs as themselves: each route that takes a
+    user_id or a run's tags is one the gate rewrites (``apps.MLFLOW.caller_routes``)."""
+    handlers = {_handler(m) for m in mlflow_tables["authors"]}
+    assert {"_create_run", "_set_tag", "_delete_tag", "_log_batch"} <= handlers
+    routes = {_relative(rule) for method, rule, name in mlflow_tables["routes"] if method == "POST" and name in handlers}
+    assert routes == set(apps.MLFLOW.caller_routes)
+
+
+STAMP = apps.MLFLOW.stamp_caller
+
+
+def test_a_created_run_is_the_callers_whatever_its_client_says():
+    body = {"experiment_id": "1", "user_id": "root", "tags": [{"key": "mlflow.user", "value": "root"},
+                                                             {"key": "team", "value": "a"}]}  # fmt: skip
+    stamped = STAMP("api/2.0/mlflow/runs/create", body, "eddie")
+    assert stamped["user_id"] == "eddie" and stamped["experiment_id"] == "1"
+    assert stamped["tags"] == [{"key": "team", "value": "a"}, {"key": "mlflow.user", "value": "eddie"}]
+    assert STAMP("api/2.0/mlflow/runs/create", {"experiment_id": "1"}, "eddie")["tags"] == [
+        {"key": "mlflow.user", "value": "eddie"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "route, body",
+    [
+        ("api/2.0/mlflow/runs/set-tag", {"run_id": "r", "key": "mlflow.user", "value": "alice"}),
+        ("ajax-api/2.0/mlflow/runs/delete-tag", {"run_id": "r", "key": "mlflow.user"}),
+        ("api/2.0/mlflow/runs/log-batch", {"run_id": "r", "tags": [{"key": "mlflow.user", "value": "alice"}]}),
+    ],
+)
+def test_nobody_changes_a_runs_author_later(route, body):
+    with pytest.raises(PermissionError, match="set by the domain"):
+        STAMP(route, body, "eddie")
+
+
+def test_other_tags_and_bad_tags():
+    body = {"run_id": "r", "key": "team", "value": "b"}
+    assert STAMP("api/2.0/mlflow/runs/set-tag", dict(body), "eddie") == body
+    for tags in ("mlflow.user", [["mlflow.user", "x"]]):
+        with pytest.raises(ValueError, match="tags must be a list"):
+            STAMP("api/2.0/mlflow/runs/log-batch", {"run_id": "r", "tags": tags}, "eddie")

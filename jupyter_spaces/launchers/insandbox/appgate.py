@@ -15,6 +15,8 @@ would, and for every request
   ``<base>api/spaces-agent/presence`` (who is in: an open websocket, or a request
   relayed in the last two minutes);
 - refuses a viewer what the app's viewer rule does not allow (403 with the reason);
+- writes the signed caller into the JSON body of the app's ``caller_routes``, where
+  the app would take its client's word for who acts (MLflow's run author);
 - relays the request to the app, the prefix stripped or kept as the app needs, one
   request per connection (``Connection: close``) so that each is checked; websocket
   upgrades stay open both ways.
@@ -41,6 +43,8 @@ from ... import apps, signing
 from ..._version import __version__
 
 HEAD_LIMIT = 64 * 1024
+#: the largest body the gate reads to stamp the caller into (``App.caller_routes``)
+STAMPED_BODY_LIMIT = 16 * 1024 * 1024
 HEAD_TIMEOUT = 30.0
 CHUNK = 64 * 1024
 STOP_GRACE = 10.0
@@ -63,6 +67,14 @@ def _response(status: int, reason: str, body: bytes, ctype: str) -> bytes:
 
 def _json(status: int, reason: str, payload: dict) -> bytes:
     return _response(status, reason, json.dumps(payload).encode(), "application/json")
+
+
+class _Refused(Exception):
+    """A request the gate answers itself, with ``response``."""
+
+    def __init__(self, status: int, reason: str, message: str):
+        super().__init__(message)
+        self.response = _json(status, reason, {"message": message, "reason": "caller"})
 
 
 class Gate:
@@ -185,6 +197,14 @@ class Gate:
                 _json(403, "Forbidden", {"message": reason, "reason": "viewer"})
             )
             return
+        body = b""
+        route = target[len(self.base) :].split("?", 1)[0]
+        if method == "POST" and route in self.app.caller_routes:
+            try:
+                headers, body = await self._stamp_caller(reader, headers, route, who)
+            except _Refused as e:
+                writer.write(e.response)
+                return
         upgrade = any(k.lower() == "upgrade" for k, _ in headers)
         self.last_request = time.time()
         self._seen(who, 1 if upgrade else 0)
@@ -202,7 +222,7 @@ class Gate:
             out.append(f"{k}: {v}")
         out.append("Connection: Upgrade" if upgrade else "Connection: close")
         up_reader, up_writer = await asyncio.open_unix_connection(self.socket)
-        up_writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
+        up_writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + body)
         if upgrade:
             self.websockets += 1
         try:
@@ -213,6 +233,37 @@ class Gate:
                 self._seen(who, -1)
             self.last_request = time.time()
             up_writer.close()
+
+    async def _stamp_caller(
+        self, reader: asyncio.StreamReader, headers: list, route: str, who: signing.Identity
+    ) -> tuple[list, bytes]:
+        """The request's headers and JSON body with the signed caller put where the app
+        takes who did it from (``App.stamp_caller``)."""
+        fields = {k.lower(): v for k, v in headers}
+        if "transfer-encoding" in fields or "content-length" not in fields:
+            raise _Refused(411, "Length Required", "Send this request's body with a Content-Length.")
+        try:
+            length = int(fields["content-length"])
+        except ValueError:
+            raise _Refused(400, "Bad Request", "The Content-Length is not a number.") from None
+        if not 0 <= length <= STAMPED_BODY_LIMIT:
+            raise _Refused(413, "Payload Too Large", f"This request's body may be {STAMPED_BODY_LIMIT} bytes at most.")
+        raw = await asyncio.wait_for(reader.readexactly(length), HEAD_TIMEOUT)
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise _Refused(400, "Bad Request", "The body is not a JSON object.")
+        try:
+            data = self.app.stamp_caller(route, data, who.name)
+        except PermissionError as e:
+            raise _Refused(403, "Forbidden", str(e)) from None
+        except ValueError as e:
+            raise _Refused(400, "Bad Request", str(e)) from None
+        body = json.dumps(data).encode()
+        kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return [*kept, ("Content-Length", str(len(body)))], body
 
     async def _pipe(self, reader, writer, up_reader, up_writer, upgrade: bool) -> None:
         """Bytes both ways until the app closes (its answer is complete) or, for a
