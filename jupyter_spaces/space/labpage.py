@@ -20,7 +20,15 @@ it has just loaded, and its window resolver 0.2–0.5 s for other tabs to object
 the workspace name (issue 17); where the page has this project's labextension, its
 own (labextension/src/statedb.ts, windowname.ts), which do not wait, take their place.
 There too, the labextension's avatars of the people present stand in for
-collaboration's user menu in the top bar (it showed the caller's initials a second time).
+collaboration's user menu in the top bar (it showed the caller's initials a second time),
+and its File menu's Log Out and Stop Space… for JupyterLab's Log Out and Shut Down: Shut
+Down asks the space server to end itself (``api/shutdown``), which it refuses (only the
+domain stops a space), and JupyterLab shows both or neither (``quitButton``).
+
+A viewer is offered nothing the space would refuse: no Launcher (its cards create
+notebooks, consoles and files); the labextension's viewer plugin leaves out File > New
+and the file browser's New Folder, Upload and other writing items
+(labextension/src/viewermenus.ts).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ VIEWER_DISABLED_EXTENSIONS = (
     "@jupyterlab/services-extension:terminal-manager",
     "@jupyterlab/services-extension:workspace-manager",
     "@jupyterlab/terminal-extension",  # all its plugins; its launcher card said "Not implemented"
+    "@jupyterlab/launcher-extension",  # all its plugins: the Launcher, its + button, File > New Launcher
 )
 
 
@@ -73,8 +82,9 @@ def has_labextension(page_config: dict) -> bool:
 
 
 class LabPage:
-    """The lab page's ``page_config_hook``: no news prompt; quiet service managers for viewers;
-    the labextension's state and window-name plugins."""
+    """The lab page's ``page_config_hook``: no news prompt; quiet service managers and no
+    Launcher for viewers; the labextension's state and window-name plugins, Log Out and
+    Stop Space."""
 
     def __init__(self, previous_hook=None):
         self.previous_hook = previous_hook
@@ -89,6 +99,8 @@ class LabPage:
         disable(page_config, DISABLED_EXTENSIONS)
         if has_labextension(page_config):
             disable(page_config, REPLACED_BY_LABEXTENSION)
+            # JupyterLab's Shut Down and Log Out go; the labextension's Log Out stays
+            page_config["quitButton"] = False
         if role == "viewer":
             disable(page_config, VIEWER_DISABLED_EXTENSIONS)
         return page_config

@@ -30,6 +30,7 @@ import { PresenceModel } from './presence';
 import { watchLaunchers } from './rtcbadge';
 import { lockAllDocuments, VIEWER_BODY_CLASS } from './readonly';
 import { CORE_STATE_PLUGIN, statePlugin } from './statedb';
+import { viewerMenusPlugin } from './viewermenus';
 import { viewerServicePlugins } from './viewerservices';
 import { CORE_RESOLVER_PLUGIN, windowNamePlugin } from './windowname';
 import { hideWorkMenus } from './homemenus';
@@ -269,9 +270,14 @@ export async function activateSpaces(
   }
 
   // Inside a space.
-  const [{ SwitcherWidget }, { AvatarsWidget }] = await Promise.all([
+  const [
+    { SwitcherWidget },
+    { AvatarsWidget },
+    { addSpaceFileCommands, SpaceFileCommandIDs }
+  ] = await Promise.all([
     import('./switcher'),
-    import('./avatars')
+    import('./avatars'),
+    import('./spacefile')
   ]);
   const name = context.spaceName!;
   // This space's own stream: its host answers about this space alone.
@@ -280,6 +286,22 @@ export async function activateSpaces(
     query: { sort: 'name' },
     live: name
   });
+  const confirmStop = async (space: ISpace) => {
+    const info = await runningInSpace(
+      space,
+      makeFetcher(serverSettings),
+      space.name === name ? unsavedDocuments(app) : null
+    );
+    const result = await showDialog({
+      title: trans.__('Stop %1?', space.display_name),
+      body: stopMessage(space, info, trans),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Stop') })
+      ]
+    });
+    return result.button.accept;
+  };
   const switcher = new SwitcherWidget({
     current: name,
     model,
@@ -289,23 +311,24 @@ export async function activateSpaces(
     ownOrigin:
       typeof window !== 'undefined' &&
       onOwnOrigin(name, window.location.hostname),
-    confirmStop: async (space: ISpace) => {
-      const info = await runningInSpace(
-        space,
-        makeFetcher(serverSettings),
-        space.name === name ? unsavedDocuments(app) : null
-      );
-      const result = await showDialog({
-        title: trans.__('Stop %1?', space.display_name),
-        body: stopMessage(space, info, trans),
-        buttons: [
-          Dialog.cancelButton({ label: trans.__('Cancel') }),
-          Dialog.warnButton({ label: trans.__('Stop') })
-        ]
-      });
-      return result.button.accept;
-    }
+    confirmStop
   });
+  addSpaceFileCommands(app.commands, {
+    trans,
+    baseUrl,
+    go: url => rawNavigate(url, false),
+    space: () => model.get(name),
+    confirmStop,
+    // not the model's stop: its "stopping" would bring the stop notice first
+    stop: space => client.stopSpace(space),
+    homeUrl: homeUrl(context.domainBaseUrl)
+  });
+  for (const command of [
+    SpaceFileCommandIDs.logOut,
+    SpaceFileCommandIDs.stopSpace
+  ]) {
+    palette?.addItem({ command, category: trans.__('Spaces') });
+  }
   setup.switcher = switcher;
   app.shell.add(switcher, 'top', { rank: 60 });
   await model.refresh().catch(() => undefined);
@@ -414,7 +437,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 /**
  * In the domain, also the service managers that never call the APIs the
  * domain refuses (see domainservices.ts); for a viewer of a space, the ones
- * that never connect to kernels or terminals (viewerservices.ts); elsewhere
+ * that never connect to kernels or terminals (viewerservices.ts) and the menus
+ * without what a viewer may not do (viewermenus.ts); elsewhere
  * only the main plugin.
  */
 export function plugins(
@@ -431,7 +455,7 @@ export function plugins(
     ...(isDisabled(CORE_RESOLVER_PLUGIN) ? [windowNamePlugin] : [])
   ];
   if (getOption(PageConfigKeys.role) === 'viewer') {
-    return [plugin, ...viewerServicePlugins, ...state];
+    return [plugin, ...viewerServicePlugins, viewerMenusPlugin, ...state];
   }
   return [plugin, ...state];
 }

@@ -104,3 +104,28 @@ def test_without_the_labextension_jupyterlabs_own_stay():
         assert not REPLACED & disabled(page(Handler, there))
     there = {"federated_extensions": [{"name": "jupyter-spaces"}], "disabledExtensions": {"jupyter-spaces:state": False}}
     assert REPLACED <= disabled(page(Handler, there))
+
+
+@pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
+async def test_jupyterlabs_shut_down_is_left_out_where_the_labextension_logs_out(fetch, role):
+    # Shut Down asks the space server to end itself, which it refuses; JupyterLab shows
+    # it and Log Out both or neither: the labextension's Log Out and Stop Space stand in
+    config = await page_config(fetch, role)
+    assert config["quitButton"] is False
+
+
+def test_without_the_labextension_jupyterlabs_log_out_stays():
+    from jupyter_spaces.space.labpage import LabPage
+
+    class Handler:
+        class current_user:  # a stand-in attribute bag, as jupyter_server's user
+            role = "editor"
+
+    page = LabPage()(Handler, {"federated_extensions": [], "quitButton": True})
+    assert page["quitButton"] is True
+
+
+async def test_a_viewer_has_no_launcher(fetch):
+    # its cards create notebooks, consoles and files, which the space refuses a viewer
+    assert "@jupyterlab/launcher-extension" in disabled(await page_config(fetch, "viewer"))
+    assert "@jupyterlab/launcher-extension" not in disabled(await page_config(fetch, "editor"))

@@ -69,7 +69,8 @@ describe('jupyter-spaces:plugin', () => {
       'jupyter-spaces:viewer-kernel-manager',
       'jupyter-spaces:viewer-session-manager',
       'jupyter-spaces:viewer-terminal-manager',
-      'jupyter-spaces:viewer-workspace-manager'
+      'jupyter-spaces:viewer-workspace-manager',
+      'jupyter-spaces:viewer-menus'
     ]);
     const editor = (k: string) =>
       k === 'spacesRole' ? 'editor' : k === 'spacesContext' ? 'space' : '';
