@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from jupyter_spaces.domain.lifecycle import Lifecycle
+from tests.domain.kernels import run_code
 
 pytestmark = pytest.mark.slow
 
@@ -337,8 +338,6 @@ async def test_a_kernel_cannot_reach_other_spaces_or_the_domain(client, world, l
     assert r.status == 201, r.text
     data_dir = service.store.url.split("///")[1].rsplit("/", 1)[0]
     b_server = next(s for s in service.active_spaces() if s["name"] == "space-b")
-    from kernels import run_code
-
     code = (f"DATA_DIR = {data_dir!r}\nDOMAIN = 'http://127.0.0.1:{jp_http_port}{client.base_url}'\n"
             f"B_SERVER = {b_server['server_url']!r}\nB_BASE = '{client.base_url}spaces/space-b/'\n"
             + ISOLATION_PROBE)
@@ -357,8 +356,6 @@ async def test_kernel_past_its_memory_dies_and_a_full_volume_is_a_clean_save_err
     await client.api("POST", "spaces/limits/start", who="owner")
     assert (await wait_for_status(client, "limits", {"running", "failed"}))["status"] == "running"
     # small: 2 GB. The kernel is killed, the space server keeps serving.
-    from kernels import run_code
-
     out = await run_code(client, jp_http_port, "limits", "owner",
                          "b = bytearray(3 * 1024**3)\nprint('survived')", timeout=120)
     assert "survived" not in out["stdout"], out

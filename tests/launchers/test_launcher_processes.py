@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import time
-import uuid
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from jupyter_spaces.launchers.base import EXIT_UNKNOWN, LaunchError
 from jupyter_spaces.launchers.processes import descendants
 from jupyter_spaces.launchers.volumes import mounted_at
+from tests.domain.kernels import run_code_signed
 
 
 def server_pid(state: dict) -> int:
@@ -46,49 +46,6 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
-
-
-async def _run_in_kernel(url: str, space: str, secret: str, code: str) -> str:
-    """Start a kernel through the signed REST API, run ``code``, return its stdout."""
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    from jupyter_spaces.signing import sign_request
-
-    who = {"name": "alice", "display_name": "Alice", "initials": "A", "color": "#ff0000", "role": "owner"}
-
-    def signed(method: str, path: str) -> dict:
-        return sign_request(secret, space, method, path, who)
-
-    base = f"/spaces/{space}/api/kernels"
-    async with httpx.AsyncClient(trust_env=False, timeout=30) as c:
-        r = await c.post(url + base, headers=signed("POST", base), json={"name": "python3"})
-        assert r.status_code == 201, r.text
-        kid = r.json()["id"]
-    path = f"{base}/{kid}/channels"
-    ws = await websocket_connect(HTTPRequest(url.replace("http", "ws", 1) + path, headers=signed("GET", path)))
-    try:
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "alice",
-                  "session": uuid.uuid4().hex, "version": "5.3", "date": ""}  # fmt: skip
-        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                   "allow_stdin": False}  # fmt: skip
-        await ws.write_message(json.dumps(
-            {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}
-        ))  # fmt: skip
-        out = []
-        while True:
-            m = json.loads(await asyncio.wait_for(ws.read_message(), 60))
-            if m.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if m["msg_type"] == "stream":
-                out.append(m["content"]["text"])
-            elif m["msg_type"] == "error":
-                raise AssertionError(m["content"])
-            elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                return "".join(out)
-    finally:
-        ws.close()
 
 
 async def _answers(url: str, path: str) -> int:
@@ -150,7 +107,7 @@ async def test_start_answers_http_and_stop_leaves_nothing(require_root_sandbox, 
         # the volume is mounted and owned by the space while it runs
         assert mounted_at(launcher.volumes.mountpoint("web"))
         # a kernel runs as the space's uid, over unix sockets, as the preferred OOM victim
-        out = await _run_in_kernel(
+        out = await run_code_signed(
             launched.url, "web", s.secret,
             "import os; print(os.getuid(), open('/proc/self/oom_score_adj').read().strip(), "
             "os.path.exists('/work'), os.getcwd())",

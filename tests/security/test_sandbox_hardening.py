@@ -18,16 +18,15 @@ import json
 import os
 import sys
 import textwrap
-import uuid
 import zipfile
 
-import httpx
 import pytest
 
 from jupyter_spaces.domain.agent import space_agent
 from jupyter_spaces.launchers.base import Image, InstanceType, LaunchSpec
 
 pytestmark = pytest.mark.slow
+from tests.domain.kernels import run_code_signed
 
 SMALL = InstanceType("small", "Small", cpus=1, memory_gb=1, max_processes=256)
 
@@ -60,49 +59,6 @@ def _spec(space: str, python: str) -> LaunchSpec:
         env={},
         agent=space_agent(space),
     )
-
-
-async def _run_in_kernel(url: str, space: str, secret: str, code: str, timeout: float = 120) -> str:
-    """Start a kernel through the signed REST API, run ``code``, return its stdout."""
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    from jupyter_spaces.signing import sign_request
-
-    who = {"name": "alice", "display_name": "Alice", "initials": "A", "color": "#ff0000", "role": "owner"}
-
-    def signed(method: str, path: str) -> dict:
-        return sign_request(secret, space, method, path, who)
-
-    base = f"/spaces/{space}/api/kernels"
-    async with httpx.AsyncClient(trust_env=False, timeout=30) as c:
-        r = await c.post(url + base, headers=signed("POST", base), json={"name": "python3"})
-        assert r.status_code == 201, r.text
-        kid = r.json()["id"]
-    path = f"{base}/{kid}/channels"
-    ws = await websocket_connect(HTTPRequest(url.replace("http", "ws", 1) + path, headers=signed("GET", path)))
-    try:
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "alice",
-                  "session": uuid.uuid4().hex, "version": "5.3", "date": ""}  # fmt: skip
-        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                   "allow_stdin": False}  # fmt: skip
-        await ws.write_message(json.dumps(
-            {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}
-        ))  # fmt: skip
-        out = []
-        while True:
-            m = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
-            if m.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if m["msg_type"] == "stream":
-                out.append(m["content"]["text"])
-            elif m["msg_type"] == "error":
-                raise AssertionError("\n".join(m["content"]["traceback"]))
-            elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                return "".join(out)
-    finally:
-        ws.close()
 
 
 def _server_pids(state: dict) -> list[int]:
@@ -298,7 +254,7 @@ async def test_a_kernel_is_refused_namespaces_and_kernel_interfaces_but_works(la
         pids = [p for p in _server_pids(state) if not _comm(p) == "bwrap"]
         assert pids and all(_seccomp_mode(p) == 2 for p in pids), {p: (_comm(p), _seccomp_mode(p)) for p in pids}
 
-        out = await _run_in_kernel(launched.url, space, spec.secret, PROBES)
+        out = await run_code_signed(launched.url, space, spec.secret, PROBES)
         res = json.loads(out.strip().splitlines()[-1])
         assert res["seccomp"] == "2", res
         assert "Operation not permitted" in res["unshare -Ur"], res
@@ -307,7 +263,7 @@ async def test_a_kernel_is_refused_namespaces_and_kernel_interfaces_but_works(la
         assert res["clone3"] == "ENOSYS", res  # so that libc falls back to clone, where flags are checked
         assert res["personality(PER_LINUX)"] == "ok", res
 
-        out = await _run_in_kernel(launched.url, space, spec.secret, WORK.replace("WHEEL", wheel_name), timeout=180)
+        out = await run_code_signed(launched.url, space, spec.secret, WORK.replace("WHEEL", wheel_name), timeout=180)
         work = json.loads(out.strip().splitlines()[-1])
         assert work["threads"] and work["fork"] and work["spawn"], work
         assert work["subprocess"] == "HELLO", work
