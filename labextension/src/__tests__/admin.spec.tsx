@@ -7,85 +7,57 @@ import { act } from 'react';
 import { SpacesClient } from '../api';
 import { AllSpacesView, UsersView } from '../admin';
 import { HomeModel } from '../homemodel';
-import { FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+import {
+  domainHandler,
+  FakeServer,
+  makeInstanceType,
+  makeSpace,
+  makeUser
+} from './fakeserver';
 import { button, mountEachTest, settle, silentFeed, type } from './dom';
 import { trans } from './trans';
 
-const ROOT = {
-  name: 'root',
+const ROOT = makeUser('root', {
   display_name: 'Rita Root',
   initials: 'RR',
-  color: '#123456',
-  admin: true,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
-
-const SMALL = {
-  name: 'small',
-  display_name: 'Small',
-  cpus: 1,
-  memory_gb: 2,
-  max_processes: 256,
-  available: true,
-  reason: ''
-};
+  admin: true
+});
 
 /** A domain with an admin, two instance types and these spaces. */
 function domain(server: FakeServer, spaces: unknown[]) {
-  server.handler = (req: IRecordedRequest) => {
-    const route = req.path.replace('/base/spaces/api/', '');
-    if (route === 'me') {
-      return { body: ROOT };
+  server.handler = domainHandler(
+    {
+      me: ROOT,
+      spaces,
+      catalog: {
+        'instance-types': [makeInstanceType('small'), makeInstanceType('large')]
+      },
+      token: 'api-secret'
+    },
+    (req, route) => {
+      if (route === 'users/newbie/login-link') {
+        return {
+          status: 201,
+          body: {
+            user: 'newbie',
+            url: 'http://localhost:8888/login?token=link-secret',
+            expires: new Date(Date.now() + 24 * 3_600_000).toISOString()
+          }
+        };
+      }
+      if (route.startsWith('spaces/') && req.method === 'PATCH') {
+        const name = route.split('/')[1];
+        return {
+          body: makeSpace(name, {
+            ...(req.body as object),
+            role: null,
+            url: null
+          })
+        };
+      }
+      return undefined;
     }
-    if (route === 'instance-types') {
-      return {
-        body: {
-          items: [SMALL, { ...SMALL, name: 'large', display_name: 'Large' }]
-        }
-      };
-    }
-    if (route === 'images' || route === 'app-types') {
-      return { body: { items: [] } };
-    }
-    if (route === 'spaces') {
-      return { body: { items: spaces, next_cursor: null } };
-    }
-    if (route === 'users' && req.method === 'GET') {
-      return { body: { items: [ROOT], next_cursor: null } };
-    }
-    if (route === 'users' && req.method === 'POST') {
-      return {
-        status: 201,
-        headers: { Location: '/base/spaces/api/users/newbie' },
-        body: { ...ROOT, admin: false, name: 'newbie', token: 'api-secret' }
-      };
-    }
-    if (route === 'users/newbie/login-link') {
-      return {
-        status: 201,
-        body: {
-          user: 'newbie',
-          url: 'http://localhost:8888/login?token=link-secret',
-          expires: new Date(Date.now() + 24 * 3_600_000).toISOString()
-        }
-      };
-    }
-    if (route.startsWith('spaces/') && req.method === 'PATCH') {
-      const name = route.split('/')[1];
-      return {
-        body: makeSpace(name, {
-          ...(req.body as object),
-          role: null,
-          url: null
-        })
-      };
-    }
-    return {
-      status: 404,
-      body: { message: 'No such thing.', reason: 'not_found' }
-    };
-  };
+  );
 }
 
 const dom = mountEachTest();

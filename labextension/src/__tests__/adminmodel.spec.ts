@@ -11,19 +11,16 @@ import {
   resizeChanges,
   resizeLockedReason
 } from '../adminmodel';
-import { FakeServer, makeSpace } from './fakeserver';
+import {
+  FakeServer,
+  makeInstanceType,
+  makeSpace,
+  makeUser
+} from './fakeserver';
 import { trans } from './trans';
 
 function user(name: string, admin: boolean): IUser {
-  return {
-    name,
-    display_name: name.toUpperCase(),
-    initials: name.slice(0, 2).toUpperCase(),
-    color: '#123456',
-    admin,
-    created: '2024-01-01T00:00:00Z',
-    last_activity: null
-  };
+  return makeUser(name, { display_name: name.toUpperCase(), admin });
 }
 
 function event(id: number, action = 'space.stop') {
@@ -162,33 +159,15 @@ describe('AuditLog', () => {
 
 describe('resize', () => {
   const types = [
-    {
-      name: 'small',
-      display_name: 'Small',
-      cpus: 1,
-      memory_gb: 2,
-      max_processes: 256,
-      available: true,
-      reason: ''
-    },
-    {
-      name: 'gpu',
+    makeInstanceType('small'),
+    makeInstanceType('gpu', {
       display_name: 'GPU',
       cpus: 8,
       memory_gb: 64,
-      max_processes: 256,
       available: false,
       reason: 'No GPU on this host.'
-    },
-    {
-      name: 'large',
-      display_name: 'Large',
-      cpus: 4,
-      memory_gb: 16,
-      max_processes: 256,
-      available: true,
-      reason: ''
-    }
+    }),
+    makeInstanceType('large', { cpus: 4, memory_gb: 16 })
   ];
   const space = makeSpace('team', {
     instance_type: 'small',

@@ -9,18 +9,11 @@ import {
   BASE_URL,
   FakeServer,
   IRecordedRequest,
-  makeSpace
+  makeSpace,
+  makeUser
 } from './fakeserver';
 
-const USER = {
-  name: 'bob',
-  display_name: 'Bob',
-  initials: 'BO',
-  color: '#123456',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
+const USER = makeUser('bob');
 
 const TOKEN = {
   id: 42,
@@ -90,15 +83,7 @@ describe('SpacesClient request building', () => {
   });
 
   it('GET me', async () => {
-    const me = {
-      name: 'alice',
-      display_name: 'Alice',
-      initials: 'A',
-      color: '#123456',
-      admin: false,
-      created: '2024-01-01T00:00:00Z',
-      last_activity: null
-    };
+    const me = makeUser('alice', { initials: 'A' });
     server.handler = () => ({ body: me });
     await expect(client.me()).resolves.toEqual(me);
     expect(server.last.method).toBe('GET');

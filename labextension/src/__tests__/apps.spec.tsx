@@ -27,7 +27,7 @@ import { SpacesModel } from '../model';
 import { Fetcher, runningInSpace, stopMessage } from '../stopinfo';
 import { Switcher } from '../switcher';
 import { APP_TYPES } from './apptypes';
-import { ALICE, FakeServer, IRecordedRequest, makeSpace } from './fakeserver';
+import { ALICE, domainHandler, FakeServer, makeSpace } from './fakeserver';
 import { mountEachTest, silentFeed } from './dom';
 import { trans } from './trans';
 
@@ -131,21 +131,9 @@ describe('the home and the switcher with every app', () => {
   ];
 
   beforeEach(() => {
-    server = new FakeServer((req: IRecordedRequest) => {
-      const route = req.path.replace('/base/spaces/api/', '');
-      switch (route) {
-        case 'me':
-          return { body: ALICE };
-        case 'instance-types':
-        case 'images':
-          return { body: { items: [] } };
-        case 'app-types':
-          return { body: { items: APP_TYPES } };
-        case 'spaces':
-          return { body: { items: spaces, next_cursor: null } };
-      }
-      return { status: 404, body: { message: 'No such thing.', reason: 'x' } };
-    });
+    server = new FakeServer(
+      domainHandler({ me: ALICE, spaces, catalog: { 'app-types': APP_TYPES } })
+    );
   });
 
   const row = (name: string) =>

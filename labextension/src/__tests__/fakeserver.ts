@@ -16,6 +16,8 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IInstanceType, IUser } from '../api';
+
 import { contract } from './contract';
 
 /** A request as the fake server saw it. */
@@ -217,16 +219,111 @@ export class FakeServer {
   private readonly violations: string[] = [];
 }
 
+/** A user as the server would send it: `alice` is Alice, initials AL. */
+export function makeUser(name: string, extra: Partial<IUser> = {}): IUser {
+  return {
+    name,
+    display_name: name.charAt(0).toUpperCase() + name.slice(1),
+    initials: name.slice(0, 2).toUpperCase(),
+    color: '#123456',
+    admin: false,
+    created: '2024-01-01T00:00:00Z',
+    last_activity: null,
+    ...extra
+  };
+}
+
 /** The caller of most specs, as `GET me` sends them. */
-export const ALICE = {
-  name: 'alice',
-  display_name: 'Alice',
-  initials: 'AL',
-  color: '#123456',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
+export const ALICE = makeUser('alice');
+
+/** An instance type as the server would send it: 1 CPU, 2 GiB, available. */
+export function makeInstanceType(
+  name: string,
+  extra: Partial<IInstanceType> = {}
+): IInstanceType {
+  return {
+    name,
+    display_name: name.charAt(0).toUpperCase() + name.slice(1),
+    cpus: 1,
+    memory_gb: 2,
+    max_processes: 256,
+    available: true,
+    reason: '',
+    ...extra
+  };
+}
+
+/** What a fake domain holds (see {@link domainHandler}). */
+export interface IFakeDomain {
+  /** The caller (`GET me`), and the only user `GET users` lists. */
+  me: IUser;
+  /** What `GET spaces` lists, as one page. */
+  spaces?: unknown[];
+  /** What each catalogue route lists; an absent one lists nothing. */
+  catalog?: Partial<
+    Record<'instance-types' | 'images' | 'app-types', unknown[]>
+  >;
+  /** The API token `POST users` gives the user it makes (`secret-token`). */
+  token?: string;
+}
+
+/**
+ * A handler answering as `domain` what a home loads (`GET me`, the
+ * catalogue, `GET spaces`) and the users routes (`POST users` makes the user
+ * asked for). `more` answers first, for a spec's own routes (`route` is the
+ * path below `spaces/api/`); what neither answers is a 404.
+ */
+export function domainHandler(
+  domain: IFakeDomain,
+  more?: (req: IRecordedRequest, route: string) => IFakeResponse | undefined
+): Handler {
+  return req => {
+    const route = req.path.replace('/base/spaces/api/', '');
+    return (
+      more?.(req, route) ??
+      domainAnswer(domain, req, route) ?? {
+        status: 404,
+        body: { message: 'No such thing.', reason: 'not_found' }
+      }
+    );
+  };
+}
+
+function domainAnswer(
+  domain: IFakeDomain,
+  req: IRecordedRequest,
+  route: string
+): IFakeResponse | undefined {
+  if (route === 'me') {
+    return { body: domain.me };
+  }
+  if (
+    route === 'instance-types' ||
+    route === 'images' ||
+    route === 'app-types'
+  ) {
+    return { body: { items: domain.catalog?.[route] ?? [] } };
+  }
+  if (route === 'spaces') {
+    return { body: { items: domain.spaces ?? [], next_cursor: null } };
+  }
+  if (route === 'users' && req.method === 'GET') {
+    return { body: { items: [domain.me], next_cursor: null } };
+  }
+  if (route === 'users' && req.method === 'POST') {
+    const { password: _, ...asked } = req.body as IUser & { password?: string }; // eslint-disable-line @typescript-eslint/no-unused-vars
+    return {
+      status: 201,
+      headers: { Location: `/base/spaces/api/users/${asked.name}` },
+      body: {
+        ...makeUser(asked.name),
+        ...asked,
+        token: domain.token ?? 'secret-token'
+      }
+    };
+  }
+  return undefined;
+}
 
 /** A space as the server would send it. */
 export function makeSpace(name: string, extra: Record<string, unknown> = {}) {

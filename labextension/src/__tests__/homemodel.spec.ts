@@ -6,28 +6,24 @@
 import { SpacesClient } from '../api';
 import { HomeModel } from '../homemodel';
 import { createBody, defaultCreateValues, settingsBody } from '../spaceform';
-import { ALICE, FakeServer, makeSpace } from './fakeserver';
+import {
+  ALICE,
+  domainHandler,
+  FakeServer,
+  makeInstanceType,
+  makeSpace
+} from './fakeserver';
 
 const CATALOG = {
   'instance-types': [
-    {
-      name: 'tiny',
-      display_name: 'Tiny',
+    makeInstanceType('tiny', {
       cpus: 0.5,
       memory_gb: 0.5,
       max_processes: 64,
       available: false,
       reason: 'no'
-    },
-    {
-      name: 'small',
-      display_name: 'Small',
-      cpus: 1,
-      memory_gb: 2,
-      max_processes: 256,
-      available: true,
-      reason: ''
-    }
+    }),
+    makeInstanceType('small')
   ],
   images: [
     {
@@ -67,29 +63,7 @@ const CATALOG = {
 };
 
 function domain(server: FakeServer, me = ALICE, spaces = [] as unknown[]) {
-  server.handler = req => {
-    const route = req.path.replace('/base/spaces/api/', '');
-    if (route === 'me') {
-      return { body: me };
-    }
-    if (route in CATALOG) {
-      return { body: { items: (CATALOG as any)[route] } };
-    }
-    if (route === 'spaces') {
-      return { body: { items: spaces, next_cursor: null } };
-    }
-    if (route === 'users' && req.method === 'GET') {
-      return { body: { items: [me], next_cursor: null } };
-    }
-    if (route === 'users' && req.method === 'POST') {
-      return {
-        status: 201,
-        headers: { Location: '/base/spaces/api/users/new' },
-        body: { ...ALICE, ...(req.body as object), token: 'secret-token' }
-      };
-    }
-    return { status: 404, body: { message: 'No such thing.', reason: 'x' } };
-  };
+  server.handler = domainHandler({ me, spaces, catalog: CATALOG });
 }
 
 describe('HomeModel', () => {

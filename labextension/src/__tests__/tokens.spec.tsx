@@ -11,18 +11,10 @@ import { IToken, SpacesClient } from '../api';
 import { HomeModel } from '../homemodel';
 import { TokensDialog } from '../tokens';
 import { button, mountEachTest, settle, silentFeed, type } from './dom';
-import { FakeServer, IRecordedRequest } from './fakeserver';
+import { FakeServer, IRecordedRequest, makeUser } from './fakeserver';
 import { trans } from './trans';
 
-const ME = {
-  name: 'ada',
-  display_name: 'Ada',
-  initials: 'A',
-  color: '#1f77b4',
-  admin: false,
-  created: '2024-01-01T00:00:00Z',
-  last_activity: null
-};
+const ME = makeUser('ada', { initials: 'A', color: '#1f77b4' });
 
 /** A domain that keeps ada's tokens. */
 function tokenServer(): FakeServer {
