@@ -14,7 +14,7 @@ import {
   makeSpace,
   makeUser
 } from './fakeserver';
-import { button, mountEachTest, settle, silentFeed, type } from './dom';
+import { button, choose, mountEachTest, settle, silentFeed, type } from './dom';
 import { trans } from './trans';
 
 const ROOT = makeUser('root', {
@@ -117,10 +117,7 @@ describe('AllSpacesView', () => {
     act(() => button(idle, 'Resize').click());
     const dialog = dom.container.querySelector('.jp-SpacesResizeDialog')!;
     const select = dialog.querySelector('select')!;
-    act(() => {
-      select.value = 'large';
-      select.dispatchEvent(new Event('change', { bubbles: true }));
-    });
+    act(() => choose(select, 'large'));
     act(() => type(dialog.querySelector('input[type=number]')!, '8'));
     await act(async () => {
       (dialog as HTMLFormElement).requestSubmit();

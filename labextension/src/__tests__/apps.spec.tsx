@@ -28,7 +28,7 @@ import { Fetcher, runningInSpace, stopMessage } from '../stopinfo';
 import { Switcher } from '../switcher';
 import { APP_TYPES } from './apptypes';
 import { ALICE, domainHandler, FakeServer, makeSpace } from './fakeserver';
-import { mountEachTest, silentFeed } from './dom';
+import { choose, mountEachTest, silentFeed } from './dom';
 import { trans } from './trans';
 
 const space = (name: string, app_type: string, extra = {}) =>
@@ -300,19 +300,9 @@ describe('the create dialog', () => {
       dom.container
         .querySelector('.jp-SpacesField-line [data-app] svg')
         ?.getAttribute('data-icon');
-    const choose = (value: string) => {
-      const setter = Object.getOwnPropertyDescriptor(
-        HTMLSelectElement.prototype,
-        'value'
-      )!.set!;
-      act(() => {
-        setter.call(select, value);
-        select.dispatchEvent(new Event('change', { bubbles: true }));
-      });
-    };
-    choose('code-editor');
+    act(() => choose(select, 'code-editor'));
     expect(shown()).toBe(codeEditorIcon.name);
-    choose('mlflow');
+    act(() => choose(select, 'mlflow'));
     expect(shown()).toBe(mlflowIcon.name);
     const name = dom.container.querySelector(
       'input[name="name"]'

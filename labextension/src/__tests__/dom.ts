@@ -51,6 +51,16 @@ export function type(input: HTMLInputElement, value: string): void {
   input.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
+/** Choose `value` in a select the way React notices. */
+export function choose(select: HTMLSelectElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(
+    HTMLSelectElement.prototype,
+    'value'
+  )!.set!;
+  setter.call(select, value);
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
 /** The button in `scope` whose text is `label`. */
 export function button(scope: ParentNode, label: string): HTMLButtonElement {
   const found = [...scope.querySelectorAll('button')].find(

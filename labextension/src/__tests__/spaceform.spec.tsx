@@ -15,7 +15,7 @@ import {
 } from '../spaceform';
 import { makeSpace } from './fakeserver';
 import { APP_TYPES } from './apptypes';
-import { mountEachTest, type } from './dom';
+import { choose, mountEachTest, type } from './dom';
 import { trans } from './trans';
 
 const BROKEN =
@@ -139,18 +139,6 @@ async function submit(): Promise<void> {
   });
 }
 
-/** Choose `value` in `select` as a user would. */
-function choose(select: HTMLSelectElement, value: string): void {
-  const setter = Object.getOwnPropertyDescriptor(
-    HTMLSelectElement.prototype,
-    'value'
-  )!.set!;
-  act(() => {
-    setter.call(select, value);
-    select.dispatchEvent(new Event('change', { bubbles: true }));
-  });
-}
-
 describe('the create dialog’s images', () => {
   it('lists every image with its description, an unavailable one disabled with why', () => {
     renderCreate();
@@ -173,7 +161,7 @@ describe('the create dialog’s images', () => {
     // the first image that can run is chosen, and what is in it said below
     expect(imageSelect().value).toBe('default');
     expect(imageHelp()).toBe('JupyterLab');
-    choose(imageSelect(), 'data-science');
+    act(() => choose(imageSelect(), 'data-science'));
     expect(imageSelect().value).toBe('data-science');
     expect(imageHelp()).toBe('pandas, matplotlib');
   });
@@ -182,7 +170,7 @@ describe('the create dialog’s images', () => {
     const sent: unknown[] = [];
     renderCreate(async body => sent.push(body));
     typeInto('name', 'pandas-work');
-    choose(imageSelect(), 'data-science');
+    act(() => choose(imageSelect(), 'data-science'));
     await submit();
     expect(sent).toEqual([
       expect.objectContaining({ name: 'pandas-work', image: 'data-science' })
@@ -204,7 +192,7 @@ describe('the settings dialog’s images', () => {
     expect(imageSelect().value).toBe('old');
     expect(imageSelect().disabled).toBe(false);
     expect(imageHelp()).toBe(`Unavailable: ${BROKEN}`);
-    choose(imageSelect(), 'data-science');
+    act(() => choose(imageSelect(), 'data-science'));
     expect(imageHelp()).toBe('pandas, matplotlib');
   });
 });
