@@ -8,6 +8,7 @@ import {
 import {
   BASE_URL,
   FakeServer,
+  Handler,
   IRecordedRequest,
   makeSpace,
   makeUser
@@ -264,50 +265,64 @@ describe('SpacesApiError', () => {
     }
   );
 
-  it('falls back on the status line for a non-JSON error body', async () => {
-    server.handler = () => ({
-      status: 502,
-      text: '<html>Bad Gateway</html>',
-      offContract: 'a proxy in front of the domain answers, not the domain'
-    });
-    const error = await client.listSpaces().catch(e => e);
-    expect(error).toBeInstanceOf(SpacesApiError);
-    expect(error.status).toBe(502);
-    expect(error.message).toMatch(/^502/);
-    expect(error.reason).toBe('server_error');
-  });
-
-  it('derives the reason from the status when the body has none', async () => {
-    server.handler = () => ({
-      status: 404,
-      body: { message: 'Not here.' },
-      offContract: 'every error of the domain has a reason; this tests without'
-    });
-    const error = await client.getSpace('x').catch(e => e);
-    expect(error.message).toBe('Not here.');
-    expect(error.reason).toBe('not_found');
-  });
-
-  it('wraps network failures with status 0', async () => {
-    server.handler = () => {
-      throw new TypeError('Failed to fetch');
-    };
-    const error = await client.me().catch(e => e);
-    expect(error).toBeInstanceOf(SpacesApiError);
-    expect(error.status).toBe(0);
-    expect(error.reason).toBe('network_error');
-    expect(error.message).toContain('Failed to fetch');
-  });
-
-  it('reports a 2xx answer that is not JSON', async () => {
-    server.handler = () => ({
-      status: 200,
-      text: 'not json',
-      offContract: 'a broken answer, to test that the client reports it'
-    });
-    const error = await client.me().catch(e => e);
-    expect(error).toBeInstanceOf(SpacesApiError);
-    expect(error.reason).toBe('bad_response');
+  it.each<{
+    what: string;
+    answer: Handler;
+    call: (client: SpacesClient) => Promise<unknown>;
+    error: Record<string, unknown>;
+  }>([
+    {
+      what: 'falls back on the status line for a non-JSON error body',
+      answer: () => ({
+        status: 502,
+        text: '<html>Bad Gateway</html>',
+        offContract: 'a proxy in front of the domain answers, not the domain'
+      }),
+      call: c => c.listSpaces(),
+      error: {
+        status: 502,
+        message: expect.stringMatching(/^502/),
+        reason: 'server_error'
+      }
+    },
+    {
+      what: 'derives the reason from the status when the body has none',
+      answer: () => ({
+        status: 404,
+        body: { message: 'Not here.' },
+        offContract:
+          'every error of the domain has a reason; this tests without'
+      }),
+      call: c => c.getSpace('x'),
+      error: { message: 'Not here.', reason: 'not_found' }
+    },
+    {
+      what: 'wraps network failures with status 0',
+      answer: () => {
+        throw new TypeError('Failed to fetch');
+      },
+      call: c => c.me(),
+      error: {
+        status: 0,
+        reason: 'network_error',
+        message: expect.stringContaining('Failed to fetch')
+      }
+    },
+    {
+      what: 'reports a 2xx answer that is not JSON',
+      answer: () => ({
+        status: 200,
+        text: 'not json',
+        offContract: 'a broken answer, to test that the client reports it'
+      }),
+      call: c => c.me(),
+      error: { reason: 'bad_response' }
+    }
+  ])('$what', async ({ answer, call, error }) => {
+    server.handler = answer;
+    const thrown = await call(client).catch(e => e);
+    expect(thrown).toBeInstanceOf(SpacesApiError);
+    expect(thrown).toMatchObject(error);
   });
 });
 
