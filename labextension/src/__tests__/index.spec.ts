@@ -208,9 +208,12 @@ describe('jupyter-spaces:plugin', () => {
     expect(server.requests[0].path).toBe('/base/spaces/api/spaces');
     await commands.execute(CommandIDs.openHome);
     await commands.execute(CommandIDs.newSpace);
+    // File > Log Out: the space's logout, where JupyterLab's went
+    await commands.execute('jupyter-spaces:log-out');
     expect(navigated).toEqual([
       [homeUrl('http://example.test/base/'), false],
-      ['http://example.test/base/lab?spaces-new=1', false]
+      ['http://example.test/base/lab?spaces-new=1', false],
+      ['http://example.test/base/spaces/team/logout', false]
     ]);
     setup.avatars?.dispose();
     setup.switcher?.dispose();
