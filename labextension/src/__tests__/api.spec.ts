@@ -327,6 +327,14 @@ describe('SpacesApiError', () => {
 });
 
 describe('paging', () => {
+  let server: FakeServer;
+  let client: SpacesClient;
+
+  beforeEach(() => {
+    server = new FakeServer();
+    client = new SpacesClient({ serverSettings: server.settings() });
+  });
+
   it('buildQuery encodes and skips unset values', () => {
     expect(buildQuery({})).toBe('');
     expect(buildQuery({ a: 1, b: undefined, c: null, d: 'x y', e: true })).toBe(
@@ -343,10 +351,7 @@ describe('paging', () => {
       c1: { items: [makeSpace('c')], next_cursor: 'c2' },
       c2: { items: [makeSpace('d')], next_cursor: null }
     };
-    const server = new FakeServer(req => ({
-      body: pages[req.query.cursor ?? '']
-    }));
-    const client = new SpacesClient({ serverSettings: server.settings() });
+    server.handler = req => ({ body: pages[req.query.cursor ?? ''] });
     const spaces = await collect(
       client.allSpaces({ sharing: 'shared', sort: 'name', limit: 2 })
     );
@@ -359,10 +364,9 @@ describe('paging', () => {
   });
 
   it('is lazy: stopping early fetches no further page', async () => {
-    const server = new FakeServer(() => ({
+    server.handler = () => ({
       body: { items: [makeSpace('a'), makeSpace('b')], next_cursor: 'more' }
-    }));
-    const client = new SpacesClient({ serverSettings: server.settings() });
+    });
     for await (const space of client.allSpaces()) {
       expect(space.name).toBe('a');
       break;
@@ -371,10 +375,9 @@ describe('paging', () => {
   });
 
   it('stops on a repeated cursor instead of looping forever', async () => {
-    const server = new FakeServer(() => ({
+    server.handler = () => ({
       body: { items: [makeSpace('a')], next_cursor: 'same' }
-    }));
-    const client = new SpacesClient({ serverSettings: server.settings() });
+    });
     const error = await collect(client.allSpaces()).catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.reason).toBe('bad_response');
@@ -382,7 +385,6 @@ describe('paging', () => {
   });
 
   it('propagates an error from a later page', async () => {
-    const server = new FakeServer();
     server.sequence(
       {
         body: {
@@ -403,7 +405,6 @@ describe('paging', () => {
       },
       { status: 403, body: { message: 'Admins only.', reason: 'forbidden' } }
     );
-    const client = new SpacesClient({ serverSettings: server.settings() });
     const error = await collect(client.allAudit()).catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.message).toBe('Admins only.');
