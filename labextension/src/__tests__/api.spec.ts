@@ -7,7 +7,7 @@ import {
 } from '../api';
 import {
   BASE_URL,
-  FakeServer,
+  clientEachTest,
   Handler,
   IRecordedRequest,
   makeSpace,
@@ -56,45 +56,39 @@ function routes(req: IRecordedRequest) {
 }
 
 describe('SpacesClient request building', () => {
-  let server: FakeServer;
-  let client: SpacesClient;
-
-  beforeEach(() => {
-    server = new FakeServer();
-    client = new SpacesClient({ serverSettings: server.settings() });
-  });
+  const fake = clientEachTest();
 
   it('builds URLs under <base_url>spaces/api/', () => {
-    expect(client.url(['spaces'])).toBe(`${BASE_URL}spaces/api/spaces`);
-    expect(client.url(['spaces', 'demo', 'start'])).toBe(
+    expect(fake.client.url(['spaces'])).toBe(`${BASE_URL}spaces/api/spaces`);
+    expect(fake.client.url(['spaces', 'demo', 'start'])).toBe(
       `${BASE_URL}spaces/api/spaces/demo/start`
     );
-    expect(client.eventsUrl('demo')).toBe(
+    expect(fake.client.eventsUrl('demo')).toBe(
       `${BASE_URL}spaces/api/spaces/demo/events`
     );
   });
 
   it('encodes path segments', async () => {
-    server.handler = () => ({
+    fake.server.handler = () => ({
       status: 404,
       body: { message: 'x', reason: 'not_found' }
     });
-    await expect(client.getSpace('a/b?c')).rejects.toThrow(SpacesApiError);
-    expect(server.last.path).toBe('/base/spaces/api/spaces/a%2Fb%3Fc');
+    await expect(fake.client.getSpace('a/b?c')).rejects.toThrow(SpacesApiError);
+    expect(fake.server.last.path).toBe('/base/spaces/api/spaces/a%2Fb%3Fc');
   });
 
   it('GET me', async () => {
     const me = makeUser('alice', { initials: 'A' });
-    server.handler = () => ({ body: me });
-    await expect(client.me()).resolves.toEqual(me);
-    expect(server.last.method).toBe('GET');
-    expect(server.last.path).toBe('/base/spaces/api/me');
-    expect(server.last.body).toBeUndefined();
+    fake.server.handler = () => ({ body: me });
+    await expect(fake.client.me()).resolves.toEqual(me);
+    expect(fake.server.last.method).toBe('GET');
+    expect(fake.server.last.path).toBe('/base/spaces/api/me');
+    expect(fake.server.last.body).toBeUndefined();
   });
 
   it('lists spaces with filters, sort, limit and cursor in the query', async () => {
-    server.handler = () => ({ body: { items: [], next_cursor: null } });
-    await client.listSpaces({
+    fake.server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await fake.client.listSpaces({
       sharing: 'shared',
       app_type: 'code-editor',
       owner: 'bob smith',
@@ -104,7 +98,7 @@ describe('SpacesClient request building', () => {
       limit: 25,
       cursor: 'opaque/+=cursor'
     });
-    const req = server.last;
+    const req = fake.server.last;
     expect(req.method).toBe('GET');
     expect(req.path).toBe('/base/spaces/api/spaces');
     expect(req.query).toEqual({
@@ -122,16 +116,16 @@ describe('SpacesClient request building', () => {
   });
 
   it('leaves out unset query parameters', async () => {
-    server.handler = () => ({ body: { items: [], next_cursor: null } });
-    await client.listSpaces({ owner: undefined, cursor: null, limit: 10 });
-    expect(server.last.query).toEqual({ limit: '10' });
-    await client.listSpaces();
-    expect(server.last.query).toEqual({});
+    fake.server.handler = () => ({ body: { items: [], next_cursor: null } });
+    await fake.client.listSpaces({ owner: undefined, cursor: null, limit: 10 });
+    expect(fake.server.last.query).toEqual({ limit: '10' });
+    await fake.client.listSpaces();
+    expect(fake.server.last.query).toEqual({});
   });
 
   it('POST spaces sends a JSON body', async () => {
     const created = makeSpace('demo', { sharing: 'shared' });
-    server.handler = () => ({
+    fake.server.handler = () => ({
       status: 201,
       body: created,
       headers: { Location: '/base/spaces/api/spaces/demo' }
@@ -143,8 +137,8 @@ describe('SpacesClient request building', () => {
       instance_type: 'small',
       volume_gb: 10
     };
-    await expect(client.createSpace(body)).resolves.toEqual(created);
-    const req = server.last;
+    await expect(fake.client.createSpace(body)).resolves.toEqual(created);
+    const req = fake.server.last;
     expect(req.method).toBe('POST');
     expect(req.path).toBe('/base/spaces/api/spaces');
     expect(req.body).toEqual(body);
@@ -152,96 +146,105 @@ describe('SpacesClient request building', () => {
   });
 
   it('PATCH, start, stop and DELETE a space', async () => {
-    server.handler = req =>
+    fake.server.handler = req =>
       req.method === 'DELETE'
         ? { status: 204 }
         : { status: req.method === 'POST' ? 202 : 200, body: makeSpace('s') };
 
-    await client.updateSpace('s', { instance_type: 'large', volume_gb: 20 });
-    expect(server.last.method).toBe('PATCH');
-    expect(server.last.path).toBe('/base/spaces/api/spaces/s');
-    expect(server.last.body).toEqual({ instance_type: 'large', volume_gb: 20 });
+    await fake.client.updateSpace('s', {
+      instance_type: 'large',
+      volume_gb: 20
+    });
+    expect(fake.server.last.method).toBe('PATCH');
+    expect(fake.server.last.path).toBe('/base/spaces/api/spaces/s');
+    expect(fake.server.last.body).toEqual({
+      instance_type: 'large',
+      volume_gb: 20
+    });
 
-    await client.startSpace('s');
-    expect(server.last.method).toBe('POST');
-    expect(server.last.path).toBe('/base/spaces/api/spaces/s/start');
-    expect(server.last.body).toBeUndefined();
+    await fake.client.startSpace('s');
+    expect(fake.server.last.method).toBe('POST');
+    expect(fake.server.last.path).toBe('/base/spaces/api/spaces/s/start');
+    expect(fake.server.last.body).toBeUndefined();
 
-    await client.stopSpace('s');
-    expect(server.last.path).toBe('/base/spaces/api/spaces/s/stop');
+    await fake.client.stopSpace('s');
+    expect(fake.server.last.path).toBe('/base/spaces/api/spaces/s/stop');
 
-    await expect(client.deleteSpace('s')).resolves.toBeUndefined();
-    expect(server.last.method).toBe('DELETE');
-    expect(server.last.path).toBe('/base/spaces/api/spaces/s');
+    await expect(fake.client.deleteSpace('s')).resolves.toBeUndefined();
+    expect(fake.server.last.method).toBe('DELETE');
+    expect(fake.server.last.path).toBe('/base/spaces/api/spaces/s');
   });
 
   it('members, presence, catalogues, users, tokens and audit routes', async () => {
-    server.handler = routes;
+    fake.server.handler = routes;
     const calls: Array<[() => Promise<unknown>, string, string, unknown?]> = [
-      [() => client.listMembers('s'), 'GET', 'spaces/s/members'],
+      [() => fake.client.listMembers('s'), 'GET', 'spaces/s/members'],
       [
-        () => client.setMember('s', 'bob', 'viewer'),
+        () => fake.client.setMember('s', 'bob', 'viewer'),
         'PUT',
         'spaces/s/members/bob',
         { role: 'viewer' }
       ],
-      [() => client.removeMember('s', 'bob'), 'DELETE', 'spaces/s/members/bob'],
-      [() => client.presence('s'), 'GET', 'spaces/s/presence'],
-      [() => client.instanceTypes(), 'GET', 'instance-types'],
-      [() => client.images(), 'GET', 'images'],
-      [() => client.appTypes(), 'GET', 'app-types'],
-      [() => client.listUsers({ limit: 5 }), 'GET', 'users'],
-      [() => client.getUser('bob'), 'GET', 'users/bob'],
       [
-        () => client.createUser({ name: 'carol', admin: true }),
+        () => fake.client.removeMember('s', 'bob'),
+        'DELETE',
+        'spaces/s/members/bob'
+      ],
+      [() => fake.client.presence('s'), 'GET', 'spaces/s/presence'],
+      [() => fake.client.instanceTypes(), 'GET', 'instance-types'],
+      [() => fake.client.images(), 'GET', 'images'],
+      [() => fake.client.appTypes(), 'GET', 'app-types'],
+      [() => fake.client.listUsers({ limit: 5 }), 'GET', 'users'],
+      [() => fake.client.getUser('bob'), 'GET', 'users/bob'],
+      [
+        () => fake.client.createUser({ name: 'carol', admin: true }),
         'POST',
         'users',
         { name: 'carol', admin: true }
       ],
       [
-        () => client.updateUser('carol', { color: '#abcdef' }),
+        () => fake.client.updateUser('carol', { color: '#abcdef' }),
         'PATCH',
         'users/carol',
         { color: '#abcdef' }
       ],
-      [() => client.deleteUser('carol'), 'DELETE', 'users/carol'],
-      [() => client.listTokens('bob'), 'GET', 'users/bob/tokens'],
+      [() => fake.client.deleteUser('carol'), 'DELETE', 'users/carol'],
+      [() => fake.client.listTokens('bob'), 'GET', 'users/bob/tokens'],
       [
-        () => client.createToken('bob', { note: 'ci', expires_in_days: 7 }),
+        () =>
+          fake.client.createToken('bob', { note: 'ci', expires_in_days: 7 }),
         'POST',
         'users/bob/tokens',
         { note: 'ci', expires_in_days: 7 }
       ],
-      [() => client.deleteToken('bob', 42), 'DELETE', 'users/bob/tokens/42'],
-      [() => client.listAudit({ limit: 3 }), 'GET', 'audit']
+      [
+        () => fake.client.deleteToken('bob', 42),
+        'DELETE',
+        'users/bob/tokens/42'
+      ],
+      [() => fake.client.listAudit({ limit: 3 }), 'GET', 'audit']
     ];
     for (const [call, method, path, body] of calls) {
       await call();
-      expect([server.last.method, server.last.path]).toEqual([
+      expect([fake.server.last.method, fake.server.last.path]).toEqual([
         method,
         `/base/spaces/api/${path}`
       ]);
-      expect(server.last.body).toEqual(body);
+      expect(fake.server.last.body).toEqual(body);
     }
   });
 
   it('sends the API token of the settings as an Authorization header', async () => {
-    const settings = server.settings({ token: 's3cret' });
+    const settings = fake.server.settings({ token: 's3cret' });
     const authed = new SpacesClient({ serverSettings: settings });
-    server.handler = () => ({ body: { items: [], next_cursor: null } });
+    fake.server.handler = () => ({ body: { items: [], next_cursor: null } });
     await authed.listSpaces();
-    expect(server.last.headers.get('Authorization')).toBe('token s3cret');
+    expect(fake.server.last.headers.get('Authorization')).toBe('token s3cret');
   });
 });
 
 describe('SpacesApiError', () => {
-  let server: FakeServer;
-  let client: SpacesClient;
-
-  beforeEach(() => {
-    server = new FakeServer();
-    client = new SpacesClient({ serverSettings: server.settings() });
-  });
+  const fake = clientEachTest();
 
   it.each([
     [404, 'not_found', 'Space "x" not found.'],
@@ -252,8 +255,8 @@ describe('SpacesApiError', () => {
   ])(
     'carries the server message and status (%i)',
     async (status, reason, message) => {
-      server.handler = () => ({ status, body: { message, reason } });
-      const error = await client
+      fake.server.handler = () => ({ status, body: { message, reason } });
+      const error = await fake.client
         .updateSpace('x', { volume_gb: 10 })
         .catch(e => e);
       expect(error).toBeInstanceOf(SpacesApiError);
@@ -319,21 +322,15 @@ describe('SpacesApiError', () => {
       error: { reason: 'bad_response' }
     }
   ])('$what', async ({ answer, call, error }) => {
-    server.handler = answer;
-    const thrown = await call(client).catch(e => e);
+    fake.server.handler = answer;
+    const thrown = await call(fake.client).catch(e => e);
     expect(thrown).toBeInstanceOf(SpacesApiError);
     expect(thrown).toMatchObject(error);
   });
 });
 
 describe('paging', () => {
-  let server: FakeServer;
-  let client: SpacesClient;
-
-  beforeEach(() => {
-    server = new FakeServer();
-    client = new SpacesClient({ serverSettings: server.settings() });
-  });
+  const fake = clientEachTest();
 
   it('buildQuery encodes and skips unset values', () => {
     expect(buildQuery({})).toBe('');
@@ -351,12 +348,12 @@ describe('paging', () => {
       c1: { items: [makeSpace('c')], next_cursor: 'c2' },
       c2: { items: [makeSpace('d')], next_cursor: null }
     };
-    server.handler = req => ({ body: pages[req.query.cursor ?? ''] });
+    fake.server.handler = req => ({ body: pages[req.query.cursor ?? ''] });
     const spaces = await collect(
-      client.allSpaces({ sharing: 'shared', sort: 'name', limit: 2 })
+      fake.client.allSpaces({ sharing: 'shared', sort: 'name', limit: 2 })
     );
     expect(spaces.map(s => s.name)).toEqual(['a', 'b', 'c', 'd']);
-    expect(server.requests.map(r => r.query)).toEqual([
+    expect(fake.server.requests.map(r => r.query)).toEqual([
       { sharing: 'shared', sort: 'name', limit: '2' },
       { sharing: 'shared', sort: 'name', limit: '2', cursor: 'c1' },
       { sharing: 'shared', sort: 'name', limit: '2', cursor: 'c2' }
@@ -364,28 +361,28 @@ describe('paging', () => {
   });
 
   it('is lazy: stopping early fetches no further page', async () => {
-    server.handler = () => ({
+    fake.server.handler = () => ({
       body: { items: [makeSpace('a'), makeSpace('b')], next_cursor: 'more' }
     });
-    for await (const space of client.allSpaces()) {
+    for await (const space of fake.client.allSpaces()) {
       expect(space.name).toBe('a');
       break;
     }
-    expect(server.requests).toHaveLength(1);
+    expect(fake.server.requests).toHaveLength(1);
   });
 
   it('stops on a repeated cursor instead of looping forever', async () => {
-    server.handler = () => ({
+    fake.server.handler = () => ({
       body: { items: [makeSpace('a')], next_cursor: 'same' }
     });
-    const error = await collect(client.allSpaces()).catch(e => e);
+    const error = await collect(fake.client.allSpaces()).catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.reason).toBe('bad_response');
-    expect(server.requests).toHaveLength(2);
+    expect(fake.server.requests).toHaveLength(2);
   });
 
   it('propagates an error from a later page', async () => {
-    server.sequence(
+    fake.server.sequence(
       {
         body: {
           items: [
@@ -405,7 +402,7 @@ describe('paging', () => {
       },
       { status: 403, body: { message: 'Admins only.', reason: 'forbidden' } }
     );
-    const error = await collect(client.allAudit()).catch(e => e);
+    const error = await collect(fake.client.allAudit()).catch(e => e);
     expect(error).toBeInstanceOf(SpacesApiError);
     expect(error.message).toBe('Admins only.');
     expect(error.status).toBe(403);

@@ -1,6 +1,5 @@
-import { SpacesClient } from '../api';
 import { contract } from './contract';
-import { FakeServer, makeSpace } from './fakeserver';
+import { clientEachTest, makeSpace } from './fakeserver';
 
 /**
  * The fake server checks what it answers against jupyter_spaces/openapi.yaml;
@@ -8,28 +7,22 @@ import { FakeServer, makeSpace } from './fakeserver';
  * else the fake server's `afterEach` would fail it.)
  */
 describe('the fake server keeps to openapi.yaml', () => {
-  let server: FakeServer;
-  let client: SpacesClient;
-
-  beforeEach(() => {
-    server = new FakeServer();
-    client = new SpacesClient({ serverSettings: server.settings() });
-  });
+  const fake = clientEachTest();
 
   it('accepts an answer that matches the contract', async () => {
-    server.handler = () => ({ body: makeSpace('demo') });
-    await client.getSpace('demo');
-    expect(server.takeViolations()).toEqual([]);
+    fake.server.handler = () => ({ body: makeSpace('demo') });
+    await fake.client.getSpace('demo');
+    expect(fake.server.takeViolations()).toEqual([]);
   });
 
   it('refuses a body that does not match the response schema', async () => {
     const { volume_used_bytes, ...missing } = makeSpace('demo');
     expect(volume_used_bytes).toBe(0);
-    server.handler = () => ({
+    fake.server.handler = () => ({
       body: { ...missing, status: 'sleeping', extra: 1 }
     });
-    await client.getSpace('demo');
-    const problems = server.takeViolations().join('\n');
+    await fake.client.getSpace('demo');
+    const problems = fake.server.takeViolations().join('\n');
     expect(problems).toContain('GET /spaces/{name} (getSpace) 200');
     expect(problems).toContain("required property 'volume_used_bytes'");
     expect(problems).toContain('/status must be equal to one of the allowed');
@@ -37,46 +30,46 @@ describe('the fake server keeps to openapi.yaml', () => {
   });
 
   it('refuses a status the operation does not list', async () => {
-    server.handler = () => ({
+    fake.server.handler = () => ({
       status: 418,
       body: { message: 'teapot', reason: 'teapot' }
     });
-    await client.getSpace('demo').catch(() => undefined);
-    expect(server.takeViolations()).toEqual([
+    await fake.client.getSpace('demo').catch(() => undefined);
+    expect(fake.server.takeViolations()).toEqual([
       'GET /base/spaces/api/spaces/demo: GET /spaces/{name} (getSpace) ' +
         'answered 418; openapi.yaml lists 200, 400, 403, 404, 413'
     ]);
   });
 
   it('refuses an error body without the Error shape', async () => {
-    server.handler = () => ({ status: 404, body: { error: 'gone' } });
-    await client.getSpace('demo').catch(() => undefined);
-    expect(server.takeViolations().join('\n')).toContain(
+    fake.server.handler = () => ({ status: 404, body: { error: 'gone' } });
+    await fake.client.getSpace('demo').catch(() => undefined);
+    expect(fake.server.takeViolations().join('\n')).toContain(
       "required property 'reason'"
     );
   });
 
   it('refuses a route that is not an operation', async () => {
-    server.handler = () => ({ status: 202, body: makeSpace('demo') });
-    await server.settings().fetch(
+    fake.server.handler = () => ({ status: 202, body: makeSpace('demo') });
+    await fake.server.settings().fetch(
       new Request('http://example.test/base/spaces/api/spaces/demo/restart', {
         method: 'POST'
       })
     );
-    expect(server.takeViolations()).toEqual([
+    expect(fake.server.takeViolations()).toEqual([
       'POST /base/spaces/api/spaces/demo/restart: POST /spaces/demo/restart ' +
         'is not an operation of openapi.yaml (paths: no path matches)'
     ]);
   });
 
   it('refuses a missing required header (Location of a 201)', async () => {
-    server.handler = () => ({ status: 201, body: makeSpace('demo') });
-    await client.createSpace({
+    fake.server.handler = () => ({ status: 201, body: makeSpace('demo') });
+    await fake.client.createSpace({
       name: 'demo',
       sharing: 'private',
       app_type: 'jupyterlab'
     });
-    expect(server.takeViolations()).toEqual([
+    expect(fake.server.takeViolations()).toEqual([
       'POST /base/spaces/api/spaces: POST /spaces (createSpace) 201: ' +
         'no Location header'
     ]);
@@ -95,19 +88,19 @@ describe('the fake server keeps to openapi.yaml', () => {
   });
 
   it('leaves answers outside the domain API alone', async () => {
-    await server
+    await fake.server
       .settings()
       .fetch(new Request('http://example.test/base/spaces/demo/api/contents'));
-    expect(server.takeViolations()).toEqual([]);
+    expect(fake.server.takeViolations()).toEqual([]);
   });
 
   it('lets an answer off the contract on purpose say so', async () => {
-    server.handler = () => ({
+    fake.server.handler = () => ({
       status: 502,
       text: 'Bad Gateway',
       offContract: 'a proxy in front of the domain'
     });
-    await client.getSpace('demo').catch(() => undefined);
-    expect(server.takeViolations()).toEqual([]);
+    await fake.client.getSpace('demo').catch(() => undefined);
+    expect(fake.server.takeViolations()).toEqual([]);
   });
 });

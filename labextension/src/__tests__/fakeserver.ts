@@ -16,7 +16,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IInstanceType, IUser } from '../api';
+import { IInstanceType, IUser, SpacesClient } from '../api';
 
 import { contract } from './contract';
 
@@ -217,6 +217,25 @@ export class FakeServer {
   }
 
   private readonly violations: string[] = [];
+}
+
+/** A fake server and a client of it. */
+export interface IFakeClient {
+  server: FakeServer;
+  client: SpacesClient;
+}
+
+/**
+ * Call at the top of a suite or a `describe`: `server` (answering `{}` until a
+ * test sets its handler) and a `client` of it are made anew before each test.
+ */
+export function clientEachTest(): IFakeClient {
+  const fake = {} as IFakeClient;
+  beforeEach(() => {
+    fake.server = new FakeServer();
+    fake.client = new SpacesClient({ serverSettings: fake.server.settings() });
+  });
+  return fake;
 }
 
 /** A user as the server would send it: `alice` is Alice, initials AL. */
