@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool
 
-from .. import __version__
+from .. import __version__, rootfiles
 from ..routes import guard
 from . import loopback, routes
 from .auth import SETTINGS_KEY, DomainAuthorizer, DomainIdentityProvider
@@ -27,11 +27,11 @@ from .lifecycle import Lifecycle
 from .origins import LOOPBACK_TEMPLATE, SpaceOrigins, listens_on_loopback
 from .proxy import Proxy, install_fast_path, proxy_handlers
 from .revocation import Revocations
+from .service import DomainService
 from .shared_assets import SETTINGS_KEY as ASSETS_KEY
 from .shared_assets import SharedAssets
 from .shared_assets import handlers as shared_asset_handlers
 from .space_host import space_host_handlers
-from .service import DomainService
 
 DEMO_USERS = (
     # name, display name, admin
@@ -215,6 +215,7 @@ class DomainApp(DomainConfig, ExtensionApp):
                 rules.insert(0, rules.pop(-2))
             self.handlers.extend(default_handlers)
             self.handlers.append((r"/spaces/home", HomeHandler))
+            self.handlers.extend(rootfiles.handlers(self.serverapp.web_app))
             if self.share_lab_assets:
                 self.handlers.extend(shared_asset_handlers())
             # The proxy last: its spaces/<name>/... must never shadow spaces/api/ or spaces/home.

@@ -51,8 +51,9 @@ ROUTES = [
     Route("/lab/extensions/(.*)", _STATIC, everyone(READ)),
     Route(r"/(robots\.txt)", _STATIC, everyone(READ)),
     Route(r"/(favicon\.ico)", _STATIC, everyone(READ)),
-    # Registered by jupyter_server without its directory: it cannot start, and the
-    # FileFindHandler routes above serve both files.
+    # Both under base_url (rootfiles.py), in place of jupyter_server's rule below.
+    Route(r"/(favicon\.ico|robots\.txt)", _STATIC, everyone(READ)),
+    # Registered by jupyter_server without its directory: it cannot start (rootfiles.py).
     Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", REFUSED),
     # Redirects and not-found pages.
     Route("/", _JS + "base.handlers.MainHandler", users(READ)),

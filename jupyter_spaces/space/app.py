@@ -61,6 +61,7 @@ import sys
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
+from .. import rootfiles
 from ..routes import guard
 from ..signing import Verifier, control_space
 from . import labpage, presence, revocation, routes, shared_assets, whoami
@@ -189,6 +190,7 @@ class SpaceAgentApp(ExtensionApp):
         self.handlers.extend(presence.handlers)
         self.handlers.extend(whoami.handlers)
         self.handlers.extend(revocation.handlers)
+        self.handlers.extend(rootfiles.handlers(self.serverapp.web_app))
         # Notebook trust is kept on the volume (the launcher points NotebookNotary.data_dir
         # there); the notary writes its files but does not create their directory.
         os.makedirs(os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter"), exist_ok=True)

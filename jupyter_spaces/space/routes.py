@@ -53,8 +53,9 @@ ROUTES = [
     Route("/lab/extensions/(.*)", _STATIC, READ_ONLY),
     Route(r"/(robots\.txt)", _STATIC, READ_ONLY),
     Route(r"/(favicon\.ico)", _STATIC, READ_ONLY),
-    # Registered by jupyter_server without its directory: it cannot start, and the
-    # FileFindHandler routes above serve both files.
+    # Both under base_url (rootfiles.py), in place of jupyter_server's rule below.
+    Route(r"/(favicon\.ico|robots\.txt)", _STATIC, READ_ONLY),
+    # Registered by jupyter_server without its directory: it cannot start (rootfiles.py).
     Route(r"/(robots\.txt|favicon\.ico)", _JS + "base.handlers.PublicStaticFileHandler", REFUSED),
     Route("/lab/.*", _LAB + "handlers.NotFoundHandler", READ_ONLY),
     Route(

@@ -350,3 +350,12 @@ async def test_volume_above_the_domain_limit_is_422(client, service, world):
     assert "16384 GiB" in err["message"]
     r = await client.api("GET", "spaces/team-proj", who="owner")
     assert r.json()["volume_gb"] == 5 and r.json()["status"] == "stopped"
+
+
+async def test_favicon_and_robots_txt_under_the_base_url(client):
+    """jupyter_server's own rule for these two dropped the connection under a base_url
+    (this domain's is /a%40b/); rootfiles.py serves them."""
+    assert client.base_url != "/"
+    r = await client.request("GET", "favicon.ico")
+    assert r.status == 200 and r.headers["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert (await client.request("GET", "robots.txt")).status == 404

@@ -28,3 +28,12 @@ async def test_favicons_are_served_to_every_role(fetch, role, path):
 async def test_unsigned_static_request_is_still_refused(fetch):
     r = await fetch("static/favicons/favicon.ico", role=None)
     assert r.code == 403
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "owner"])
+async def test_favicon_under_the_base_url_is_served_and_robots_txt_is_not_found(fetch, role):
+    """jupyter_server's own rule for these two dropped the connection under a base_url."""
+    r = await fetch("favicon.ico", role=role)
+    assert r.code == 200 and r.headers["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert (await fetch("robots.txt", role=role)).code == 404
+    assert (await fetch("favicon.ico", role=None)).code == 403
