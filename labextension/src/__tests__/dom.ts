@@ -41,24 +41,31 @@ export const silentFeed = (): EventSource =>
     onerror: null
   }) as any;
 
-/** Set an input's value the way React notices. */
-export function type(input: HTMLInputElement, value: string): void {
+/**
+ * Set a control's value through its prototype's setter, past the tracker React
+ * puts on the element, so that React sees a change when `event` fires.
+ */
+function setValue(
+  control: HTMLInputElement | HTMLSelectElement,
+  value: string,
+  event: 'input' | 'change'
+): void {
   const setter = Object.getOwnPropertyDescriptor(
-    HTMLInputElement.prototype,
+    Object.getPrototypeOf(control),
     'value'
   )!.set!;
-  setter.call(input, value);
-  input.dispatchEvent(new Event('input', { bubbles: true }));
+  setter.call(control, value);
+  control.dispatchEvent(new Event(event, { bubbles: true }));
 }
 
-/** Choose `value` in a select the way React notices. */
+/** Type `value` into an input as a user would. */
+export function type(input: HTMLInputElement, value: string): void {
+  setValue(input, value, 'input');
+}
+
+/** Choose `value` in a select as a user would. */
 export function choose(select: HTMLSelectElement, value: string): void {
-  const setter = Object.getOwnPropertyDescriptor(
-    HTMLSelectElement.prototype,
-    'value'
-  )!.set!;
-  setter.call(select, value);
-  select.dispatchEvent(new Event('change', { bubbles: true }));
+  setValue(select, value, 'change');
 }
 
 /** The button in `scope` whose text is `label`. */
