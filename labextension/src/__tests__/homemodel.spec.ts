@@ -6,6 +6,7 @@
 import { SpacesClient } from '../api';
 import { HomeModel } from '../homemodel';
 import { createBody, defaultCreateValues, settingsBody } from '../spaceform';
+import { APP_TYPES } from './apptypes';
 import {
   ALICE,
   domainHandler,
@@ -34,32 +35,10 @@ const CATALOG = {
       reason: ''
     }
   ],
-  'app-types': [
-    {
-      name: 'rstudio',
-      display_name: 'RStudio',
-      description: 'RStudio Server',
-      icon: 'rstudio',
-      co_edits: false,
-      viewers: 'refused',
-      viewer_reason: 'RStudio cannot be read-only.',
-      opens_in: 'tab',
-      available: false,
-      reason: 'x'
-    },
-    {
-      name: 'jupyterlab',
-      display_name: 'JupyterLab',
-      description: 'JupyterLab',
-      icon: 'jupyter',
-      co_edits: true,
-      viewers: 'read-only',
-      viewer_reason: '',
-      opens_in: 'jupyterlab',
-      available: true,
-      reason: ''
-    }
-  ]
+  // unavailable first: the form defaults to the first available app
+  'app-types': ['rstudio', 'jupyterlab'].map(name =>
+    APP_TYPES.find(a => a.name === name)!
+  )
 };
 
 function domain(server: FakeServer, me = ALICE, spaces = [] as unknown[]) {
@@ -163,9 +142,9 @@ describe('HomeModel', () => {
 
 describe('space forms', () => {
   const catalog = {
-    instanceTypes: CATALOG['instance-types'] as any,
+    instanceTypes: CATALOG['instance-types'],
     images: CATALOG.images,
-    appTypes: CATALOG['app-types'] as any
+    appTypes: CATALOG['app-types']
   };
 
   it('defaults to the first available choices', () => {

@@ -13,7 +13,7 @@ import {
   ISettingsDialogProps,
   SettingsDialog
 } from '../spaceform';
-import { makeSpace } from './fakeserver';
+import { makeInstanceType, makeSpace } from './fakeserver';
 import { APP_TYPES } from './apptypes';
 import { choose, mountEachTest, type } from './dom';
 import { trans } from './trans';
@@ -24,15 +24,7 @@ const BROKEN =
 
 const CATALOG: ICatalog = {
   instanceTypes: [
-    {
-      name: 'small',
-      display_name: 'Small',
-      cpus: 1,
-      memory_gb: 2,
-      max_processes: null,
-      available: true,
-      reason: null
-    }
+    makeInstanceType('small', { max_processes: null, reason: null })
   ],
   images: [
     {
