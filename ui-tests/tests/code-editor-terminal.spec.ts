@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { createSpace, expect, test, uniqueName } from './fixtures';
+import { commandPalette, expect, test } from './fixtures';
 
 interface IProc {
   pid: number;
@@ -43,30 +43,21 @@ function processes(): IProc[] {
 
 test('a Code Editor terminal runs as the space uid', async ({
   server,
-  api,
   home,
-  startSpace
+  runningSpace
 }) => {
   test.setTimeout(180_000);
-  const alice = await api('alice');
-  const space = await createSpace(alice, {
-    name: uniqueName('term'),
-    sharing: 'private',
-    app_type: 'code-editor'
+  const { space } = await runningSpace({
+    prefix: 'term',
+    appType: 'code-editor'
   });
-  await startSpace(alice, space.name);
   const page = await home('alice');
   await page.goto(`${server.baseURL}spaces/${space.name}/`);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await page.locator('.part.editor .tab').first().waitFor({ timeout: 60_000 });
 
   // a new terminal, from the command palette, as a user opens one
-  const palette = page.locator('.quick-input-widget input');
-  await expect(async () => {
-    await page.keyboard.press('Control+Shift+P');
-    await expect(palette).toBeVisible({ timeout: 2_000 });
-  }).toPass({ timeout: 30_000 });
-  await palette.fill('>Terminal: Create New Terminal');
+  await commandPalette(page, 'Terminal: Create New Terminal');
   // the exact command comes first (its row also shows its key binding)
   const first = page.locator('.quick-input-list .monaco-list-row').first();
   await expect(first).toContainText('Terminal: Create New Terminal');

@@ -3,23 +3,19 @@
  * any space, a file saved through VS Code's own UI lands on the space's volume
  * and is there again after a stop and a start (issue 14).
  */
-import { createSpace, expect, test, uniqueName, waitStatus } from './fixtures';
+import { commandPalette, expect, test, waitStatus } from './fixtures';
 
 test.describe('Code Editor space', () => {
   test('a file saved in the editor survives a restart', async ({
     server,
-    api,
     home,
-    startSpace
+    runningSpace
   }) => {
     test.setTimeout(240_000);
-    const alice = await api('alice');
-    const space = await createSpace(alice, {
-      name: uniqueName('code'),
-      sharing: 'private',
-      app_type: 'code-editor'
+    const { space, alice } = await runningSpace({
+      prefix: 'code',
+      appType: 'code-editor'
     });
-    await startSpace(alice, space.name);
     const page = await home('alice');
     const open = async () => {
       await page.goto(`${server.baseURL}spaces/${space.name}/`);
@@ -31,12 +27,7 @@ test.describe('Code Editor space', () => {
     await open();
     // the welcome page's tab: the workbench has restored and takes keys
     await page.locator('.part.editor .tab').first().waitFor({ timeout: 60_000 });
-    const palette = page.locator('.quick-input-widget input');
-    await expect(async () => {
-      await page.keyboard.press('Control+Shift+P');
-      await expect(palette).toBeVisible({ timeout: 2_000 });
-    }).toPass({ timeout: 30_000 });
-    await palette.fill('>File: New Untitled Text File');
+    const palette = await commandPalette(page, 'File: New Untitled Text File');
     await page
       .locator('.quick-input-list .monaco-list-row', {
         hasText: 'File: New Untitled Text File',

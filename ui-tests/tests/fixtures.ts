@@ -15,6 +15,7 @@ import {
   Browser,
   BrowserContext,
   expect,
+  Locator,
   Page,
   request,
   Request,
@@ -135,17 +136,27 @@ export const START_TIMEOUT = 90_000;
 /** Roles of a shared space's members. */
 export type Role = 'editor' | 'viewer';
 
-/** Options of the {@link test} fixture `sharedSpace`. */
-export interface ISharedSpaceOptions {
+/** Options of the {@link test} fixture `runningSpace`. */
+export interface IRunningSpaceOptions {
   /** The start of the space's unique name. */
   prefix: string;
   displayName?: string;
-  /** The member besides the owner, alice, and their role. */
+  /** Private unless said. */
+  sharing?: 'private' | 'shared';
+  /** The app (`app_type`); JupyterLab unless said. */
+  appType?: string;
+  /** A member besides the owner, alice, and their role. */
+  member?: UserName;
+  role?: Role;
+}
+
+/** Options of the {@link test} fixture `sharedSpace`. */
+export interface ISharedSpaceOptions extends IRunningSpaceOptions {
   member: UserName;
   role: Role;
 }
 
-/** What the fixture `sharedSpace` made: the space, and its owner's API. */
+/** What `runningSpace` and `sharedSpace` made: the space, and its owner's API. */
 export interface ISharedSpace {
   space: any;
   alice: APIRequestContext;
@@ -176,6 +187,8 @@ type Fixtures = {
   deleteAfter: (name: string) => void;
   /** Start a space through the API and wait until it runs (deleted after the test). */
   startSpace: (api: APIRequestContext, name: string) => Promise<void>;
+  /** A running space of alice's (deleted after the test). */
+  runningSpace: (options: IRunningSpaceOptions) => Promise<ISharedSpace>;
   /** A running shared space of alice's with one member (deleted after the test). */
   sharedSpace: (options: ISharedSpaceOptions) => Promise<ISharedSpace>;
   /**
@@ -230,18 +243,25 @@ export const test = base.extend<Fixtures>({
       await waitStatus(api, name, 'running');
     });
   },
-  sharedSpace: async ({ api, startSpace }, use) => {
+  runningSpace: async ({ api, startSpace }, use) => {
     await use(async options => {
       const alice = await api('alice');
       const space = await createSpace(alice, {
         name: uniqueName(options.prefix),
-        sharing: 'shared',
-        ...(options.displayName ? { display_name: options.displayName } : {})
+        sharing: options.sharing ?? 'private',
+        ...(options.displayName ? { display_name: options.displayName } : {}),
+        ...(options.appType ? { app_type: options.appType } : {})
       });
-      await addMember(alice, space.name, options.member, options.role);
+      if (options.member) {
+        const role = options.role ?? 'editor';
+        await addMember(alice, space.name, options.member, role);
+      }
       await startSpace(alice, space.name);
       return { space, alice };
     });
+  },
+  sharedSpace: async ({ runningSpace }, use) => {
+    await use(options => runningSpace({ ...options, sharing: 'shared' }));
   },
   sharedNotebook: async ({ home, server, sharedSpace }, use) => {
     await use(async options => {
@@ -257,6 +277,23 @@ export const test = base.extend<Fixtures>({
     });
   }
 });
+
+/**
+ * Open VS Code's command palette in a Code Editor page (retried: the workbench takes
+ * keys only once it has restored) and type `command` in it; returns the palette's input.
+ */
+export async function commandPalette(
+  page: Page,
+  command: string
+): Promise<Locator> {
+  const palette = page.locator('.quick-input-widget input');
+  await expect(async () => {
+    await page.keyboard.press('Control+Shift+P');
+    await expect(palette).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await palette.fill(`>${command}`);
+  return palette;
+}
 
 /** Stop and delete spaces, and wait until they are gone. */
 async function deleteSpaces(

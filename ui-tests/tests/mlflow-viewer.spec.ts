@@ -4,23 +4,20 @@
  * the requests the UI makes for that is refused (the gate lets a viewer's reads through:
  * GETs, the searches, GraphQL); a write the viewer tries is refused with the gate's words.
  */
-import { addMember, createSpace, expect, test, uniqueName } from './fixtures';
+import { expect, test } from './fixtures';
 
 test('a viewer browses an MLflow space, and cannot write to it', async ({
   server,
-  api,
   home,
-  startSpace
+  sharedSpace
 }) => {
   test.setTimeout(180_000);
-  const alice = await api('alice');
-  const space = await createSpace(alice, {
-    name: uniqueName('mlview'),
-    sharing: 'shared',
-    app_type: 'mlflow'
+  const { space, alice } = await sharedSpace({
+    prefix: 'mlview',
+    appType: 'mlflow',
+    member: 'bob',
+    role: 'viewer'
   });
-  await addMember(alice, space.name, 'bob', 'viewer');
-  await startSpace(alice, space.name);
 
   // the owner logs a run through the proxy, as a tracking client does
   const mlflow = `${server.baseURL}spaces/${space.name}/api/2.0/mlflow/`;
