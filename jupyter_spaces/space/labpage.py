@@ -21,9 +21,9 @@ the workspace name (issue 17); where the page has this project's labextension, i
 own (labextension/src/statedb.ts, windowname.ts), which do not wait, take their place.
 There too, the labextension's avatars of the people present stand in for
 collaboration's user menu in the top bar (it showed the caller's initials a second time),
-and its File menu's Log Out and Stop Space… for JupyterLab's Log Out and Shut Down: Shut
-Down asks the space server to end itself (``api/shutdown``), which it refuses (only the
-domain stops a space), and JupyterLab shows both or neither (``quitButton``).
+and its File menu's Log Out for JupyterLab's Log Out and Shut Down: Shut Down asks the
+space server to end itself (``api/shutdown``), which it refuses (only the domain stops a
+space), and JupyterLab shows both or neither (``quitButton``).
 
 A viewer is offered nothing the space would refuse: no Launcher (its cards create
 notebooks, consoles and files); the labextension's viewer plugin leaves out File > New
@@ -55,6 +55,7 @@ VIEWER_DISABLED_EXTENSIONS = (
     "@jupyterlab/services-extension:workspace-manager",
     "@jupyterlab/terminal-extension",  # all its plugins; its launcher card said "Not implemented"
     "@jupyterlab/launcher-extension",  # all its plugins: the Launcher, its + button, File > New Launcher
+    "@jupyterlab/filebrowser-extension:create-new-language-file",  # "New Python File" ... in the file browser
 )
 
 
@@ -83,8 +84,8 @@ def has_labextension(page_config: dict) -> bool:
 
 class LabPage:
     """The lab page's ``page_config_hook``: no news prompt; quiet service managers and no
-    Launcher for viewers; the labextension's state and window-name plugins, Log Out and
-    Stop Space."""
+    Launcher for viewers; the labextension's state and window-name plugins and Log Out
+    (no Shut Down)."""
 
     def __init__(self, previous_hook=None):
         self.previous_hook = previous_hook

@@ -286,22 +286,6 @@ export async function activateSpaces(
     query: { sort: 'name' },
     live: name
   });
-  const confirmStop = async (space: ISpace) => {
-    const info = await runningInSpace(
-      space,
-      makeFetcher(serverSettings),
-      space.name === name ? unsavedDocuments(app) : null
-    );
-    const result = await showDialog({
-      title: trans.__('Stop %1?', space.display_name),
-      body: stopMessage(space, info, trans),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.warnButton({ label: trans.__('Stop') })
-      ]
-    });
-    return result.button.accept;
-  };
   const switcher = new SwitcherWidget({
     current: name,
     model,
@@ -311,24 +295,30 @@ export async function activateSpaces(
     ownOrigin:
       typeof window !== 'undefined' &&
       onOwnOrigin(name, window.location.hostname),
-    confirmStop
+    confirmStop: async (space: ISpace) => {
+      const info = await runningInSpace(
+        space,
+        makeFetcher(serverSettings),
+        space.name === name ? unsavedDocuments(app) : null
+      );
+      const result = await showDialog({
+        title: trans.__('Stop %1?', space.display_name),
+        body: stopMessage(space, info, trans),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Stop') })
+        ]
+      });
+      return result.button.accept;
+    }
   });
-  addSpaceFileCommands(app.commands, {
-    trans,
-    baseUrl,
-    go: url => rawNavigate(url, false),
-    space: () => model.get(name),
-    confirmStop,
-    // not the model's stop: its "stopping" would bring the stop notice first
-    stop: space => client.stopSpace(space),
-    homeUrl: homeUrl(context.domainBaseUrl)
+  addSpaceFileCommands(app.commands, trans, baseUrl, url =>
+    rawNavigate(url, false)
+  );
+  palette?.addItem({
+    command: SpaceFileCommandIDs.logOut,
+    category: trans.__('Spaces')
   });
-  for (const command of [
-    SpaceFileCommandIDs.logOut,
-    SpaceFileCommandIDs.stopSpace
-  ]) {
-    palette?.addItem({ command, category: trans.__('Spaces') });
-  }
   setup.switcher = switcher;
   app.shell.add(switcher, 'top', { rank: 60 });
   await model.refresh().catch(() => undefined);

@@ -109,7 +109,7 @@ def test_without_the_labextension_jupyterlabs_own_stay():
 @pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
 async def test_jupyterlabs_shut_down_is_left_out_where_the_labextension_logs_out(fetch, role):
     # Shut Down asks the space server to end itself, which it refuses; JupyterLab shows
-    # it and Log Out both or neither: the labextension's Log Out and Stop Space stand in
+    # it and Log Out both or neither: the labextension's Log Out stands in
     config = await page_config(fetch, role)
     assert config["quitButton"] is False
 
