@@ -97,9 +97,9 @@ async def test_two_spaces_load_the_same_immutable_assets_from_the_domain(two_spa
     assert extensions == static[: -len("lab")] + "ext"
     # no build check at each load: a space cannot rebuild JupyterLab
     assert configs[0]["buildCheck"] is False and configs[0]["buildAvailable"] is False
-    # File > Log Out stays (JupyterLab shows it, and Shut Down, only with quitButton): it is
-    # the domain's logout (space_host.SpaceLogoutHandler)
-    assert configs[0]["quitButton"] is True
+    # JupyterLab's Shut Down (which the space refuses) and Log Out are off (quitButton); the
+    # labextension's File > Log Out goes to the domain's logout (space_host.SpaceLogoutHandler)
+    assert configs[0]["quitButton"] is False
 
     # the page's own script comes from there too
     page = (await site.get("spaces/one/lab", host="one.localhost")).body.decode()
