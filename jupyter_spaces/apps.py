@@ -196,7 +196,7 @@ def _mlflow_stamp_caller(route: str, body: dict, user: str) -> dict:
     if route.endswith("/runs/create"):
         tags = [t for t in tags if t.get("key") != MLFLOW_USER_TAG]
         return {**body, "user_id": user, "tags": [*tags, {"key": MLFLOW_USER_TAG, "value": user}]}
-    if MLFLOW_USER_TAG in {body.get("key")} | {t.get("key") for t in tags}:
+    if body.get("key") == MLFLOW_USER_TAG or any(t.get("key") == MLFLOW_USER_TAG for t in tags):
         raise PermissionError("A run's author (the mlflow.user tag) is set by the domain when the run is created.")
     return body
 
